@@ -1,0 +1,134 @@
+// Configuration: read once from the environment (and CLI flags, which the CLI passes as overrides of the
+// same variable names) into a typed, validated object. Every variable, its default and its meaning is in
+// SETTINGS below; `portstream config` prints them. A bad value stops start-up naming the variable.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+/** Every setting: environment variable -> schema (with its default) and one line of documentation. */
+export const SETTINGS = {
+  PORTSTREAM_DATA_DIR: {
+    schema: z.string().min(1).default('./data'),
+    doc: 'Folder for the local nats-server store, embedded ClickHouse data and other state.',
+  },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    doc: 'pino log level.',
+  },
+  LOG_FORMAT: {
+    schema: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    doc: 'auto: pretty in a terminal, JSON otherwise.',
+  },
+  NATS_URL: {
+    schema: optionalString,
+    doc: 'NATS server(s), comma-separated. `up` starts a local nats-server when unset or unreachable; services default to nats://127.0.0.1:4222.',
+  },
+  NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
+  NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
+  NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },
+  NATS_CREDS_FILE: { schema: optionalString, doc: 'NATS credentials file (JWT + nkey seed).' },
+  NATS_SERVER_BIN: {
+    schema: z.string().min(1).default('nats-server'),
+    doc: 'nats-server binary that `up` starts when no NATS answers.',
+  },
+  JS_REPLICAS: {
+    schema: z.coerce.number().int().min(1).max(5).default(1),
+    doc: 'Replicas for streams and buckets (3 on a cluster).',
+  },
+  JS_EVENTS_MAX_AGE_HOURS: {
+    schema: positiveInt.default(24 * 7),
+    doc: 'How long the events stream keeps messages.',
+  },
+  JS_EVENTS_MAX_BYTES: {
+    schema: positiveInt.default(10 * 1024 ** 3),
+    doc: 'Size cap of the events stream; when full, new publishes are refused (never silently dropped).',
+  },
+  JS_DUPLICATE_WINDOW_SECONDS: {
+    schema: positiveInt.default(120),
+    doc: 'JetStream duplicate window for message ids (exact re-sends of a batch).',
+  },
+  INGEST_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address the ingest gRPC server binds.' },
+  INGEST_PORT: { schema: port.default(50051), doc: 'Ingest gRPC port (0: any free port).' },
+  INGEST_MAX_BATCH_EVENTS: {
+    schema: positiveInt.max(100_000).default(5000),
+    doc: 'Most events in one batch; a larger batch is refused with INVALID_ARGUMENT.',
+  },
+  INGEST_MAX_MESSAGE_BYTES: {
+    schema: positiveInt.max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+    doc: 'Largest gRPC message the server accepts (RESOURCE_EXHAUSTED above it).',
+  },
+  INGEST_MAX_INFLIGHT_PUBLISHES: {
+    schema: positiveInt.max(10_000).default(256),
+    doc: 'JetStream publishes in flight per gateway process; beyond it batches wait (backpressure).',
+  },
+  INGEST_MAX_INFLIGHT_BATCHES_PER_STREAM: {
+    schema: positiveInt.max(1000).default(16),
+    doc: 'Batches one StreamEvents call may have unanswered before the gateway stops reading it.',
+  },
+  INGEST_MAX_FUTURE_SKEW_SECONDS: {
+    schema: positiveInt.default(300),
+    doc: 'ACTUAL events may be at most this far in the future (clock skew).',
+  },
+  INGEST_MAX_PLAN_AHEAD_DAYS: {
+    schema: positiveInt.default(366),
+    doc: 'PLANNED/ESTIMATED events may be at most this far in the future.',
+  },
+  INGEST_MAX_AGE_DAYS: {
+    schema: positiveInt.default(366),
+    doc: 'Events older than this are rejected.',
+  },
+  INGEST_DEDUPE_CACHE_SIZE: {
+    schema: z.coerce.number().int().min(0).default(1_000_000),
+    doc: 'Recently accepted event ids each gateway remembers to answer DUPLICATE (0: off).',
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    schema: positiveInt.default(15_000),
+    doc: 'Graceful shutdown budget before in-flight work is abandoned.',
+  },
+  UP_NATS_PORT: {
+    schema: port.default(4222),
+    doc: 'Port for the nats-server that `up` starts (0: any free port).',
+  },
+  UP_SIMULATE: { schema: bool.default(true), doc: '`up` runs the simulator too.' },
+} as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
+
+type Settings = typeof SETTINGS;
+export type Config = { readonly [K in keyof Settings]: z.output<Settings[K]['schema']> };
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses env (usually process.env) with overrides (CLI flags, same names) on top. */
+export function loadConfig(env: Env, overrides: Env = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, setting] of Object.entries(SETTINGS)) {
+    const raw = overrides[name] ?? env[name];
+    const parsed = (setting.schema as z.ZodType).safeParse(raw === '' && name !== 'NATS_URL' ? undefined : raw);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** Rows for documentation: name, default, meaning. */
+export function describeSettings(): { name: string; default: string; doc: string }[] {
+  return Object.entries(SETTINGS).map(([name, s]) => {
+    const d = (s.schema as z.ZodType).safeParse(undefined);
+    return { name, default: d.success && d.data !== undefined ? String(d.data) : '', doc: s.doc };
+  });
+}

@@ -1,0 +1,55 @@
+// Typed errors with stable codes. Retryability is part of the error: consumers nak retryable failures with
+// a delay and terminate (with a dead letter) terminal ones; the gRPC edge maps codes to statuses.
+
+export const ErrorCode = {
+  InvalidArgument: 'INVALID_ARGUMENT',
+  NotFound: 'NOT_FOUND',
+  AlreadyExists: 'ALREADY_EXISTS',
+  FailedPrecondition: 'FAILED_PRECONDITION',
+  ResourceExhausted: 'RESOURCE_EXHAUSTED',
+  Unavailable: 'UNAVAILABLE',
+  Unauthenticated: 'UNAUTHENTICATED',
+  PermissionDenied: 'PERMISSION_DENIED',
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.Unavailable,
+  ErrorCode.ResourceExhausted,
+  ErrorCode.DeadlineExceeded,
+]);
+
+export class PortstreamError extends Error {
+  readonly code: ErrorCode;
+  /** For INVALID_ARGUMENT: the path of the offending field, e.g. "events[3].equipment.container_number". */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'PortstreamError';
+    this.code = code;
+    this.field = opts.field;
+  }
+
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+}
+
+export function invalidArgument(field: string, reason: string): PortstreamError {
+  return new PortstreamError(ErrorCode.InvalidArgument, `${field}: ${reason}`, { field });
+}
+
+export function unavailable(message: string, cause?: unknown): PortstreamError {
+  return new PortstreamError(ErrorCode.Unavailable, message, { cause });
+}
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof PortstreamError ? err.retryable : false;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

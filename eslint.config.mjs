@@ -1,0 +1,51 @@
+// Type-aware lint for the whole repository. Generated protobuf code is excluded: it is regenerated, never edited.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'proto/gen/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // Services never import each other; they share only core/ and the generated proto.
+    files: ['ingest/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/processor/**', '**/api/**', '**/cli/**'] }] },
+  },
+  {
+    files: ['processor/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/api/**', '**/cli/**'] }] },
+  },
+  {
+    files: ['api/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/processor/**', '**/cli/**'] }] },
+  },
+  {
+    files: ['core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/ingest/**', '**/processor/**', '**/api/**', '**/cli/**', '**/bench/**'] },
+      ],
+    },
+  },
+  {
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);
