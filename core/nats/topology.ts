@@ -53,7 +53,7 @@ const MAX_MSG_SIZE = 8 * 1024 * 1024;
  * Streams use file storage and refuse new messages when full (discard new): an ingest that cannot store
  * answers UNAVAILABLE instead of silently dropping old, possibly unprocessed data.
  */
-export function streamConfigs(o: TopologyOptions): Partial<StreamConfig>[] {
+export function streamConfigs(o: TopologyOptions): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -99,7 +99,7 @@ export function streamConfigs(o: TopologyOptions): Partial<StreamConfig>[] {
 /** Creates the streams, or updates them to this config; safe to call from every service at start-up. */
 export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions): Promise<void> {
   for (const cfg of streamConfigs(o)) {
-    const name = cfg.name ?? '';
+    const name = cfg.name;
     try {
       await jsm.streams.info(name);
       // Replicas and storage cannot always be changed in place; update what can be.

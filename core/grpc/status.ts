@@ -1,0 +1,31 @@
+// The one place where thrown values become gRPC statuses. Typed errors keep their code and message (and the
+// field path, in the `field` trailer); anything else is logged and answered INTERNAL without details.
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ErrorCode, PortstreamError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const CODE_TO_STATUS: Record<ErrorCode, status> = {
+  [ErrorCode.InvalidArgument]: status.INVALID_ARGUMENT,
+  [ErrorCode.NotFound]: status.NOT_FOUND,
+  [ErrorCode.AlreadyExists]: status.ALREADY_EXISTS,
+  [ErrorCode.FailedPrecondition]: status.FAILED_PRECONDITION,
+  [ErrorCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.Unavailable]: status.UNAVAILABLE,
+  [ErrorCode.Unauthenticated]: status.UNAUTHENTICATED,
+  [ErrorCode.PermissionDenied]: status.PERMISSION_DENIED,
+  [ErrorCode.DeadlineExceeded]: status.DEADLINE_EXCEEDED,
+  [ErrorCode.Internal]: status.INTERNAL,
+};
+
+export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
+  if (err instanceof PortstreamError) {
+    const metadata = new Metadata();
+    if (err.field !== undefined) metadata.set('field', err.field);
+    if (err.code === ErrorCode.Internal || err.code === ErrorCode.Unavailable) {
+      log.warn({ err, code: err.code }, 'request failed');
+    }
+    return { code: CODE_TO_STATUS[err.code], details: err.message, metadata };
+  }
+  log.error({ err }, 'unexpected error in request handler');
+  return { code: status.INTERNAL, details: 'internal error' };
+}
