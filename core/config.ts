@@ -55,7 +55,10 @@ export const SETTINGS = {
     schema: positiveInt.default(120),
     doc: 'JetStream duplicate window for message ids (exact re-sends of a batch).',
   },
-  INGEST_HOST: { schema: z.string().min(1).default('127.0.0.1'), doc: 'Address the ingest gRPC server binds.' },
+  INGEST_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the ingest gRPC server binds.',
+  },
   INGEST_PORT: { schema: port.default(50051), doc: 'Ingest gRPC port (0: any free port).' },
   INGEST_MAX_BATCH_EVENTS: {
     schema: positiveInt.max(100_000).default(5000),
@@ -72,6 +75,10 @@ export const SETTINGS = {
   INGEST_MAX_INFLIGHT_BATCHES_PER_STREAM: {
     schema: positiveInt.max(1000).default(16),
     doc: 'Batches one StreamEvents call may have unanswered before the gateway stops reading it.',
+  },
+  INGEST_PUBLISH_TIMEOUT_MS: {
+    schema: positiveInt.default(5000),
+    doc: 'How long the gateway waits for JetStream to confirm a write before answering UNAVAILABLE.',
   },
   INGEST_MAX_FUTURE_SKEW_SECONDS: {
     schema: positiveInt.default(300),
@@ -94,8 +101,8 @@ export const SETTINGS = {
     doc: 'Graceful shutdown budget before in-flight work is abandoned.',
   },
   UP_NATS_PORT: {
-    schema: port.default(4222),
-    doc: 'Port for the nats-server that `up` starts (0: any free port).',
+    schema: port.default(0),
+    doc: 'Port for the nats-server that `up` starts when no NATS answers (0: any free port).',
   },
   UP_SIMULATE: { schema: bool.default(true), doc: '`up` runs the simulator too.' },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
@@ -117,9 +124,14 @@ export function loadConfig(env: Env, overrides: Env = {}): Config {
   const problems: string[] = [];
   for (const [name, setting] of Object.entries(SETTINGS)) {
     const raw = overrides[name] ?? env[name];
-    const parsed = (setting.schema as z.ZodType).safeParse(raw === '' && name !== 'NATS_URL' ? undefined : raw);
+    const parsed = (setting.schema as z.ZodType).safeParse(
+      raw === '' && name !== 'NATS_URL' ? undefined : raw,
+    );
     if (parsed.success) out[name] = parsed.data;
-    else problems.push(`${name}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    else
+      problems.push(
+        `${name}=${JSON.stringify(raw)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+      );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
@@ -129,6 +141,11 @@ export function loadConfig(env: Env, overrides: Env = {}): Config {
 export function describeSettings(): { name: string; default: string; doc: string }[] {
   return Object.entries(SETTINGS).map(([name, s]) => {
     const d = (s.schema as z.ZodType).safeParse(undefined);
-    return { name, default: d.success && d.data !== undefined ? String(d.data) : '', doc: s.doc };
+    const value: unknown = d.success ? d.data : undefined;
+    return {
+      name,
+      default: value === undefined ? '' : JSON.stringify(value).replace(/^"|"$/g, ''),
+      doc: s.doc,
+    };
   });
 }

@@ -64,9 +64,15 @@ export class LocalNatsServer {
     ];
     await writeFile(confPath, lines.filter(Boolean).join('\n') + '\n');
     this.log = '';
-    const proc = spawn(this.opts.bin ?? 'nats-server', ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(this.opts.bin ?? 'nats-server', ['-c', confPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.proc = proc;
-    this.exited = new Promise((resolve) => proc.once('exit', (code) => { resolve(code); }));
+    this.exited = new Promise((resolve) =>
+      proc.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     const timeoutMs = this.opts.startTimeoutMs ?? 15_000;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -102,8 +108,8 @@ export class LocalNatsServer {
     const keep = (chunk: Buffer): void => {
       this.log = (this.log + chunk.toString()).slice(-64 * 1024);
     };
-    proc.stderr?.on('data', keep);
-    proc.stdout?.on('data', keep);
+    proc.stderr.on('data', keep);
+    proc.stdout.on('data', keep);
   }
 
   /** Graceful stop (SIGTERM), waiting for the process to exit. */
@@ -114,6 +120,16 @@ export class LocalNatsServer {
   /** Hard kill (SIGKILL), as a crash would. */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');
+  }
+
+  /** Freezes the process (SIGSTOP): the server holds connections but answers nothing, like a stalled disk. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
   }
 
   /** Starts again on the same port and store (after stop or kill). */

@@ -119,3 +119,17 @@ export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions): 
     }
   }
 }
+
+export function topologyOptions(c: {
+  JS_REPLICAS: number;
+  JS_EVENTS_MAX_AGE_HOURS: number;
+  JS_EVENTS_MAX_BYTES: number;
+  JS_DUPLICATE_WINDOW_SECONDS: number;
+}): TopologyOptions {
+  return {
+    replicas: c.JS_REPLICAS,
+    eventsMaxAgeHours: c.JS_EVENTS_MAX_AGE_HOURS,
+    eventsMaxBytes: c.JS_EVENTS_MAX_BYTES,
+    duplicateWindowSeconds: c.JS_DUPLICATE_WINDOW_SECONDS,
+  };
+}

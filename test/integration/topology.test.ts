@@ -25,7 +25,11 @@ describe('JetStream topology', () => {
     await Promise.all([ensureStreams(jsm, opts), ensureStreams(jsm, opts)]);
     const names: string[] = [];
     for await (const si of jsm.streams.list()) names.push(si.config.name);
-    expect(names.sort()).toEqual(streamConfigs(opts).map((c) => c.name).sort());
+    expect(names.sort()).toEqual(
+      streamConfigs(opts)
+        .map((c) => c.name)
+        .sort(),
+    );
     const info = await jsm.streams.info(STREAM_EVENTS);
     expect(info.config.discard).toBe('new');
     expect(info.config.storage).toBe('file');

@@ -1,0 +1,41 @@
+// `portstream up`: the whole system on one machine. Uses the NATS at NATS_URL if one answers, otherwise
+// starts a local nats-server with its store under the data folder; then the services in one process.
+import { Registry } from 'prom-client';
+import type { Env } from '../../core/config.js';
+import { startIngest } from '../../ingest/main.js';
+import { connectFromConfig, natsForUp } from '../nats.js';
+import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
+
+export async function runUp(overrides: Env): Promise<void> {
+  const rt = boot(overrides);
+  const nats = await natsForUp(rt);
+  const nc = await connectFromConfig(rt, nats.url, 'portstream-up');
+  const registry = new Registry();
+  const ingest = await startIngest({
+    config: rt.config,
+    log: rt.log.child({ component: 'ingest' }),
+    nc,
+    registry,
+  });
+  const lines = [
+    '',
+    'portstream is up',
+    `  gRPC ingest   ${ingest.address}   (portstream.v1.IngestService; health and reflection on)`,
+    `  NATS          ${nats.url}${nats.local ? '   (local nats-server, store in ' + rt.config.PORTSTREAM_DATA_DIR + '/nats)' : ''}`,
+    '  Ctrl-C stops everything cleanly; the next run resumes from the kept data.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const steps = (): ShutdownStep[] => {
+    const s: ShutdownStep[] = [
+      ['ingest', () => ingest.stop()],
+      ['nats connection', () => nc.drain()],
+    ];
+    if (nats.local) {
+      const local = nats.local;
+      s.push(['local nats-server', () => local.stop()]);
+    }
+    return s;
+  };
+  await onShutdown(rt, steps);
+}

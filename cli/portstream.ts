@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The `portstream` command: one subcommand per runnable. Each subcommand is a composition root.
+import { Command } from 'commander';
+import { describeSettings } from '../core/config.js';
+import { runIngest } from './commands/ingest.js';
+import { runUp } from './commands/up.js';
+import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
+
+const program = new Command()
+  .name('portstream')
+  .description(
+    'Smart-port event processing: gRPC ingest, NATS JetStream, customs clearance, ClickHouse analytics',
+  )
+  .showHelpAfterError();
+
+addFlags(
+  program
+    .command('up')
+    .description(
+      'run the whole system on one machine (starts a local nats-server if none answers at NATS_URL)',
+    )
+    .option('--no-simulate', 'do not run the port traffic simulator [UP_SIMULATE=false]'),
+  COMMON_FLAGS,
+  INGEST_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  const overrides = overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS);
+  await runUp(opts.simulate === false ? { ...overrides, UP_SIMULATE: 'false' } : overrides);
+});
+
+addFlags(
+  program.command('ingest').description('run the ingest gateway (gRPC -> JetStream) against NATS_URL'),
+  COMMON_FLAGS,
+  INGEST_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runIngest(overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS));
+});
+
+program
+  .command('config')
+  .description('list every setting (environment variable), its default and meaning')
+  .action(() => {
+    const rows = describeSettings();
+    console.log('| variable | default | meaning |\n| --- | --- | --- |');
+    for (const r of rows)
+      console.log(`| \`${r.name}\` | ${r.default === '' ? '' : `\`${r.default}\``} | ${r.doc} |`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,74 @@
+// One batch from validation to per-event results: reject invalid events (never persisted), answer repeats of
+// recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED.
+import type { Counter } from 'prom-client';
+import type { EventLimits } from '../../core/validation/event.js';
+import { validateEvent } from '../../core/validation/event.js';
+import type { Event } from '../../proto/gen/portstream/v1/events.js';
+import { EventStatus, type EventResult } from '../../proto/gen/portstream/v1/ingest.js';
+import type { EventPublisher } from './publisher.js';
+import type { RecentIds } from './recent-ids.js';
+
+export interface BatchDeps {
+  publisher: EventPublisher;
+  recent: RecentIds;
+  limits: EventLimits;
+  maxBatchEvents: number;
+  eventsTotal: Counter<'status'>;
+}
+
+function result(eventId: string, status: EventStatus, field = '', reason = ''): EventResult {
+  return { eventId, status, field, reason };
+}
+
+export async function processBatch(
+  deps: BatchDeps,
+  events: readonly Event[],
+  source: string,
+): Promise<EventResult[]> {
+  if (events.length > deps.maxBatchEvents) {
+    const reason = `batch has ${events.length} events; at most ${deps.maxBatchEvents} are allowed`;
+    deps.eventsTotal.inc({ status: 'rejected' }, events.length);
+    return events.map((e) => result(e.eventId, EventStatus.REJECTED, 'events', reason));
+  }
+  const now = Date.now();
+  const results = new Array<EventResult>(events.length);
+  const toPersist: Event[] = [];
+  const persistIndex: number[] = [];
+  const inBatch = new Set<string>();
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i] as Event;
+    const p = validateEvent(ev, now, deps.limits);
+    if (p) {
+      results[i] = result(ev.eventId, EventStatus.REJECTED, p.field, p.reason);
+    } else if (deps.recent.has(ev.eventId) || inBatch.has(ev.eventId)) {
+      results[i] = result(ev.eventId, EventStatus.DUPLICATE);
+    } else {
+      inBatch.add(ev.eventId);
+      toPersist.push(ev);
+      persistIndex.push(i);
+    }
+  }
+  if (toPersist.length > 0) {
+    const outcomes = await deps.publisher.persist(toPersist, new Date(now), source);
+    for (let j = 0; j < toPersist.length; j++) {
+      const ev = toPersist[j] as Event;
+      deps.recent.add(ev.eventId);
+      results[persistIndex[j] as number] = result(
+        ev.eventId,
+        outcomes[j] === 'duplicate' ? EventStatus.DUPLICATE : EventStatus.ACCEPTED,
+      );
+    }
+  }
+  let accepted = 0;
+  let duplicate = 0;
+  let rejected = 0;
+  for (const r of results) {
+    if (r.status === EventStatus.ACCEPTED) accepted++;
+    else if (r.status === EventStatus.DUPLICATE) duplicate++;
+    else rejected++;
+  }
+  if (accepted) deps.eventsTotal.inc({ status: 'accepted' }, accepted);
+  if (duplicate) deps.eventsTotal.inc({ status: 'duplicate' }, duplicate);
+  if (rejected) deps.eventsTotal.inc({ status: 'rejected' }, rejected);
+  return results;
+}

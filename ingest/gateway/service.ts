@@ -1,0 +1,198 @@
+// The IngestService gRPC handlers. StreamEvents pipelines batches: up to a window of batches is processed at
+// once, answers are written in request order, and when the window is full (or the client does not read its
+// answers) the gateway stops reading the stream, so grpc flow control pushes back on the client.
+import {
+  status,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { PortstreamError, ErrorCode } from '../../core/errors.js';
+import { toServiceError } from '../../core/grpc/status.js';
+import type { ServiceRegistration } from '../../core/grpc/server.js';
+import type { Logger } from '../../core/logger.js';
+import {
+  IngestServiceService,
+  type PublishEventsRequest,
+  type PublishEventsResponse,
+  type StreamEventsRequest,
+  type StreamEventsResponse,
+} from '../../proto/gen/portstream/v1/ingest.js';
+import { processBatch, type BatchDeps } from './batch.js';
+
+export interface IngestServiceOptions extends BatchDeps {
+  /** Batches one stream may have unanswered before the gateway stops reading it. */
+  windowPerStream: number;
+  log: Logger;
+}
+
+/** Open StreamEvents calls, so shutdown can stop them cleanly. */
+export class IngestSessions {
+  readonly active = new Set<StreamSession>();
+  draining = false;
+
+  /** Stop reading every stream, finish and answer what was read, then end each call with UNAVAILABLE. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    await Promise.all([...this.active].map((s) => s.drain()));
+  }
+}
+
+function peerOf(call: { getPeer(): string }): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
+  }
+}
+
+class StreamSession {
+  // Settled-style entries: a rejection is kept as a value so a failed later batch never goes unhandled
+  // while an earlier one is still being answered.
+  private readonly pending: Promise<StreamEventsResponse | { error: unknown }>[] = [];
+  private writing = false;
+  private ended = false;
+  private closed = false;
+  private draining = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly call: ServerDuplexStream<StreamEventsRequest, StreamEventsResponse>,
+    private readonly opts: IngestServiceOptions,
+    private readonly sessions: IngestSessions,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    const source = peerOf(call);
+    sessions.active.add(this);
+    call.on('data', (req: StreamEventsRequest) => {
+      if (this.closed || this.draining) return;
+      this.pending.push(
+        processBatch(opts, req.events, source).then(
+          (results) => ({ batchId: req.batchId, results }),
+          (error: unknown) => ({ error }),
+        ),
+      );
+      if (this.pending.length >= opts.windowPerStream) call.pause();
+      void this.flush();
+    });
+    call.on('end', () => {
+      this.ended = true;
+      void this.flush();
+    });
+    call.on('cancelled', () => {
+      this.finish();
+    });
+    call.on('error', () => {
+      this.finish();
+    });
+    if (sessions.draining) void this.drain();
+  }
+
+  /** Writes answers in order as they complete, waiting for 'drain' when the client is slow to read. */
+  private async flush(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (!this.closed && this.pending.length > 0) {
+        const response = await (this.pending[0] as Promise<StreamEventsResponse | { error: unknown }>);
+        if ('error' in response) {
+          this.fail(response.error);
+          return;
+        }
+        void this.pending.shift();
+        // The call may have been cancelled while this batch was being persisted.
+        if (this.isClosed()) return;
+        if (!this.call.write(response)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              this.call.off('drain', done);
+              this.call.off('close', done);
+              resolve();
+            };
+            this.call.on('drain', done);
+            this.call.on('close', done);
+          });
+        }
+        if (this.pending.length < this.opts.windowPerStream && !this.draining) this.call.resume();
+      }
+      if (this.pending.length === 0 && !this.closed) {
+        if (this.draining) {
+          this.fail(
+            new PortstreamError(ErrorCode.Unavailable, 'gateway is shutting down; reconnect and re-send'),
+          );
+        } else if (this.ended) {
+          this.call.end();
+          this.finish();
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private isClosed(): boolean {
+    return this.closed;
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return;
+    this.call.emit('error', toServiceError(err, this.opts.log));
+    this.finish();
+  }
+
+  private finish(): void {
+    this.closed = true;
+    this.sessions.active.delete(this);
+    this.resolveDone();
+  }
+
+  async drain(): Promise<void> {
+    this.draining = true;
+    this.call.pause();
+    await this.flush();
+    await this.done;
+  }
+}
+
+export function createIngestService(opts: IngestServiceOptions): {
+  registration: ServiceRegistration;
+  sessions: IngestSessions;
+} {
+  const sessions = new IngestSessions();
+  const implementation: UntypedServiceImplementation = {
+    streamEvents: (call: ServerDuplexStream<StreamEventsRequest, StreamEventsResponse>) => {
+      new StreamSession(call, opts, sessions);
+    },
+    publishEvents: (
+      call: ServerUnaryCall<PublishEventsRequest, PublishEventsResponse>,
+      callback: sendUnaryData<PublishEventsResponse>,
+    ) => {
+      if (sessions.draining) {
+        callback({ code: status.UNAVAILABLE, details: 'gateway is shutting down' });
+        return;
+      }
+      const events = call.request.events;
+      if (events.length > opts.maxBatchEvents) {
+        callback({
+          code: status.INVALID_ARGUMENT,
+          details: `events: batch has ${events.length} events; at most ${opts.maxBatchEvents} are allowed`,
+        });
+        return;
+      }
+      processBatch(opts, events, peerOf(call)).then(
+        (results) => {
+          callback(null, { results });
+        },
+        (err: unknown) => {
+          callback(toServiceError(err, opts.log));
+        },
+      );
+    },
+  };
+  return {
+    registration: { name: 'portstream.v1.IngestService', definition: IngestServiceService, implementation },
+    sessions,
+  };
+}

@@ -1,0 +1,83 @@
+// Composition of the ingest gateway: JetStream topology, the event publisher, the IngestService (and any
+// other gateway services such as customs) on one gRPC server, and its shutdown sequence.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Counter, type Registry } from 'prom-client';
+import type { Config } from '../core/config.js';
+import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
+import type { Logger } from '../core/logger.js';
+import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
+import { EventPublisher } from './gateway/publisher.js';
+import { RecentIds } from './gateway/recent-ids.js';
+import { createIngestService } from './gateway/service.js';
+
+export interface IngestDeps {
+  config: Config;
+  log: Logger;
+  nc: NatsConnection;
+  registry: Registry;
+  /** More services to serve on the same port (e.g. customs). */
+  extraServices?: readonly ServiceRegistration[];
+}
+
+export interface IngestHandle {
+  address: string;
+  port: number;
+  /** Stops reading streams, answers what was read, ends calls, waits for in-flight publishes. */
+  stop(): Promise<void>;
+}
+
+/** Room left in a NATS message for headers (message id and the like). */
+const HEADER_ROOM = 4096;
+
+export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
+  const { config, log, nc } = deps;
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, topologyOptions(config));
+  const js = jetstream(nc);
+  const publisher = new EventPublisher(js, {
+    maxInflight: config.INGEST_MAX_INFLIGHT_PUBLISHES,
+    maxPayloadBytes: nc.info ? nc.info.max_payload - HEADER_ROOM : 1024 * 1024 - HEADER_ROOM,
+    publishTimeoutMs: config.INGEST_PUBLISH_TIMEOUT_MS,
+  });
+  const eventsTotal = new Counter({
+    name: 'portstream_ingest_events_total',
+    help: 'Events answered by the ingest gateway, by status',
+    labelNames: ['status'] as const,
+    registers: [deps.registry],
+  });
+  const { registration, sessions } = createIngestService({
+    publisher,
+    recent: new RecentIds(config.INGEST_DEDUPE_CACHE_SIZE),
+    limits: {
+      maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
+      maxPlanAheadMs: config.INGEST_MAX_PLAN_AHEAD_DAYS * 86_400_000,
+      maxAgeMs: config.INGEST_MAX_AGE_DAYS * 86_400_000,
+    },
+    maxBatchEvents: config.INGEST_MAX_BATCH_EVENTS,
+    eventsTotal,
+    windowPerStream: config.INGEST_MAX_INFLIGHT_BATCHES_PER_STREAM,
+    log: log.child({ component: 'ingest' }),
+  });
+  const grpc = await startGrpcServer(
+    {
+      host: config.INGEST_HOST,
+      port: config.INGEST_PORT,
+      maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
+    },
+    [registration, ...(deps.extraServices ?? [])],
+    log,
+  );
+  return {
+    address: grpc.address,
+    port: grpc.port,
+    stop: async () => {
+      log.info('ingest gateway stopping');
+      const budget = config.SHUTDOWN_TIMEOUT_MS;
+      await Promise.race([sessions.drain(), new Promise((r) => setTimeout(r, budget).unref())]);
+      await grpc.shutdown(budget);
+      await publisher.idle();
+      log.info('ingest gateway stopped');
+    },
+  };
+}

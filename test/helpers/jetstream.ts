@@ -1,0 +1,23 @@
+// Reading back what the gateway persisted, straight from the stream.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { STREAM_EVENTS } from '../../core/nats/topology.js';
+import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
+
+/** Every event id in the events stream, with how many times each is stored. */
+export async function storedEventIds(nc: NatsConnection): Promise<Map<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(STREAM_EVENTS);
+  const counts = new Map<string, number>();
+  const total = info.state.messages;
+  if (total === 0) return counts;
+  const consumer = await jetstream(nc).consumers.get(STREAM_EVENTS);
+  const messages = await consumer.consume();
+  let seen = 0;
+  for await (const m of messages) {
+    for (const e of EventGroup.decode(m.data).events) counts.set(e.eventId, (counts.get(e.eventId) ?? 0) + 1);
+    if (++seen >= total) break;
+  }
+  await consumer.delete().catch(() => undefined);
+  return counts;
+}
