@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `portstream` command: one subcommand per runnable. Each subcommand is a composition root.
 import { Command } from 'commander';
-import { describeSettings } from '../core/config.js';
+import { configTableMarkdown } from '../core/config-doc.js';
 import { runIngest } from './commands/ingest.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';

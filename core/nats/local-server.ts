@@ -64,10 +64,18 @@ export class LocalNatsServer {
     ];
     await writeFile(confPath, lines.filter(Boolean).join('\n') + '\n');
     this.log = '';
+    // Own process group: a Ctrl-C in the terminal reaches only the parent, which stops the server last, after
+    // its clients have drained. If the parent dies first, the exit hook still takes the server down.
     const proc = spawn(this.opts.bin ?? 'nats-server', ['-c', confPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     this.proc = proc;
+    const killOnExit = (): void => {
+      proc.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     this.exited = new Promise((resolve) =>
       proc.once('exit', (code) => {
         resolve(code);
