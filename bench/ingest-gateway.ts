@@ -26,12 +26,14 @@ async function rawPublish(url: string, eventBytes: Uint8Array): Promise<number> 
   await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'] });
   const js = jetstream(nc);
   const window = 512;
-  const inflight = new Set<Promise<unknown>>();
+  const inflight = new Set<Promise<void>>();
   let n = 0;
   const end = Date.now() + seconds * 1000;
   const start = performance.now();
   while (Date.now() < end) {
-    const p = js.publish('bench.raw', eventBytes).then(() => inflight.delete(p));
+    const p: Promise<void> = js.publish('bench.raw', eventBytes).then(() => {
+      inflight.delete(p);
+    });
     inflight.add(p);
     n++;
     if (inflight.size >= window) await Promise.race(inflight);
@@ -75,7 +77,9 @@ async function gateway(url: string): Promise<number> {
     acked += r.results.length;
     send();
   });
-  call.on('end', () => resolveDone());
+  call.on('end', () => {
+    resolveDone();
+  });
   call.on('error', (e) => {
     console.error(e);
     resolveDone();

@@ -39,10 +39,7 @@ program
   .command('config')
   .description('list every setting (environment variable), its default and meaning')
   .action(() => {
-    const rows = describeSettings();
-    console.log('| variable | default | meaning |\n| --- | --- | --- |');
-    for (const r of rows)
-      console.log(`| \`${r.name}\` | ${r.default === '' ? '' : `\`${r.default}\``} | ${r.doc} |`);
+    console.log(configTableMarkdown());
   });
 
 await program.parseAsync(process.argv);
