@@ -13,7 +13,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
     },
@@ -21,7 +24,9 @@ export default tseslint.config(
   {
     // Services never import each other; they share only core/ and the generated proto.
     files: ['ingest/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/processor/**', '**/api/**', '**/cli/**'] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/processor/**', '**/api/**', '**/cli/**'] }],
+    },
   },
   {
     files: ['processor/**/*.ts'],
@@ -29,7 +34,9 @@ export default tseslint.config(
   },
   {
     files: ['api/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/processor/**', '**/cli/**'] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/processor/**', '**/cli/**'] }],
+    },
   },
   {
     files: ['core/**/*.ts'],
