@@ -1,0 +1,109 @@
+// Generic gRPC tooling works against the gateway: health checking and server reflection.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import {
+  credentials,
+  loadPackageDefinition,
+  type Client,
+  type GrpcObject,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { startIngest, type IngestHandle } from '../../ingest/main.js';
+import { startTestNats, type TestNats } from '../helpers/nats.js';
+
+const require = createRequire(import.meta.url);
+
+function clientFor(protoFile: string, includeDir: string, service: string[], address: string): Client {
+  const pkg = loadPackageDefinition(
+    loadSync(protoFile, { includeDirs: [includeDir], keepCase: true, enums: String }),
+  );
+  let node: unknown = pkg;
+  for (const part of service) node = (node as GrpcObject)[part];
+  const Ctor = node as ServiceClientConstructor;
+  return new Ctor(address, credentials.createInsecure());
+}
+
+describe('generic gRPC tools', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let ingest: IngestHandle;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'generic-test' });
+    ingest = await startIngest({
+      config: loadConfig({ INGEST_PORT: '0' }),
+      log: silentLogger(),
+      nc,
+      registry: new Registry(),
+    });
+  });
+  afterAll(async () => {
+    await ingest.stop();
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  it('answers grpc.health.v1 Check with SERVING for the server and the ingest service', async () => {
+    const healthDir = path.dirname(require.resolve('grpc-health-check/package.json'));
+    const client = clientFor(
+      path.join(healthDir, 'proto/health/v1/health.proto'),
+      healthDir,
+      ['grpc', 'health', 'v1', 'Health'],
+      ingest.address,
+    );
+    const check = (service: string): Promise<{ status: string }> =>
+      new Promise((resolve, reject) => {
+        (
+          client as unknown as Record<
+            string,
+            (req: object, cb: (e: Error | null, r: { status: string }) => void) => void
+          >
+        ).Check?.({ service }, (e, r) => {
+          e ? reject(e) : resolve(r);
+        });
+      });
+    expect((await check('')).status).toBe('SERVING');
+    expect((await check('portstream.v1.IngestService')).status).toBe('SERVING');
+    await expect(check('no.such.Service')).rejects.toMatchObject({ code: 5 });
+    client.close();
+  });
+
+  it('lists its services and describes portstream types through server reflection', async () => {
+    const dir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
+    const client = clientFor(
+      path.join(dir, 'grpc/reflection/v1/reflection.proto'),
+      dir,
+      ['grpc', 'reflection', 'v1', 'ServerReflection'],
+      ingest.address,
+    );
+    const ask = (req: object): Promise<Record<string, unknown>> =>
+      new Promise((resolve, reject) => {
+        const call = (
+          client as unknown as Record<string, () => NodeJS.ReadWriteStream>
+        ).ServerReflectionInfo?.();
+        if (!call) throw new Error('no reflection method');
+        call.on('data', (r: Record<string, unknown>) => {
+          resolve(r);
+          call.end();
+        });
+        call.on('error', reject);
+        call.write(req as never);
+      });
+    const list = await ask({ list_services: '*' });
+    const names = (list.list_services_response as { service: { name: string }[] }).service.map((s) => s.name);
+    expect(names).toContain('portstream.v1.IngestService');
+    const file = await ask({ file_containing_symbol: 'portstream.v1.EquipmentEvent' });
+    expect(
+      (file.file_descriptor_response as { file_descriptor_proto: Buffer[] }).file_descriptor_proto.length,
+    ).toBeGreaterThan(0);
+    client.close();
+  });
+});
