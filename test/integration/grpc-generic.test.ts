@@ -67,7 +67,8 @@ describe('generic gRPC tools', () => {
             (req: object, cb: (e: Error | null, r: { status: string }) => void) => void
           >
         ).Check?.({ service }, (e, r) => {
-          e ? reject(e) : resolve(r);
+          if (e) reject(e);
+          else resolve(r);
         });
       });
     expect((await check('')).status).toBe('SERVING');
