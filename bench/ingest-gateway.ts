@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentials } from '@grpc/grpc-js';
+
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../core/config.js';
@@ -15,6 +15,7 @@ import { LocalNatsServer } from '../core/nats/local-server.js';
 import { startIngest } from '../ingest/main.js';
 import { Event } from '../proto/gen/portstream/v1/events.js';
 import { IngestServiceClient, type StreamEventsResponse } from '../proto/gen/portstream/v1/ingest.js';
+import { clientAs, testAuth, TOKENS } from '../test/helpers/auth.js';
 import { discBatch } from '../test/helpers/events.js';
 
 const seconds = Number(process.argv[2] ?? 10);
@@ -48,8 +49,14 @@ async function rawPublish(url: string, eventBytes: Uint8Array): Promise<number> 
 async function gateway(url: string): Promise<number> {
   const nc = await connectNats({ url, name: 'bench-gw' });
   const config = loadConfig({ INGEST_PORT: '0', INGEST_DEDUPE_CACHE_SIZE: '2000000' });
-  const ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry() });
-  const client = new IngestServiceClient(ingest.address, credentials.createInsecure());
+  const ingest = await startIngest({
+    config,
+    log: silentLogger(),
+    nc,
+    registry: new Registry(),
+    auth: testAuth,
+  });
+  const client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
   const call = client.streamEvents();
   let acked = 0;
   let sent = 0;

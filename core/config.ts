@@ -96,6 +96,10 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(0).default(1_000_000),
     doc: 'Recently accepted event ids each gateway remembers to answer DUPLICATE (0: off).',
   },
+  AUTH_TOKENS_FILE: {
+    schema: optionalString,
+    doc: 'JSON file of bearer tokens and roles (see README). Required by every service; `up` creates one under the data folder when unset.',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: positiveInt.default(15_000),
     doc: 'Graceful shutdown budget before in-flight work is abandoned.',

@@ -3,6 +3,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, type Registry } from 'prom-client';
+import type { TokenAuthenticator } from '../core/auth/tokens.js';
 import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
@@ -16,6 +17,7 @@ export interface IngestDeps {
   log: Logger;
   nc: NatsConnection;
   registry: Registry;
+  auth: TokenAuthenticator;
   /** More services to serve on the same port (e.g. customs). */
   extraServices?: readonly ServiceRegistration[];
 }
@@ -47,6 +49,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     registers: [deps.registry],
   });
   const { registration, sessions } = createIngestService({
+    auth: deps.auth,
     publisher,
     recent: new RecentIds(config.INGEST_DEDUPE_CACHE_SIZE),
     limits: {

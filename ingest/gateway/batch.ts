@@ -1,6 +1,7 @@
 // One batch from validation to per-event results: reject invalid events (never persisted), answer repeats of
 // recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED.
 import type { Counter } from 'prom-client';
+import { mayPublishFor, type Principal } from '../../core/auth/principal.js';
 import type { EventLimits } from '../../core/validation/event.js';
 import { validateEvent } from '../../core/validation/event.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
@@ -23,7 +24,7 @@ function result(eventId: string, status: EventStatus, field = '', reason = ''): 
 export async function processBatch(
   deps: BatchDeps,
   events: readonly Event[],
-  source: string,
+  principal: Principal,
 ): Promise<EventResult[]> {
   if (events.length > deps.maxBatchEvents) {
     const reason = `batch has ${events.length} events; at most ${deps.maxBatchEvents} are allowed`;
@@ -40,6 +41,13 @@ export async function processBatch(
     const p = validateEvent(ev, now, deps.limits);
     if (p) {
       results[i] = result(ev.eventId, EventStatus.REJECTED, p.field, p.reason);
+    } else if (!mayPublishFor(principal, ev.facility?.unLocode ?? '', ev.facility?.terminalCode ?? '')) {
+      results[i] = result(
+        ev.eventId,
+        EventStatus.REJECTED,
+        'facility',
+        `${principal.name} may not publish for it`,
+      );
     } else if (deps.recent.has(ev.eventId) || inBatch.has(ev.eventId)) {
       results[i] = result(ev.eventId, EventStatus.DUPLICATE);
     } else {
@@ -49,7 +57,7 @@ export async function processBatch(
     }
   }
   if (toPersist.length > 0) {
-    const outcomes = await deps.publisher.persist(toPersist, new Date(now), source);
+    const outcomes = await deps.publisher.persist(toPersist, new Date(now), principal.name);
     for (let j = 0; j < toPersist.length; j++) {
       const ev = toPersist[j] as Event;
       deps.recent.add(ev.eventId);

@@ -2,13 +2,17 @@
 // once, answers are written in request order, and when the window is full (or the client does not read its
 // answers) the gateway stops reading the stream, so grpc flow control pushes back on the client.
 import {
+  type Metadata,
   status,
   type sendUnaryData,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { Role, type Principal } from '../../core/auth/principal.js';
+import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { PortstreamError, ErrorCode } from '../../core/errors.js';
+import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import { toServiceError } from '../../core/grpc/status.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import type { Logger } from '../../core/logger.js';
@@ -22,6 +26,7 @@ import {
 import { processBatch, type BatchDeps } from './batch.js';
 
 export interface IngestServiceOptions extends BatchDeps {
+  auth: TokenAuthenticator;
   /** Batches one stream may have unanswered before the gateway stops reading it. */
   windowPerStream: number;
   log: Logger;
@@ -39,12 +44,13 @@ export class IngestSessions {
   }
 }
 
-function peerOf(call: { getPeer(): string }): string {
-  try {
-    return call.getPeer();
-  } catch {
-    return 'unknown';
-  }
+const PUBLISHERS = [Role.Operator, Role.Admin] as const;
+
+/** The caller, if it may publish events at all; throws UNAUTHENTICATED / PERMISSION_DENIED otherwise. */
+function publisherOf(auth: TokenAuthenticator, metadata: Metadata): Principal {
+  const p = principalOf(auth, metadata);
+  requireRole(p, PUBLISHERS, 'publish terminal events');
+  return p;
 }
 
 class StreamSession {
@@ -62,14 +68,14 @@ class StreamSession {
     private readonly call: ServerDuplexStream<StreamEventsRequest, StreamEventsResponse>,
     private readonly opts: IngestServiceOptions,
     private readonly sessions: IngestSessions,
+    principal: Principal,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
-    const source = peerOf(call);
     sessions.active.add(this);
     call.on('data', (req: StreamEventsRequest) => {
       if (this.closed || this.draining) return;
       this.pending.push(
-        processBatch(opts, req.events, source).then(
+        processBatch(opts, req.events, principal).then(
           (results) => ({ batchId: req.batchId, results }),
           (error: unknown) => ({ error }),
         ),
@@ -163,7 +169,14 @@ export function createIngestService(opts: IngestServiceOptions): {
   const sessions = new IngestSessions();
   const implementation: UntypedServiceImplementation = {
     streamEvents: (call: ServerDuplexStream<StreamEventsRequest, StreamEventsResponse>) => {
-      new StreamSession(call, opts, sessions);
+      let principal: Principal;
+      try {
+        principal = publisherOf(opts.auth, call.metadata);
+      } catch (err) {
+        call.emit('error', toServiceError(err, opts.log));
+        return;
+      }
+      new StreamSession(call, opts, sessions, principal);
     },
     publishEvents: (
       call: ServerUnaryCall<PublishEventsRequest, PublishEventsResponse>,
@@ -171,6 +184,13 @@ export function createIngestService(opts: IngestServiceOptions): {
     ) => {
       if (sessions.draining) {
         callback({ code: status.UNAVAILABLE, details: 'gateway is shutting down' });
+        return;
+      }
+      let principal: Principal;
+      try {
+        principal = publisherOf(opts.auth, call.metadata);
+      } catch (err) {
+        callback(toServiceError(err, opts.log));
         return;
       }
       const events = call.request.events;
@@ -181,7 +201,7 @@ export function createIngestService(opts: IngestServiceOptions): {
         });
         return;
       }
-      processBatch(opts, events, peerOf(call)).then(
+      processBatch(opts, events, principal).then(
         (results) => {
           callback(null, { results });
         },

@@ -16,6 +16,7 @@ import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
+import { testAuth } from '../helpers/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +44,7 @@ describe('generic gRPC tools', () => {
       log: silentLogger(),
       nc,
       registry: new Registry(),
+      auth: testAuth,
     });
   });
   afterAll(async () => {

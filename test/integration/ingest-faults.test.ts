@@ -1,5 +1,5 @@
 // The gateway under a broker crash and its own shutdown: no event is answered ACCEPTED and then missing.
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { discBatch } from '../helpers/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
+import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 
@@ -79,8 +80,8 @@ describe('ingest gateway faults', () => {
   beforeAll(async () => {
     nats = await startTestNats();
     nc = await connectNats({ url: nats.url, name: 'faults-test' });
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry() });
-    client = new IngestServiceClient(ingest.address, credentials.createInsecure());
+    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+    client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
   });
   afterAll(async () => {
     client.close();
@@ -146,6 +147,6 @@ describe('ingest gateway faults', () => {
       );
     });
     expect(after?.code).toBe(status.UNAVAILABLE);
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry() });
+    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
   });
 });

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { discBatch, equipmentEvent } from '../helpers/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
+import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 
@@ -79,8 +80,8 @@ describe('ingest gateway', () => {
   beforeAll(async () => {
     nats = await startTestNats();
     nc = await connectNats({ url: nats.url, name: 'ingest-test' });
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry() });
-    client = new IngestServiceClient(ingest.address, credentials.createInsecure());
+    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+    client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
   });
   afterAll(async () => {
     client.close();
@@ -122,8 +123,14 @@ describe('ingest gateway', () => {
   });
 
   it('a second gateway with an empty cache gets JetStream to dedupe an exact re-send', async () => {
-    const other = await startIngest({ config, log: silentLogger(), nc, registry: new Registry() });
-    const otherClient = new IngestServiceClient(other.address, credentials.createInsecure());
+    const other = await startIngest({
+      config,
+      log: silentLogger(),
+      nc,
+      registry: new Registry(),
+      auth: testAuth,
+    });
+    const otherClient = clientAs(IngestServiceClient, other.address, TOKENS.operator);
     try {
       const batch = discBatch('xgw', 20, 20_000);
       expect((await publish(client, batch)).results.every((r) => r.status === EventStatus.ACCEPTED)).toBe(
@@ -222,5 +229,64 @@ describe('ingest gateway', () => {
     const stored = await storedEventIds(nc);
     const ids = Array.from({ length: total }, (_, i) => batch(i).events.map((e) => e.eventId)).flat();
     expect(ids.filter((id) => stored.get(id) !== 1)).toEqual([]);
+  });
+});
+
+describe('ingest gateway access', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let ingest: IngestHandle;
+  const clients: IngestServiceClient[] = [];
+  const as = (token: string | undefined): IngestServiceClient => {
+    const c = clientAs(IngestServiceClient, ingest.address, token);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'ingest-auth-test' });
+    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await ingest.stop();
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  it.each([
+    ['no token', undefined, status.UNAUTHENTICATED],
+    ['an unknown token', 'not-a-valid-token-at-all', status.UNAUTHENTICATED],
+    ['a customs token', TOKENS.customs, status.PERMISSION_DENIED],
+    ['a logistics firm token', TOKENS.firm, status.PERMISSION_DENIED],
+  ])('refuses %s on both RPCs and stores nothing', async (_name, token, code) => {
+    const client = as(token);
+    const unary = await publish(client, discBatch(`deny${code}`, 2, 70_000)).catch(
+      (e: unknown) => e as ServiceError,
+    );
+    expect((unary as ServiceError).code).toBe(code);
+    const { responses, error } = await streamBatches(client, [discBatch(`sdeny${code}`, 2, 70_010)]);
+    expect(responses).toEqual([]);
+    expect(error?.code).toBe(code);
+    const stored = await storedEventIds(nc);
+    expect([...stored.keys()].some((id) => id.includes('deny'))).toBe(false);
+  });
+
+  it('lets an operator publish only for its own terminals; admin may publish for any', async () => {
+    const mine = equipmentEvent('own-1', 71_000);
+    const theirs = {
+      ...equipmentEvent('own-2', 71_001),
+      facility: { unLocode: 'VNHPH', terminalCode: 'TVCT' },
+    };
+    const res = await publish(as(TOKENS.operator), [mine, theirs]);
+    expect(res.results.map((r) => [r.status, r.field])).toEqual([
+      [EventStatus.ACCEPTED, ''],
+      [EventStatus.REJECTED, 'facility'],
+    ]);
+    const other = await publish(as(TOKENS.otherOperator), [theirs]);
+    expect(other.results[0]?.status).toBe(EventStatus.ACCEPTED);
+    const admin = await publish(as(TOKENS.admin), [{ ...theirs, eventId: 'own-3' }]);
+    expect(admin.results[0]?.status).toBe(EventStatus.ACCEPTED);
   });
 });

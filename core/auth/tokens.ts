@@ -1,0 +1,114 @@
+// Bearer tokens and the principals they stand for, loaded from a JSON file. The file may hold SHA-256 hashes of
+// tokens instead of the tokens themselves, so it need not be a secret; lookups compare hashes, so response time
+// does not depend on how much of a guessed token is right.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, PortstreamError } from '../errors.js';
+import { Role, type Principal } from './principal.js';
+
+const entrySchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    role: z.enum([Role.Admin, Role.Customs, Role.Operator, Role.Firm]),
+    token: z.string().min(16).optional(),
+    token_sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    // "<UN/LOCODE>:<terminal>", or "<UN/LOCODE>:*" for every terminal of a port.
+    terminals: z.array(z.string().regex(/^[A-Z]{2}[A-Z2-9]{3}:([A-Z0-9]{2,6}|\*)$/)).default([]),
+    tax_codes: z.array(z.string().min(10).max(14)).default([]),
+  })
+  .refine((e) => (e.token === undefined) !== (e.token_sha256 === undefined), {
+    message: 'exactly one of token or token_sha256 is required',
+  })
+  .refine((e) => e.role !== Role.Operator || e.terminals.length > 0, {
+    message: 'an operator needs terminals',
+  })
+  .refine((e) => e.role !== Role.Firm || e.tax_codes.length > 0, { message: 'a firm needs tax_codes' });
+
+export const tokensFileSchema = z.object({ tokens: z.array(entrySchema).min(1) });
+export type TokensFile = z.input<typeof tokensFileSchema>;
+
+function sha256(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class TokenAuthenticator {
+  private readonly byHash = new Map<string, Principal>();
+
+  constructor(file: TokensFile) {
+    const parsed = tokensFileSchema.parse(file);
+    for (const e of parsed.tokens) {
+      this.byHash.set(e.token_sha256 ?? sha256(e.token ?? ''), {
+        name: e.name,
+        role: e.role,
+        terminals: new Set(e.terminals),
+        taxCodes: new Set(e.tax_codes),
+      });
+    }
+  }
+
+  static async fromFile(file: string): Promise<TokenAuthenticator> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new Error(
+        `AUTH_TOKENS_FILE ${file}: cannot read JSON: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    const r = tokensFileSchema.safeParse(raw);
+    if (!r.success) {
+      const problems = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      throw new Error(`AUTH_TOKENS_FILE ${file}: ${problems}`);
+    }
+    return new TokenAuthenticator(r.data);
+  }
+
+  /** The principal for an "authorization" header value ("Bearer <token>"); UNAUTHENTICATED otherwise. */
+  authenticate(header: string | undefined): Principal {
+    const m = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = m?.[1] === undefined ? undefined : this.byHash.get(sha256(m[1]));
+    if (!principal) {
+      throw new PortstreamError(
+        ErrorCode.Unauthenticated,
+        header === undefined ? 'missing bearer token' : 'invalid bearer token',
+      );
+    }
+    return principal;
+  }
+}
+
+/**
+ * For the one-machine mode: a tokens file with a fresh random token per role, created on first run and kept, so
+ * the tokens printed once stay valid across restarts.
+ */
+export async function ensureDevTokens(
+  file: string,
+): Promise<{ name: string; role: string; token: string }[]> {
+  try {
+    const existing = tokensFileSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+    return existing.tokens
+      .filter((t) => t.token !== undefined)
+      .map((t) => ({ name: t.name, role: t.role, token: t.token ?? '' }));
+  } catch {
+    const make = (): string => randomBytes(18).toString('base64url');
+    const tokens = [
+      { name: 'admin', role: Role.Admin, token: make() },
+      { name: 'customs', role: Role.Customs, token: make() },
+      {
+        name: 'terminal-operators',
+        role: Role.Operator,
+        token: make(),
+        terminals: ['VNHPH:*'],
+      },
+      { name: 'logistics-firm', role: Role.Firm, token: make(), tax_codes: ['0100109106'] },
+    ];
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, JSON.stringify({ tokens }, null, 2) + '\n', { mode: 0o600 });
+    return tokens.map(({ name, role, token }) => ({ name, role, token }));
+  }
+}

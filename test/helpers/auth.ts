@@ -1,0 +1,52 @@
+// Tokens for every role, and gRPC clients that send one on every call.
+import {
+  credentials,
+  InterceptingCall,
+  type Interceptor,
+  type ChannelOptions,
+  type Client,
+} from '@grpc/grpc-js';
+import { TokenAuthenticator } from '../../core/auth/tokens.js';
+
+export const TOKENS = {
+  admin: 'test-admin-token-0123456789',
+  customs: 'test-customs-token-0123456789',
+  operator: 'test-operator-token-0123456789',
+  otherOperator: 'test-operator2-token-0123456789',
+  firm: 'test-firm-token-0123456789',
+} as const;
+
+export const testAuth = new TokenAuthenticator({
+  tokens: [
+    { name: 'admin', role: 'admin', token: TOKENS.admin },
+    { name: 'customs', role: 'customs', token: TOKENS.customs },
+    { name: 'hict-operator', role: 'operator', token: TOKENS.operator, terminals: ['VNHPH:HICT'] },
+    { name: 'tvct-operator', role: 'operator', token: TOKENS.otherOperator, terminals: ['VNHPH:TVCT'] },
+    { name: 'viettel-logistics', role: 'firm', token: TOKENS.firm, tax_codes: ['0100109106'] },
+  ],
+});
+
+/** Adds "authorization: Bearer <token>" to every call (no token: nothing added). */
+export function bearerInterceptor(token: string | undefined): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+type ClientCtor<C> = new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+  options?: ChannelOptions & { interceptors?: Interceptor[] },
+) => C;
+
+export function clientAs<C extends Client>(
+  Ctor: ClientCtor<C>,
+  address: string,
+  token: string | undefined,
+): C {
+  return new Ctor(address, credentials.createInsecure(), { interceptors: [bearerInterceptor(token)] });
+}
