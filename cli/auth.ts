@@ -12,9 +12,7 @@ export async function authForService(rt: Runtime): Promise<TokenAuthenticator> {
   return TokenAuthenticator.fromFile(file);
 }
 
-export async function authForUp(
-  rt: Runtime,
-): Promise<{
+export async function authForUp(rt: Runtime): Promise<{
   auth: TokenAuthenticator;
   printable: { name: string; role: string; token: string }[];
   file: string;

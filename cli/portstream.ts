@@ -2,6 +2,7 @@
 // The `portstream` command: one subcommand per runnable. Each subcommand is a composition root.
 import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
+import { runBenchCommand } from './commands/bench.js';
 import { runIngest } from './commands/ingest.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
@@ -34,6 +35,15 @@ addFlags(
 ).action(async (opts: Record<string, unknown>) => {
   await runIngest(overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS));
 });
+
+program
+  .command('bench')
+  .description('run the baselines and scenarios on this machine; prints a table and writes JSON')
+  .option('--quick', 'a short smoke run (under 30 s)', false)
+  .option('--json <path>', 'where to write the JSON result', 'bench/results/latest.json')
+  .action(async (opts: { quick: boolean; json: string }) => {
+    await runBenchCommand(opts);
+  });
 
 program
   .command('config')

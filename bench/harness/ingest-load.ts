@@ -1,0 +1,100 @@
+// Closed-loop ingest load: streams of batches over StreamEvents, a window of batches in flight per stream,
+// as fast as the gateway acknowledges them, for a fixed duration. Counts acked events and keeps their ids.
+import type { Interceptor } from '@grpc/grpc-js';
+import { credentials, InterceptingCall } from '@grpc/grpc-js';
+import {
+  EventStatus,
+  IngestServiceClient,
+  type StreamEventsResponse,
+} from '../../proto/gen/portstream/v1/ingest.js';
+import { benchBatch } from './events.js';
+
+export interface IngestLoadOptions {
+  address: string;
+  token: string;
+  runId: string;
+  durationMs: number;
+  batchSize: number;
+  streams: number;
+  window: number;
+  onProgress?: (acked: number) => void;
+}
+
+export interface IngestLoadResult {
+  acked: number;
+  rejected: number;
+  elapsedMs: number;
+  /** Events sent: ids are `${runId}-${seq}` for seq < sent. */
+  sent: number;
+  /** 1 where the event with that sequence number was answered ACCEPTED or DUPLICATE. */
+  ackedMap: Uint8Array;
+}
+
+function bearer(token: string): Interceptor {
+  return (options, next) =>
+    new InterceptingCall(next(options), {
+      start(metadata, listener, n) {
+        metadata.set('authorization', `Bearer ${token}`);
+        n(metadata, listener);
+      },
+    });
+}
+
+export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult> {
+  const client = new IngestServiceClient(o.address, credentials.createInsecure(), {
+    interceptors: [bearer(o.token)],
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const baseTime = Date.now() - 2 * 3600_000;
+  let nextSeq = 0;
+  let acked = 0;
+  let rejected = 0;
+  const ackedBatches: [first: number, statuses: EventStatus[]][] = [];
+  const start = performance.now();
+  const end = start + o.durationMs;
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const call = client.streamEvents();
+      let inflight = 0;
+      let ended = false;
+      const pump = (): void => {
+        while (!ended && inflight < o.window) {
+          if (performance.now() >= end) {
+            ended = true;
+            call.end();
+            return;
+          }
+          const first = nextSeq;
+          nextSeq += o.batchSize;
+          call.write({ batchId: String(first), events: benchBatch(o.runId, first, o.batchSize, baseTime) });
+          inflight++;
+        }
+      };
+      call.on('data', (r: StreamEventsResponse) => {
+        inflight--;
+        const statuses = r.results.map((x) => x.status);
+        ackedBatches.push([Number(r.batchId), statuses]);
+        for (const s of statuses) {
+          if (s === EventStatus.REJECTED) rejected++;
+          else acked++;
+        }
+        o.onProgress?.(acked);
+        pump();
+      });
+      call.on('end', () => {
+        resolve();
+      });
+      call.on('error', reject);
+      pump();
+    });
+  await Promise.all(Array.from({ length: o.streams }, one));
+  const elapsedMs = performance.now() - start;
+  client.close();
+  const ackedMap = new Uint8Array(nextSeq);
+  for (const [first, statuses] of ackedBatches) {
+    statuses.forEach((s, j) => {
+      if (s !== EventStatus.REJECTED) ackedMap[first + j] = 1;
+    });
+  }
+  return { acked, rejected, elapsedMs, sent: nextSeq, ackedMap };
+}

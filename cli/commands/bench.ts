@@ -1,0 +1,9 @@
+// `portstream bench`: baselines and scenarios on this machine, table to stdout, JSON to --json.
+import { runBench } from '../../bench/harness/run.js';
+import { resultTable } from '../../bench/harness/table.js';
+
+export async function runBenchCommand(opts: { quick: boolean; json: string }): Promise<void> {
+  const result = await runBench({ quick: opts.quick, jsonPath: opts.json });
+  console.log(resultTable(result));
+  console.log(`\nJSON written to ${opts.json}`);
+}
