@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import type { Env } from '../../core/config.js';
 import { startIngest } from '../../ingest/main.js';
 import { authForUp } from '../auth.js';
+import { startLiveView } from '../live-view.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
@@ -31,8 +32,16 @@ export async function runUp(overrides: Env): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  const live = await startLiveView(nc, registry);
   const steps = (): ShutdownStep[] => {
     const s: ShutdownStep[] = [
+      [
+        'live view',
+        () => {
+          live.stop();
+          return Promise.resolve();
+        },
+      ],
       ['ingest', () => ingest.stop()],
       ['nats connection', () => nc.drain()],
     ];
