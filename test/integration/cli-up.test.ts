@@ -4,15 +4,11 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Metadata } from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  EventStatus,
-  IngestServiceClient,
-  type PublishEventsResponse,
-} from '../../proto/gen/portstream/v1/ingest.js';
+import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { clientAs } from '../helpers/auth.js';
 import { discBatch } from '../helpers/events.js';
+import { publish } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/poll.js';
 
 interface Up {
@@ -46,20 +42,6 @@ function startUp(dataDir: string): Up {
   return { proc, output: () => out, exited };
 }
 
-function publish(client: IngestServiceClient, n: number, prefix: string): Promise<PublishEventsResponse> {
-  return new Promise((resolve, reject) => {
-    client.publishEvents(
-      { events: discBatch(prefix, n, 0) },
-      new Metadata(),
-      { deadline: Date.now() + 10_000 },
-      (e, r) => {
-        if (e) reject(e);
-        else resolve(r);
-      },
-    );
-  });
-}
-
 describe('portstream up', () => {
   let dir: string;
   afterAll(async () => {
@@ -80,7 +62,7 @@ describe('portstream up', () => {
         expect(token).toBeDefined();
         runs.push(token ?? '');
         const client = clientAs(IngestServiceClient, address, token);
-        const res = await publish(client, 5, `up${round}`);
+        const res = await publish(client, discBatch(`up${round}`, 5, 0));
         expect(res.results.every((r) => r.status === EventStatus.ACCEPTED)).toBe(true);
         client.close();
       } finally {

@@ -1,28 +1,18 @@
 // The gateway under a broker crash and its own shutdown: no event is answered ACCEPTED and then missing.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
-import { connectNats } from '../../core/nats/connect.js';
-import { startIngest, type IngestHandle } from '../../ingest/main.js';
+import type {
+  IngestServiceClient} from '../../proto/gen/portstream/v1/ingest.js';
 import {
   EventStatus,
-  IngestServiceClient,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { discBatch } from '../helpers/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { startTestNats, type TestNats } from '../helpers/nats.js';
+import { startGateway, type GatewayFixture } from '../helpers/gateway.js';
+import type { TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
-
-const config = loadConfig({
-  INGEST_PORT: '0',
-  INGEST_PUBLISH_TIMEOUT_MS: '1000',
-  SHUTDOWN_TIMEOUT_MS: '5000',
-});
 
 interface StreamRun {
   responses: StreamEventsResponse[];
@@ -72,22 +62,17 @@ function acceptedIds(responses: StreamEventsResponse[]): string[] {
 }
 
 describe('ingest gateway faults', () => {
+  let g: GatewayFixture;
   let nats: TestNats;
   let nc: NatsConnection;
-  let ingest: IngestHandle;
   let client: IngestServiceClient;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    nc = await connectNats({ url: nats.url, name: 'faults-test' });
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
-    client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
+    g = await startGateway('faults-test', { INGEST_PUBLISH_TIMEOUT_MS: '1000', SHUTDOWN_TIMEOUT_MS: '5000' });
+    ({ nats, nc, client } = g);
   });
   afterAll(async () => {
-    client.close();
-    await ingest.stop();
-    await nc.close();
-    await nats.cleanup();
+    await g.close();
   });
 
   it('nats-server killed mid-stream: the call ends UNAVAILABLE and every ACCEPTED event survives', async () => {
@@ -128,7 +113,7 @@ describe('ingest gateway faults', () => {
   it('shutdown answers every batch it read, ends open calls UNAVAILABLE and loses nothing acked', async () => {
     const run = streamUntilStopped(client, 'term');
     await waitFor(() => run.responses.length >= 10, { what: 'acks before shutdown' });
-    await ingest.stop();
+    await g.ingest.stop();
     const err = await run.ended;
     expect(err?.code).toBe(status.UNAVAILABLE);
     const stored = await storedEventIds(nc);
@@ -147,6 +132,6 @@ describe('ingest gateway faults', () => {
       );
     });
     expect(after?.code).toBe(status.UNAVAILABLE);
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+    g.ingest = await g.startAnother();
   });
 });

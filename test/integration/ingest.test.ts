@@ -1,60 +1,20 @@
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
-import { connectNats } from '../../core/nats/connect.js';
-import { startIngest, type IngestHandle } from '../../ingest/main.js';
 import { EventClassifier, type Event } from '../../proto/gen/portstream/v1/events.js';
 import {
   EventStatus,
   IngestServiceClient,
-  type PublishEventsResponse,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
+import { clientAs, TOKENS } from '../helpers/auth.js';
 import { discBatch, equipmentEvent } from '../helpers/events.js';
+import { publish, startGateway, streamBatches, type GatewayFixture } from '../helpers/gateway.js';
 import { storedEventIds } from '../helpers/jetstream.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { startTestNats, type TestNats } from '../helpers/nats.js';
+import type { TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 
-const config = loadConfig({
-  INGEST_PORT: '0',
-  INGEST_MAX_BATCH_EVENTS: '1000',
-  INGEST_MAX_MESSAGE_BYTES: '2000000',
-});
-
-function publish(client: IngestServiceClient, events: Event[]): Promise<PublishEventsResponse> {
-  return new Promise((resolve, reject) => {
-    client.publishEvents({ events }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => {
-      if (err) reject(err);
-      else resolve(res);
-    });
-  });
-}
-
-/** Streams the batches over one call and collects every answer (in order) and the final status. */
-async function streamBatches(
-  client: IngestServiceClient,
-  batches: Event[][],
-): Promise<{ responses: StreamEventsResponse[]; error?: ServiceError }> {
-  const call = client.streamEvents();
-  const responses: StreamEventsResponse[] = [];
-  call.on('data', (r: StreamEventsResponse) => responses.push(r));
-  const finished = new Promise<ServiceError | undefined>((resolve) => {
-    call.on('error', (e: ServiceError) => {
-      resolve(e);
-    });
-    call.on('end', () => {
-      resolve(undefined);
-    });
-  });
-  batches.forEach((events, i) => call.write({ batchId: `b${i}`, events }));
-  call.end();
-  const error = await finished;
-  return error ? { responses, error } : { responses };
-}
+const ENV = { INGEST_MAX_BATCH_EVENTS: '1000', INGEST_MAX_MESSAGE_BYTES: '2000000' };
 
 /** Whether the stream emits 'drain' within ms (false: the transport is still pushing back). */
 function drainedWithin(stream: NodeJS.EventEmitter, ms: number): Promise<boolean> {
@@ -72,22 +32,17 @@ function drainedWithin(stream: NodeJS.EventEmitter, ms: number): Promise<boolean
 }
 
 describe('ingest gateway', () => {
+  let g: GatewayFixture;
   let nats: TestNats;
   let nc: NatsConnection;
-  let ingest: IngestHandle;
   let client: IngestServiceClient;
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    nc = await connectNats({ url: nats.url, name: 'ingest-test' });
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
-    client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
+    g = await startGateway('ingest-test', ENV);
+    ({ nats, nc, client } = g);
   });
   afterAll(async () => {
-    client.close();
-    await ingest.stop();
-    await nc.close();
-    await nats.cleanup();
+    await g.close();
   });
 
   it('acks 10 batches of 500 events streamed on one call, each event persisted once', async () => {
@@ -123,13 +78,7 @@ describe('ingest gateway', () => {
   });
 
   it('a second gateway with an empty cache gets JetStream to dedupe an exact re-send', async () => {
-    const other = await startIngest({
-      config,
-      log: silentLogger(),
-      nc,
-      registry: new Registry(),
-      auth: testAuth,
-    });
+    const other = await g.startAnother();
     const otherClient = clientAs(IngestServiceClient, other.address, TOKENS.operator);
     try {
       const batch = discBatch('xgw', 20, 20_000);
@@ -233,26 +182,20 @@ describe('ingest gateway', () => {
 });
 
 describe('ingest gateway access', () => {
-  let nats: TestNats;
-  let nc: NatsConnection;
-  let ingest: IngestHandle;
+  let g: GatewayFixture;
   const clients: IngestServiceClient[] = [];
   const as = (token: string | undefined): IngestServiceClient => {
-    const c = clientAs(IngestServiceClient, ingest.address, token);
+    const c = clientAs(IngestServiceClient, g.ingest.address, token);
     clients.push(c);
     return c;
   };
 
   beforeAll(async () => {
-    nats = await startTestNats();
-    nc = await connectNats({ url: nats.url, name: 'ingest-auth-test' });
-    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+    g = await startGateway('ingest-auth-test', ENV);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
-    await ingest.stop();
-    await nc.close();
-    await nats.cleanup();
+    await g.close();
   });
 
   it.each([
@@ -269,7 +212,7 @@ describe('ingest gateway access', () => {
     const { responses, error } = await streamBatches(client, [discBatch(`sdeny${code}`, 2, 70_010)]);
     expect(responses).toEqual([]);
     expect(error?.code).toBe(code);
-    const stored = await storedEventIds(nc);
+    const stored = await storedEventIds(g.nc);
     expect([...stored.keys()].some((id) => id.includes('deny'))).toBe(false);
   });
 
