@@ -1,0 +1,151 @@
+// The per-service NATS users of deploy/nats/accounts.conf, enforced by a real nats-server with TLS from
+// scripts/dev-ca.sh: each service can do what it needs through the real clients, and the things it must not do
+// (a gateway deleting a stream, a processor publishing events, the API writing state) are refused.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { ensureStreams, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const PASSWORDS = { ingest: 'pw-ingest', processor: 'pw-processor', sink: 'pw-sink', api: 'pw-api' } as const;
+type Service = keyof typeof PASSWORDS;
+/** Denied calls get no answer (or a permission error): keep their wait short. */
+const API_TIMEOUT_MS = 1500;
+/** A refused call fails with the server's permission violation (not a timeout: nothing waits for it). */
+const DENIED = /permission/i;
+
+describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
+  let dir: string;
+  let server: LocalNatsServer | undefined;
+  let url = '';
+  const conns: NatsConnection[] = [];
+
+  const as = async (user: Service): Promise<NatsConnection> => {
+    const nc = await connect({
+      servers: url,
+      user,
+      pass: PASSWORDS[user],
+      tls: { caFile: path.join(dir, 'tls/ca.pem') },
+      timeout: 3000,
+    });
+    conns.push(nc);
+    return nc;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'portstream-perms-'));
+    const ca = spawnSync('bash', [path.join(ROOT, 'scripts/dev-ca.sh'), path.join(dir, 'tls')], {
+      encoding: 'utf8',
+    });
+    expect(ca.status, ca.stderr).toBe(0);
+    // The deployed accounts file, with its password variables defined in front of it.
+    const accounts = await readFile(path.join(ROOT, 'deploy/nats/accounts.conf'), 'utf8');
+    const vars = [
+      ...Object.entries(PASSWORDS).map(([u, p]) => `NATS_${u.toUpperCase()}_PASSWORD: "${p}"`),
+      'NATS_SYS_PASSWORD: "pw-sys"',
+    ];
+    // nats-server resolves `include` beside the config file, which LocalNatsServer writes in its store folder.
+    await mkdir(path.join(dir, 'js'), { recursive: true });
+    await writeFile(path.join(dir, 'js/accounts.conf'), `${vars.join('\n')}\n${accounts}`);
+    const tls = (f: string): string => JSON.stringify(path.join(dir, 'tls', f));
+    server = await LocalNatsServer.start({
+      storeDir: path.join(dir, 'js'),
+      port: 0,
+      extraConfig: [
+        `tls { cert_file: ${tls('server.pem')}, key_file: ${tls('server-key.pem')}, ca_file: ${tls('ca.pem')} }`,
+        'include ./accounts.conf',
+      ].join('\n'),
+    });
+    url = server.url;
+  });
+  afterAll(async () => {
+    await Promise.all(conns.map((nc) => nc.close()));
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a client without credentials', async () => {
+    await expect(
+      connect({ servers: url, tls: { caFile: path.join(dir, 'tls/ca.pem') }, timeout: 2000 }),
+    ).rejects.toThrow(/Authorization/i);
+  });
+
+  it('ingest: creates the streams and publishes events, but cannot delete, consume or decide', async () => {
+    const nc = await as('ingest');
+    const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+    await ensureStreams(jsm, {
+      replicas: 1,
+      eventsMaxAgeHours: 1,
+      eventsMaxBytes: 1e8,
+      duplicateWindowSeconds: 120,
+    });
+    const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+    const ack = await js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]));
+    expect(ack.stream).toBe(STREAM_EVENTS);
+    await expect(jsm.streams.delete(STREAM_EVENTS)).rejects.toThrow(DENIED);
+    await expect(jsm.streams.purge(STREAM_EVENTS)).rejects.toThrow(DENIED);
+    await expect(
+      jsm.consumers.add(STREAM_EVENTS, { durable_name: 'processor-events', ack_policy: AckPolicy.Explicit }),
+    ).rejects.toThrow(DENIED);
+    await expect(js.publish('ps.customs.decisions.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+
+  it('processor: consumes with its own durable, keeps KV state, decides; cannot publish events', async () => {
+    const nc = await as('processor');
+    const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+    const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+    await jsm.consumers.add(STREAM_EVENTS, {
+      durable_name: 'processor-events',
+      ack_policy: AckPolicy.Explicit,
+    });
+    const m = await (await js.consumers.get(STREAM_EVENTS, 'processor-events')).next({ expires: 2000 });
+    expect(m?.subject).toBe('ps.events.VNHPH.HICT.equipment');
+    expect(await m?.ackAck()).toBe(true);
+    await expect(
+      jsm.consumers.add(STREAM_EVENTS, { durable_name: 'rogue', ack_policy: AckPolicy.Explicit }),
+    ).rejects.toThrow(DENIED);
+
+    const kv = await new Kvm(js).create('ps_containers', { replicas: 1 });
+    await kv.put('MSCU1234565', 'in yard');
+    expect((await kv.get('MSCU1234565'))?.string()).toBe('in yard');
+    await expect(new Kvm(js).create('other_bucket')).rejects.toThrow(DENIED);
+
+    expect((await js.publish('ps.customs.decisions.D1', new Uint8Array([7]))).stream).toBe(STREAM_DECISIONS);
+    await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    await expect(js.publish('ps.customs.commands.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+
+  it('sink: consumes with its own durable only; cannot publish or create streams', async () => {
+    const nc = await as('sink');
+    const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+    const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+    await jsm.consumers.add(STREAM_EVENTS, { durable_name: 'sink-events', ack_policy: AckPolicy.Explicit });
+    const m = await (await js.consumers.get(STREAM_EVENTS, 'sink-events')).next({ expires: 2000 });
+    expect(await m?.ackAck()).toBe(true);
+    await expect(jsm.streams.add({ name: 'SINK_OWN', subjects: ['sink.>'] })).rejects.toThrow(DENIED);
+    await expect(js.publish('ps.deadletters.PS_EVENTS', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+
+  it('api: reads KV and watches decisions; cannot write state or events', async () => {
+    const nc = await as('api');
+    const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+    const kv = await new Kvm(js).open('ps_containers');
+    expect((await kv.get('MSCU1234565'))?.string()).toBe('in yard');
+    await expect(kv.put('MSCU1234565', 'gone')).rejects.toThrow(DENIED);
+    // WatchDecisions: an ordered consumer from the start of PS_DECISIONS.
+    const decisions = await js.consumers.get(STREAM_DECISIONS);
+    const d = await decisions.next({ expires: 2000 });
+    expect(d?.subject).toBe('ps.customs.decisions.D1');
+    await decisions.delete();
+    await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    await expect(js.publish('ps.customs.decisions.D2', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+});
