@@ -2,12 +2,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  IngestServiceClient} from '../../proto/gen/portstream/v1/ingest.js';
-import {
-  EventStatus,
-  type StreamEventsResponse,
-} from '../../proto/gen/portstream/v1/ingest.js';
+import type { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import { EventStatus, type StreamEventsResponse } from '../../proto/gen/portstream/v1/ingest.js';
 import { discBatch } from '../helpers/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import { startGateway, type GatewayFixture } from '../helpers/gateway.js';

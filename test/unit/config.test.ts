@@ -19,7 +19,12 @@ describe('loadConfig', () => {
   it('refuses bad values, naming every offending variable', () => {
     let err: unknown;
     try {
-      loadConfig({ INGEST_PORT: '70000', LOG_LEVEL: 'loud', UP_SIMULATE: 'maybe', INGEST_MAX_BATCH_EVENTS: '0' });
+      loadConfig({
+        INGEST_PORT: '70000',
+        LOG_LEVEL: 'loud',
+        UP_SIMULATE: 'maybe',
+        INGEST_MAX_BATCH_EVENTS: '0',
+      });
     } catch (e) {
       err = e;
     }
