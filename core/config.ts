@@ -104,6 +104,39 @@ export const SETTINGS = {
     schema: positiveInt.default(15_000),
     doc: 'Graceful shutdown budget before in-flight work is abandoned.',
   },
+  CLICKHOUSE_URL: {
+    schema: optionalString,
+    doc: 'ClickHouse HTTP(S) server, e.g. http://127.0.0.1:8123. Unset: embedded ClickHouse (chDB) under the data folder.',
+  },
+  CLICKHOUSE_USER: { schema: z.string().min(1).default('default'), doc: 'ClickHouse server user.' },
+  CLICKHOUSE_PASSWORD: { schema: optionalString, doc: 'ClickHouse server password (never logged).' },
+  CLICKHOUSE_DATABASE: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain identifier')
+      .default('portstream'),
+    doc: 'ClickHouse database for the event log, customs records and rollups (created by the migrations).',
+  },
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: {
+    schema: positiveInt.default(30_000),
+    doc: 'ClickHouse server request timeout; a timed-out insert is retried with the same deduplication token.',
+  },
+  SINK_BATCH_MAX_ROWS: {
+    schema: positiveInt.max(1_000_000).default(50_000),
+    doc: 'Rows at which the ClickHouse sink closes a batch and inserts it (one INSERT per table).',
+  },
+  SINK_FLUSH_INTERVAL_MS: {
+    schema: positiveInt.default(1000),
+    doc: 'Longest a row waits in a sink batch before it is inserted: about one INSERT per second per table under load.',
+  },
+  SINK_RETRY_MAX_MS: {
+    schema: positiveInt.default(30_000),
+    doc: 'Longest wait between insert retries while ClickHouse is unavailable (backoff doubles up to it).',
+  },
+  SINK_ACK_WAIT_MS: {
+    schema: positiveInt.default(60_000),
+    doc: 'ack_wait of the sink consumers: a batch a stopped sink could not write is redelivered after it.',
+  },
   UP_NATS_PORT: {
     schema: port.default(0),
     doc: 'Port for the nats-server that `up` starts when no NATS answers (0: any free port).',

@@ -1,0 +1,150 @@
+// Read helpers the API serves from: the container history page, throughput and clearance metrics per bucket,
+// moves per vessel visit. Every value is a server-side query parameter; only the database name (validated at
+// start-up) is interpolated.
+import { invalidArgument } from '../errors.js';
+import type { ClickHouse } from './client.js';
+
+export interface HistoryEvent {
+  event_id: string;
+  event_time: string;
+  classifier: string;
+  un_locode: string;
+  terminal_code: string;
+  event_type: string;
+  imo_number: string;
+  voyage: string;
+  yard_block: string;
+  truck_plate: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back to get the next page; undefined on the last one. */
+  nextCursor: string | undefined;
+}
+
+interface Cursor {
+  t: string;
+  id: string;
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+/** A cursor we did not issue is rejected rather than silently restarting from the beginning. */
+export function decodeCursor(cursor: string): Cursor {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    v = undefined;
+  }
+  if (typeof v === 'object' && v !== null && 't' in v && 'id' in v) {
+    const { t, id } = v;
+    if (typeof t === 'string' && typeof id === 'string') return { t, id };
+  }
+  throw invalidArgument('cursor', 'invalid cursor');
+}
+
+/**
+ * One page of a container's events in time order. Keyset pagination on (event_time, event_id), the table's
+ * own sort order after the container, so each page is a range read however deep. FINAL: exact under the
+ * (rare) duplicate that slipped past the sink.
+ */
+export async function containerHistory(
+  ch: ClickHouse,
+  containerNumber: string,
+  opts: { cursor?: string; limit?: number } = {},
+): Promise<Page<HistoryEvent>> {
+  const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+  const after =
+    opts.cursor === undefined ? { t: '1970-01-01 00:00:00.000', id: '' } : decodeCursor(opts.cursor);
+  const items = await ch.query<HistoryEvent>(
+    `SELECT event_id, event_time, classifier, un_locode, terminal_code, event_type, imo_number, voyage,
+            yard_block, truck_plate
+     FROM ${ch.database}.events FINAL
+     WHERE container_number = {container:String}
+       AND (event_time, event_id) > ({t:DateTime64(3, 'UTC')}, {id:String})
+     ORDER BY event_time, event_id
+     LIMIT {limit:UInt32}`,
+    { container: containerNumber, t: after.t, id: after.id, limit: limit + 1 },
+  );
+  const more = items.length > limit;
+  const page = more ? items.slice(0, limit) : items;
+  const last = page.at(-1);
+  return {
+    items: page,
+    nextCursor: more && last ? encodeCursor({ t: last.event_time, id: last.event_id }) : undefined,
+  };
+}
+
+export interface TimeRange {
+  /** ClickHouse DateTime text in UTC, e.g. "2026-01-10 08:00:00". */
+  from: string;
+  to: string;
+  bucketSeconds: number;
+}
+
+export interface ThroughputRow {
+  bucket: string;
+  un_locode: string;
+  terminal_code: string;
+  kind: string;
+  events: number;
+}
+
+/** Actual events per bucket (a multiple of a minute), terminal and kind, from the per-minute rollup. */
+export function throughput(ch: ClickHouse, r: TimeRange): Promise<ThroughputRow[]> {
+  return ch.query<ThroughputRow>(
+    `SELECT toStartOfInterval(minute, toIntervalSecond({bucket:UInt32})) AS bucket, un_locode, terminal_code, kind,
+            sum(events) AS events
+     FROM ${ch.database}.events_per_minute
+     WHERE minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+     GROUP BY bucket, un_locode, terminal_code, kind
+     ORDER BY bucket, un_locode, terminal_code, kind`,
+    { bucket: Math.max(60, r.bucketSeconds), from: r.from, to: r.to },
+  );
+}
+
+export interface ClearanceRow {
+  bucket: string;
+  decisions: number;
+  green: number;
+  yellow: number;
+  red: number;
+  /** Decision latency p50, p90, p99 in microseconds. */
+  latency_us: [number, number, number];
+}
+
+/** Clearance decisions per bucket (a multiple of an hour): channel counts and latency quantiles. */
+export function clearanceMetrics(ch: ClickHouse, r: TimeRange): Promise<ClearanceRow[]> {
+  return ch.query<ClearanceRow>(
+    `SELECT toStartOfInterval(hour, toIntervalSecond({bucket:UInt32})) AS bucket,
+            sum(decisions) AS decisions, sum(green) AS green, sum(yellow) AS yellow, sum(red) AS red,
+            quantilesMerge(0.5, 0.9, 0.99)(latency_us) AS latency_us
+     FROM ${ch.database}.clearance_hourly
+     WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
+     GROUP BY bucket ORDER BY bucket`,
+    { bucket: Math.max(3600, r.bucketSeconds), from: r.from, to: r.to },
+  );
+}
+
+export interface VisitMoves {
+  day: string;
+  moves: number;
+  loads: number;
+  discharges: number;
+  teu: number;
+}
+
+/** Quay moves and TEU of one vessel visit, per day. */
+export function vesselVisitMoves(ch: ClickHouse, imoNumber: string, voyage: string): Promise<VisitMoves[]> {
+  return ch.query<VisitMoves>(
+    `SELECT day, sum(moves) AS moves, sum(loads) AS loads, sum(discharges) AS discharges, sum(teu) AS teu
+     FROM ${ch.database}.vessel_moves_daily
+     WHERE imo_number = {imo:String} AND voyage = {voyage:String}
+     GROUP BY day ORDER BY day`,
+    { imo: imoNumber, voyage },
+  );
+}

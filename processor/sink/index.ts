@@ -1,0 +1,119 @@
+// The JetStream -> ClickHouse sink: one StreamSink per stream (events, customs commands, decisions), each with
+// its own durable consumer, so the sink is just another reader of the streams and neither ingest nor the
+// processor ever waits for ClickHouse. Exactly-once in effect: see writer.ts.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { ClickHouse } from '../../core/clickhouse/client.js';
+import { runMigrations } from '../../core/clickhouse/migrate.js';
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { createSinkMetrics, type SinkMetrics } from './metrics.js';
+import { MAPPINGS } from './rows.js';
+import { StreamSink } from './stream-sink.js';
+
+export { createSinkMetrics, type SinkMetrics } from './metrics.js';
+
+export const SINK_CONSUMER = 'clickhouse-sink';
+
+export interface SinkConfig {
+  SINK_BATCH_MAX_ROWS: number;
+  SINK_FLUSH_INTERVAL_MS: number;
+  SINK_RETRY_MAX_MS: number;
+  SINK_ACK_WAIT_MS: number;
+}
+
+export interface SinkDeps {
+  nc: NatsConnection;
+  ch: ClickHouse;
+  config: SinkConfig;
+  log: Logger;
+  /** Pass one to share a registry with the API's /metrics; a new one otherwise. */
+  metrics?: SinkMetrics;
+  /** Durable consumer name on each stream (default clickhouse-sink). */
+  consumerName?: string;
+  /** How often a summary line (rows/s, inserts, errors, lag) is logged; 0 turns it off. */
+  logIntervalMs?: number;
+  /** Apply pending migrations before consuming (default true; idempotent, milliseconds when up to date). */
+  migrate?: boolean;
+}
+
+export interface SinkHandle {
+  readonly metrics: SinkMetrics;
+  /** Stops consuming, writes and acks the current batches, then returns; gives up after timeoutMs. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
+  const metrics = deps.metrics ?? createSinkMetrics();
+  const log = deps.log.child({ component: 'clickhouse-sink' });
+  if (deps.migrate ?? true) await runMigrations(deps.ch, log);
+  const js = jetstream(deps.nc);
+  const jsm = await jetstreamManager(deps.nc);
+  const sinks = MAPPINGS.map(
+    (mapping) =>
+      new StreamSink({
+        js,
+        jsm,
+        ch: deps.ch,
+        mapping,
+        consumerName: deps.consumerName ?? SINK_CONSUMER,
+        maxRows: deps.config.SINK_BATCH_MAX_ROWS,
+        flushIntervalMs: deps.config.SINK_FLUSH_INTERVAL_MS,
+        retryMaxMs: deps.config.SINK_RETRY_MAX_MS,
+        // Room for a full batch being written plus the next one filling (an events message holds many rows).
+        maxAckPending: 20_000,
+        // Backoff must stay below it: each retry renews the batch's messages with working().
+        ackWaitMs: Math.max(deps.config.SINK_ACK_WAIT_MS, deps.config.SINK_RETRY_MAX_MS * 2),
+        metrics,
+        log,
+      }),
+  );
+  for (const s of sinks) await s.start();
+  const reporter = summaryReporter(metrics, log, deps.logIntervalMs ?? 10_000);
+  log.info({ streams: MAPPINGS.map((m) => m.stream), database: deps.ch.database }, 'clickhouse sink started');
+  return {
+    metrics,
+    async stop(timeoutMs = 10_000): Promise<void> {
+      if (reporter) clearInterval(reporter);
+      await Promise.all(sinks.map((s) => s.stop(timeoutMs)));
+      // Acks are fire-and-forget publishes: make sure they left before the caller drains or closes NATS.
+      await deps.nc.flush();
+      log.info('clickhouse sink stopped');
+    },
+  };
+}
+
+/** Logs rows/s, inserts/s, errors and lag per table every intervalMs, from the same counters /metrics shows. */
+function summaryReporter(metrics: SinkMetrics, log: Logger, intervalMs: number): NodeJS.Timeout | undefined {
+  if (intervalMs <= 0) return undefined;
+  let last = new Map<string, number>();
+  const timer = setInterval(() => {
+    (async () => {
+      const now = new Map<string, number>();
+      for (const [name, metric] of [
+        ['rows', metrics.rowsInserted],
+        ['inserts', metrics.inserts],
+        ['errors', metrics.insertErrors],
+      ] as const) {
+        for (const v of (await metric.get()).values) now.set(`${name}:${String(v.labels.table)}`, v.value);
+      }
+      const lag = Object.fromEntries(
+        (await metrics.lag.get()).values.map((v) => [String(v.labels.stream), v.value]),
+      );
+      const perSecond = (k: string): number =>
+        Math.round((((now.get(k) ?? 0) - (last.get(k) ?? 0)) * 10_000) / intervalMs) / 10;
+      const tables = MAPPINGS.map((m) => ({
+        table: m.table,
+        rowsPerSec: perSecond(`rows:${m.table}`),
+        insertsPerSec: perSecond(`inserts:${m.table}`),
+        errors: (now.get(`errors:${m.table}`) ?? 0) - (last.get(`errors:${m.table}`) ?? 0),
+      }));
+      last = now;
+      log.info({ tables, lag }, 'clickhouse sink progress');
+    })().catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'sink progress report failed');
+    });
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}

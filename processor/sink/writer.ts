@@ -1,0 +1,53 @@
+// Writes one batch of keyed rows to ClickHouse at most once per key. Rows whose key is already in
+// <db>.sink_keys (written by an earlier batch, whose acks may have been lost) or earlier in the same batch are
+// dropped before the INSERT, so the rollups' materialized views never see a second copy. The INSERT carries a
+// token derived from the keys it writes: if it succeeded but the answer was lost (timeout, crash of the
+// connection), the retry is recognised by ClickHouse and dropped for the table and its views alike.
+import { createHash } from 'node:crypto';
+import type { ClickHouse } from '../../core/clickhouse/client.js';
+import type { KeyedRow, RecordMapping } from './rows.js';
+
+/**
+ * Keys per lookup query. Over HTTP the parameter travels in the URL, so it stays well under URL limits;
+ * embedded, each call's result crosses back to the event loop, so fewer, larger calls are cheaper.
+ */
+const LOOKUP_CHUNK = { http: 2000, embedded: 50_000 } as const;
+
+export interface WriteResult {
+  inserted: number;
+  skipped: number;
+}
+
+export async function writeBatch(
+  ch: ClickHouse,
+  mapping: RecordMapping,
+  rows: readonly KeyedRow[],
+): Promise<WriteResult> {
+  const unique = new Map<string, KeyedRow>();
+  for (const r of rows) if (!unique.has(r.key)) unique.set(r.key, r);
+  const seen = await existingKeys(ch, mapping.kind, [...unique.keys()]);
+  const fresh = [...unique.values()].filter((r) => !seen.has(r.key));
+  if (fresh.length > 0) {
+    const keys = fresh.map((r) => r.key).sort();
+    const token = `${mapping.kind}:${createHash('sha256').update(keys.join('\n')).digest('hex')}`;
+    await ch.insert(
+      mapping.table,
+      fresh.map((r) => r.row),
+      token,
+    );
+  }
+  return { inserted: fresh.length, skipped: rows.length - fresh.length };
+}
+
+async function existingKeys(ch: ClickHouse, kind: string, keys: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  const chunk = ch.embedded ? LOOKUP_CHUNK.embedded : LOOKUP_CHUNK.http;
+  for (let i = 0; i < keys.length; i += chunk) {
+    const rows = await ch.query<{ key: string }>(
+      `SELECT key FROM ${ch.database}.sink_keys WHERE kind = {kind:String} AND key IN {keys:Array(String)}`,
+      { kind, keys: keys.slice(i, i + chunk) },
+    );
+    for (const r of rows) found.add(r.key);
+  }
+  return found;
+}

@@ -1,0 +1,58 @@
+// Records to rows: the identity keys the sink dedupes by, short enum names, ClickHouse time text.
+import { describe, expect, it } from 'vitest';
+import { chTime, decisionRow, MAPPINGS } from '../../processor/sink/rows.js';
+import { Channel, ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
+import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
+import { arrivalEvent, equipmentEvent } from '../helpers/events.js';
+
+describe('sink rows', () => {
+  it('maps an event group to one row per event, keyed by event id', () => {
+    const data = EventGroup.encode({
+      receivedTime: new Date('2026-01-10T08:00:00.123Z'),
+      source: 'tos',
+      events: [equipmentEvent('a', 1), arrivalEvent('b', ['X'])],
+    }).finish();
+    const events = MAPPINGS.find((m) => m.table === 'events');
+    const rows = events?.toRows(data, 42) ?? [];
+    expect(rows.map((r) => r.key)).toEqual(['a', 'b']);
+    expect(rows[0]?.row).toMatchObject({
+      kind: 'equipment',
+      event_type: 'DISC',
+      classifier: 'ACTUAL',
+      received_time: '2026-01-10 08:00:00.123',
+      terminal_code: 'HICT',
+      stream_seq: 42,
+    });
+    expect(rows[1]?.row).toMatchObject({
+      kind: 'transport',
+      event_type: 'ARRI',
+      transport_location: 'BERTH',
+    });
+  });
+
+  it('keys a decision by declaration, revision and status, and takes the stream sequence as position', () => {
+    const r = decisionRow(
+      {
+        declarationNumber: '100000000001',
+        revision: 2,
+        channel: Channel.RED,
+        status: ClearanceStatus.PHYSICAL_INSPECTION,
+        rules: [{ code: 'HS_HIGH_RISK', reason: '', channel: Channel.RED }],
+        ruleSetVersion: 'v3',
+        decidedTime: undefined,
+        decisionLatencyUs: 1200,
+        position: 0,
+        note: '',
+      },
+      7,
+    );
+    expect(r.key).toBe('100000000001/2/PHYSICAL_INSPECTION');
+    expect(r.row).toMatchObject({ channel: 'RED', rules: ['HS_HIGH_RISK'], position: 7 });
+    expect(chTime(undefined)).toBe('1970-01-01 00:00:00.000');
+  });
+
+  it('throws on bytes that are not a record, so the sink can dead-letter them', () => {
+    const customs = MAPPINGS.find((m) => m.table === 'declarations');
+    expect(() => customs?.toRows(new Uint8Array([0xff, 0xff, 0xff]), 1)).toThrow();
+  });
+});
