@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
 import { runBenchCommand } from './commands/bench.js';
 import { runIngest } from './commands/ingest.js';
+import { runMigrateCommand, runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
 
@@ -34,6 +35,24 @@ addFlags(
   INGEST_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
   await runIngest(overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS));
+});
+
+addFlags(
+  program
+    .command('sink')
+    .description('run the JetStream -> ClickHouse sink against NATS_URL and CLICKHOUSE_URL'),
+  COMMON_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runSinkCommand(overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
+  program
+    .command('migrate')
+    .description('apply pending ClickHouse migrations (embedded or CLICKHOUSE_URL) and exit'),
+  COMMON_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runMigrateCommand(overridesFrom(opts, COMMON_FLAGS));
 });
 
 program

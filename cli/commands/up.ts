@@ -1,8 +1,14 @@
 // `portstream up`: the whole system on one machine. Uses the NATS at NATS_URL if one answers, otherwise
-// starts a local nats-server with its store under the data folder; then the services in one process.
+// starts a local nats-server with its store under the data folder; then every service in this one process
+// (embedded ClickHouse binds its data folder to one process, so the sink and the API's queries share it).
+import path from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
+import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
+import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { startIngest } from '../../ingest/main.js';
+import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
 import { authForUp } from '../auth.js';
 import { startLiveView } from '../live-view.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
@@ -10,46 +16,55 @@ import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
 export async function runUp(overrides: Env): Promise<void> {
   const rt = boot(overrides);
-  const nats = await natsForUp(rt);
-  const nc = await connectFromConfig(rt, nats.url, 'portstream-up');
-  const registry = new Registry();
-  const { auth, printable, file: tokensFile } = await authForUp(rt);
-  const ingest = await startIngest({
-    config: rt.config,
-    log: rt.log.child({ component: 'ingest' }),
-    nc,
-    registry,
-    auth,
-  });
-  const lines = [
-    '',
-    'portstream is up',
-    `  gRPC ingest   ${ingest.address}   (portstream.v1.IngestService; health and reflection on)`,
-    `  NATS          ${nats.url}${nats.local ? '   (local nats-server, store in ' + rt.config.PORTSTREAM_DATA_DIR + '/nats)' : ''}`,
-    `  tokens        ${tokensFile}${printable.length ? '' : ' (AUTH_TOKENS_FILE)'}`,
-    ...printable.map((t) => `    ${t.role.padEnd(9)} ${t.name.padEnd(20)} Bearer ${t.token}`),
-    '  Ctrl-C stops everything cleanly; the next run resumes from the kept data.',
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
-  const live = await startLiveView(nc, registry);
-  const steps = (): ShutdownStep[] => {
-    const s: ShutdownStep[] = [
-      [
-        'live view',
-        () => {
-          live.stop();
-          return Promise.resolve();
-        },
-      ],
-      ['ingest', () => ingest.stop()],
-      ['nats connection', () => nc.drain()],
-    ];
-    if (nats.local) {
-      const local = nats.local;
-      s.push(['local nats-server', () => local.stop()]);
+  const { config, log } = rt;
+  const steps: ShutdownStep[] = [];
+  const banner: string[] = ['', 'portstream is up'];
+  try {
+    const nats = await natsForUp(rt);
+    const local = nats.local;
+    if (local) steps.unshift(['local nats-server', () => local.stop()]);
+    const nc = await connectFromConfig(rt, nats.url, 'portstream-up');
+    steps.unshift(['nats connection', () => nc.drain()]);
+    // Streams first: the readers (sink, processor) may not create them in a least-privilege deployment.
+    await ensureStreams(await jetstreamManager(nc), topologyOptions(config));
+    const registry = new Registry();
+    const { auth, printable, file: tokensFile } = await authForUp(rt);
+
+    const ch = createClickHouse(config, log.child({ component: 'clickhouse' }));
+    steps.unshift(['clickhouse', () => ch.close()]);
+    const sink = await startSink({ nc, ch, config, log, metrics: createSinkMetrics(registry) });
+    steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
+
+    const ingest = await startIngest({ config, log: log.child({ component: 'ingest' }), nc, registry, auth });
+    steps.unshift(['ingest', () => ingest.stop()]);
+
+    banner.push(
+      `  gRPC ingest   ${ingest.address}   (portstream.v1.IngestService; health and reflection on)`,
+      `  NATS          ${nats.url}${local ? `   (local nats-server, store in ${path.join(config.PORTSTREAM_DATA_DIR, 'nats')})` : ''}`,
+      `  ClickHouse    ${config.CLICKHOUSE_URL ?? `embedded (chDB) in ${ch.embedded ? path.join(config.PORTSTREAM_DATA_DIR, 'clickhouse') : '?'}`}`,
+      `  tokens        ${tokensFile}${printable.length ? '' : ' (AUTH_TOKENS_FILE)'}`,
+      ...printable.map((t) => `    ${t.role.padEnd(9)} ${t.name.padEnd(20)} Bearer ${t.token}`),
+      '  Ctrl-C stops everything cleanly; the next run resumes from the kept data.',
+      '',
+    );
+    process.stdout.write(banner.join('\n') + '\n');
+    const live = await startLiveView(nc, registry);
+    steps.unshift([
+      'live view',
+      () => {
+        live.stop();
+        return Promise.resolve();
+      },
+    ]);
+  } catch (err) {
+    log.error({ err }, 'start-up failed; stopping what was started');
+    for (const [name, run] of steps) {
+      await run().catch((e: unknown) => {
+        log.error({ err: e, step: name }, 'stop failed');
+      });
     }
-    return s;
-  };
-  await onShutdown(rt, steps);
+    process.exitCode = 1;
+    return;
+  }
+  await onShutdown(rt, () => steps);
 }

@@ -1,0 +1,29 @@
+// `portstream sink`: the JetStream -> ClickHouse sink alone; `portstream migrate`: apply ClickHouse migrations.
+import { createClickHouse, runMigrations } from '../../core/clickhouse/index.js';
+import type { Env } from '../../core/config.js';
+import { startSink } from '../../processor/sink/index.js';
+import { connectFromConfig } from '../nats.js';
+import { boot, onShutdown } from '../runtime.js';
+
+export async function runSinkCommand(overrides: Env): Promise<void> {
+  const rt = boot(overrides);
+  const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-sink');
+  const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
+  const sink = await startSink({ nc, ch, config: rt.config, log: rt.log });
+  await onShutdown(rt, () => [
+    ['sink', () => sink.stop(rt.config.SHUTDOWN_TIMEOUT_MS)],
+    ['nats', () => nc.drain()],
+    ['clickhouse', () => ch.close()],
+  ]);
+}
+
+export async function runMigrateCommand(overrides: Env): Promise<void> {
+  const rt = boot(overrides);
+  const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
+  try {
+    const r = await runMigrations(ch, rt.log);
+    console.log(`migrations: ${r.applied.length} applied, ${r.alreadyApplied.length} already applied`);
+  } finally {
+    await ch.close();
+  }
+}
