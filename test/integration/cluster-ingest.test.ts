@@ -212,8 +212,7 @@ describe('ingest on a 3-node JetStream cluster', () => {
     expect(acked.length).toBe(c.answers.size);
     expect(c.outOfOrder).toBe(0);
     expect(c.errors.every((code) => RETRYABLE.has(code))).toBe(true);
-    // Both gateways served (the client moved on after each failure).
-    expect(c.perGateway.every((n) => n > 0)).toBe(true);
+    // Which gateways served depends on whether a kill failed a call (a fast leader move may not): not asserted.
     // Nothing lost: every acked id is stored; nothing extra: the client re-sent until all was answered.
     expect(acked.filter(([id]) => !stored.has(id))).toEqual([]);
     expect(stored.size).toBe(acked.length);
