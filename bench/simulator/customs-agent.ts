@@ -1,0 +1,125 @@
+// The customs-side clients: brokers submit declarations (unary, with a deadline, retried while the
+// service is unavailable) and, for yellow and red decisions, an officer records the document check or
+// inspection result after the simulated delay. Concurrency is bounded so a slow service slows the run.
+import type { Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { Channel } from '../../proto/gen/portstream/v1/customs.js';
+import type {
+  CustomsServiceClient,
+  RecordInspectionResultResponse,
+  SubmitDeclarationResponse,
+} from '../../proto/gen/portstream/v1/customs.js';
+import type { SimDeclarationItem } from './model/types.js';
+import { backoffDelay, DEFAULT_BACKOFF, grpcCode, isRetryable, sleep } from './retry.js';
+import { recordLatency } from './stats.js';
+import type { SimulationStats } from './stats.js';
+
+export interface CustomsAgentOptions {
+  readonly deadlineMs: number;
+  readonly maxInFlight: number;
+  readonly maxAttempts: number;
+  /** Simulated ms per wall ms: scales inspection delays. */
+  readonly timeScale: number;
+  readonly random: () => number;
+  readonly signal?: AbortSignal;
+}
+
+type Unary<Res> = (cb: (err: Error | null, res: Res) => void) => void;
+
+export class CustomsAgent {
+  private inFlight = 0;
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly wakers: (() => void)[] = [];
+
+  constructor(
+    private readonly client: CustomsServiceClient,
+    private readonly metadata: Metadata,
+    private readonly stats: SimulationStats,
+    private readonly log: Logger,
+    private readonly opts: CustomsAgentOptions,
+  ) {}
+
+  /** Starts a submission once a slot is free; the returned promise resolves when it has started. */
+  async submit(item: SimDeclarationItem): Promise<void> {
+    while (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.wakers.push(r));
+    this.inFlight++;
+    const task = this.handle(item).finally(() => {
+      this.inFlight--;
+      this.tasks.delete(task);
+      this.wakers.shift()?.();
+    });
+    this.tasks.add(task);
+  }
+
+  /** Waits for every submission and pending inspection (inspections are skipped once aborted). */
+  async drain(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.all([...this.tasks]);
+  }
+
+  private async handle(item: SimDeclarationItem): Promise<void> {
+    const d = item.declaration;
+    const started = Date.now();
+    let res: SubmitDeclarationResponse;
+    try {
+      res = await this.retrying((cb) =>
+        this.client.submitDeclaration({ declaration: d }, this.metadata, this.deadline(), cb),
+      );
+    } catch (err) {
+      if (grpcCode(err) !== status.ALREADY_EXISTS) {
+        this.stats.declarationsFailed++;
+        this.log.warn({ err, declaration: d.declarationNumber }, 'declaration not submitted');
+      }
+      return;
+    }
+    this.stats.declarationsSubmitted++;
+    recordLatency(this.stats, Date.now() - started);
+    const channel = res.decision?.channel;
+    if (channel === Channel.GREEN) this.stats.decisions.green++;
+    else if (channel === Channel.YELLOW) this.stats.decisions.yellow++;
+    else if (channel === Channel.RED) this.stats.decisions.red++;
+    else this.stats.decisions.other++;
+    if (channel !== Channel.YELLOW && channel !== Channel.RED) return;
+    await sleep(item.inspectionDelayMs / this.opts.timeScale, this.opts.signal);
+    if (this.opts.signal?.aborted === true) return;
+    try {
+      await this.retrying<RecordInspectionResultResponse>((cb) =>
+        this.client.recordInspectionResult(
+          {
+            declarationNumber: d.declarationNumber,
+            outcome: item.inspectionOutcome,
+            inspector: 'HQ-HP-KV3',
+            remarks: item.reasons.join('; '),
+          },
+          this.metadata,
+          this.deadline(),
+          cb,
+        ),
+      );
+      this.stats.inspectionsRecorded++;
+    } catch (err) {
+      this.log.warn({ err, declaration: d.declarationNumber }, 'inspection result not recorded');
+    }
+  }
+
+  private deadline(): { deadline: Date } {
+    return { deadline: new Date(Date.now() + this.opts.deadlineMs) };
+  }
+
+  private async retrying<Res>(call: Unary<Res>): Promise<Res> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          call((err, res) => {
+            if (err) reject(err);
+            else resolve(res);
+          });
+        });
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= this.opts.maxAttempts || this.opts.signal?.aborted === true)
+          throw err;
+        await sleep(backoffDelay(DEFAULT_BACKOFF, attempt, this.opts.random), this.opts.signal);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Plays the traffic model against the real gRPC APIs, as the port's clients would: one StreamEvents
+// stream per terminal operator and a pool of customs clients. Items are released when the compressed
+// clock reaches them, optionally capped at `rate` events/s; the counters in SimulationStats are live.
+import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
+import { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import { CustomsAgent } from './customs-agent.js';
+import { EventStreamer } from './ingest-stream.js';
+import { anchorClock, wallTimeOf } from './model/clock.js';
+import { traffic } from './model/day.js';
+import { createRng } from './model/prng.js';
+import { sleep } from './retry.js';
+import { createStats } from './stats.js';
+import type { SimulationStats } from './stats.js';
+
+export interface SimulationOptions {
+  /** gRPC endpoint of the gateway and customs service, host:port. */
+  readonly endpoint: string;
+  /** Customs endpoint when it differs from `endpoint`. */
+  readonly customsEndpoint?: string;
+  readonly seed: number;
+  /** Wall-clock duration of the run, ms. */
+  readonly durationMs: number;
+  /** Simulated ms per wall ms (default 720: a port day in two minutes). */
+  readonly timeScale?: number;
+  /** Cap on events sent per second (default: none, the clock alone paces the run). */
+  readonly rate?: number;
+  /** Events per StreamEvents batch (default 100). */
+  readonly batchSize?: number;
+  /** Unanswered batches per stream (default 8). */
+  readonly window?: number;
+  /** Longest a partial batch waits for more events, ms (default 200). */
+  readonly lingerMs?: number;
+  /** Bearer token sent on every call (default: none). */
+  readonly token?: string;
+  /** Per-terminal operator tokens (terminal code -> token), overriding `token` for ingest. */
+  readonly terminalTokens?: Readonly<Record<string, string>>;
+  /** Bearer token for the customs calls, overriding `token`. */
+  readonly customsToken?: string;
+  /** SubmitDeclaration / RecordInspectionResult deadline, ms (default 5000). */
+  readonly deadlineMs?: number;
+  /** Concurrent customs calls (default 16). */
+  readonly customsConcurrency?: number;
+  readonly callsPerDay?: number;
+  readonly containersPerCall?: readonly [number, number];
+  readonly credentials?: ChannelCredentials;
+  /** Stops the run early; in-flight batches are still answered before it resolves. */
+  readonly signal?: AbortSignal;
+  /** Counters to update live (default: a fresh object, returned at the end). */
+  readonly stats?: SimulationStats;
+}
+
+function bearer(token: string | undefined): Metadata {
+  const md = new Metadata();
+  if (token !== undefined && token !== '') md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+export async function runSimulation(opts: SimulationOptions, log: Logger): Promise<SimulationStats> {
+  const stats = opts.stats ?? createStats();
+  const timeScale = opts.timeScale ?? 720;
+  const creds = opts.credentials ?? grpcCredentials.createInsecure();
+  const rng = createRng(opts.seed ^ 0x5eed);
+  const ingest = new IngestServiceClient(opts.endpoint, creds);
+  const customsClient = new CustomsServiceClient(opts.customsEndpoint ?? opts.endpoint, creds);
+  const streamers = new Map<string, EventStreamer>();
+  const streamerFor = (terminal: string): EventStreamer => {
+    let s = streamers.get(terminal);
+    if (s === undefined) {
+      const md = bearer(opts.terminalTokens?.[terminal] ?? opts.token);
+      const so = {
+        name: terminal,
+        random: rng.next,
+        ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      };
+      s = new EventStreamer(ingest, md, stats, log.child({ terminal }), {
+        ...so,
+        ...(opts.window ? { window: opts.window } : {}),
+      });
+      streamers.set(terminal, s);
+    }
+    return s;
+  };
+  const customs = new CustomsAgent(customsClient, bearer(opts.customsToken ?? opts.token), stats, log, {
+    deadlineMs: opts.deadlineMs ?? 5_000,
+    maxInFlight: opts.customsConcurrency ?? 16,
+    maxAttempts: 8,
+    timeScale,
+    random: rng.next,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const clock = anchorClock(Date.now(), opts.durationMs, timeScale);
+  log.info({ seed: opts.seed, timeScale, simStart: new Date(clock.simStartMs) }, 'simulation started');
+  const aborted = (): boolean => opts.signal?.aborted === true;
+  const flushAll = (): Promise<unknown> => Promise.all([...streamers.values()].map((s) => s.flush()));
+  const gap = opts.rate !== undefined && opts.rate > 0 ? 1000 / opts.rate : 0;
+  let nextSlot = Date.now();
+  let lastFlush = Date.now();
+  const lingerMs = opts.lingerMs ?? 200;
+  try {
+    for (const item of traffic({
+      seed: opts.seed,
+      simStartMs: clock.simStartMs,
+      simSpanMs: clock.simSpanMs,
+      ...(opts.callsPerDay !== undefined ? { callsPerDay: opts.callsPerDay } : {}),
+      ...(opts.containersPerCall ? { containersPerCall: opts.containersPerCall } : {}),
+    })) {
+      if (aborted()) break;
+      let due = wallTimeOf(clock, item.at);
+      if (item.kind === 'event' && gap > 0) {
+        nextSlot = Math.max(nextSlot + gap, due);
+        due = nextSlot;
+      }
+      // While waiting, partial batches linger at most lingerMs, so a slow terminal's events still flow.
+      for (let now = Date.now(); now < due && !aborted(); now = Date.now()) {
+        if (now - lastFlush >= lingerMs) {
+          await flushAll();
+          lastFlush = Date.now();
+        } else await sleep(Math.min(due - now, lingerMs - (now - lastFlush)), opts.signal);
+      }
+      if (aborted()) break;
+      if (item.kind === 'event') await streamerFor(item.event.facility?.terminalCode ?? '').add(item.event);
+      else await customs.submit(item);
+    }
+    await Promise.all([...streamers.values()].map((s) => s.close()));
+    await customs.drain();
+  } finally {
+    ingest.close();
+    customsClient.close();
+  }
+  log.info({ stats: { ...stats, submitLatencyMs: undefined } }, 'simulation finished');
+  return stats;
+}

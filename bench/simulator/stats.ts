@@ -1,0 +1,59 @@
+// Counters of a simulation run, updated live by the driver: what was sent, what the gateway and
+// customs answered. The end-to-end test compares these with ClickHouse; the terminal view polls them.
+
+export interface SimulationStats {
+  /** Distinct events offered to the gateway (each counted once, however often re-sent). */
+  eventsSent: number;
+  batchesSent: number;
+  /** Batches re-sent with the same event ids after a failed stream. */
+  batchRetries: number;
+  streamReconnects: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  /** First rejection reasons, to make a bad generator obvious (capped). */
+  rejections: string[];
+  declarationsSubmitted: number;
+  declarationsFailed: number;
+  decisions: { green: number; yellow: number; red: number; other: number };
+  inspectionsRecorded: number;
+  /** Wall-clock ms from SubmitDeclaration to the response carrying the decision. */
+  submitLatencyMs: { count: number; sum: number; max: number; samples: number[] };
+}
+
+export function createStats(): SimulationStats {
+  return {
+    eventsSent: 0,
+    batchesSent: 0,
+    batchRetries: 0,
+    streamReconnects: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    rejections: [],
+    declarationsSubmitted: 0,
+    declarationsFailed: 0,
+    decisions: { green: 0, yellow: 0, red: 0, other: 0 },
+    inspectionsRecorded: 0,
+    submitLatencyMs: { count: 0, sum: 0, max: 0, samples: [] },
+  };
+}
+
+const MAX_SAMPLES = 10_000;
+
+export function recordLatency(stats: SimulationStats, ms: number): void {
+  const l = stats.submitLatencyMs;
+  l.count++;
+  l.sum += ms;
+  l.max = Math.max(l.max, ms);
+  // Keep a bounded reservoir; the newest replace a slot by count so long runs stay representative.
+  if (l.samples.length < MAX_SAMPLES) l.samples.push(ms);
+  else l.samples[l.count % MAX_SAMPLES] = ms;
+}
+
+/** Quantile (0..1) of the sampled submit->decision latencies, or undefined before any decision. */
+export function latencyQuantile(stats: SimulationStats, q: number): number | undefined {
+  const s = [...stats.submitLatencyMs.samples].sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
