@@ -31,6 +31,10 @@ export const SETTINGS = {
     schema: optionalString,
     doc: 'NATS server(s), comma-separated. `up` starts a local nats-server when unset or unreachable; services default to nats://127.0.0.1:4222.',
   },
+  PROCESSOR_RULES_FILE: {
+    schema: optionalString,
+    doc: 'Risk rule-set JSON file, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
+  },
   NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
   NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },
@@ -142,6 +146,20 @@ export const SETTINGS = {
     doc: 'Port for the nats-server that `up` starts when no NATS answers (0: any free port).',
   },
   UP_SIMULATE: { schema: bool.default(true), doc: '`up` runs the simulator too.' },
+  API_GRPC_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the tracking API gRPC server binds (tokens are required on every address).',
+  },
+  API_GRPC_PORT: { schema: port.default(50052), doc: 'Tracking API gRPC port (0: any free port).' },
+  API_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the HTTP/JSON API, OpenAPI document, /metrics and dashboard bind.',
+  },
+  API_HTTP_PORT: { schema: port.default(8080), doc: 'HTTP API and dashboard port (0: any free port).' },
+  API_MAX_BODY_BYTES: {
+    schema: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
+    doc: 'Largest HTTP request body the API accepts (413 above it); its routes are reads.',
+  },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
 
 type Settings = typeof SETTINGS;

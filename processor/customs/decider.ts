@@ -1,0 +1,142 @@
+// The customs decider: a named durable pull consumer on PS_CUSTOMS that applies each DeclarationCommand to the
+// declaration's KV state (compare-and-set) and publishes the Decision on PS_DECISIONS. The decision's
+// Nats-Msg-Id is derived from the declaration and its history index, so a redelivery, a crash between publish
+// and KV write, or another instance racing on the same declaration publishes it once. Acks only after both
+// writes are stored. Commands run concurrently (bounded), serialised per declaration.
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import PQueue from 'p-queue';
+import type { Logger } from '../../core/logger.js';
+import type { Buckets } from '../../core/nats/buckets.js';
+import { STREAM_CUSTOMS, subjects } from '../../core/nats/topology.js';
+import { decodeDeclarationState, encodeDeclarationState } from '../../core/state/declaration.js';
+import { Decision } from '../../proto/gen/portstream/v1/customs.js';
+import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import type { RuleSet } from '../rules/schema.js';
+import { deadLetter } from './dead-letter.js';
+import { transition } from './transition.js';
+
+export const CUSTOMS_CONSUMER = 'processor-customs';
+
+export interface DeciderDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  buckets: Buckets;
+  rules: () => RuleSet;
+  logger: Logger;
+  /** Commands processed at once. */
+  concurrency?: number;
+}
+
+export interface DeciderHandle {
+  stop(): Promise<void>;
+}
+
+const MAX_CAS_RETRIES = 5;
+
+async function ensureConsumer(jsm: JetStreamManager): Promise<void> {
+  await jsm.consumers.add(STREAM_CUSTOMS, {
+    durable_name: CUSTOMS_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: subjects.allCustomsCommands,
+    ack_wait: nanos(10_000),
+    max_deliver: 10,
+    max_ack_pending: 1000,
+  });
+}
+
+/** 'ack' when done (or nothing to do), 'term' when it can never succeed and was dead-lettered. */
+async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
+  let cmd: DeclarationCommand;
+  try {
+    cmd = DeclarationCommand.decode(msg.data);
+  } catch (err) {
+    await deadLetter(deps.js, STREAM_CUSTOMS, msg, `undecodable command: ${(err as Error).message}`);
+    return 'term';
+  }
+  const key = cmd.declarationNumber || (cmd.declaration?.declarationNumber ?? '');
+  const { declarations, declarants } = deps.buckets;
+  for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+    const entry = await declarations.get(key);
+    const live = entry !== null && entry.operation === 'PUT';
+    const prev = live ? decodeDeclarationState(entry.value) : undefined;
+    const taxCode = cmd.declaration?.declarantTaxCode ?? prev?.declaration.declarantTaxCode ?? '';
+    const known = (await declarants.get(taxCode))?.operation === 'PUT';
+    const t = transition(
+      prev,
+      cmd,
+      deps.rules(),
+      { declarantKnown: known, visitContainers: undefined },
+      new Date(),
+    );
+    if (t.kind === 'unchanged') return 'ack';
+    if (t.kind === 'refused') {
+      await deadLetter(deps.js, STREAM_CUSTOMS, msg, t.reason);
+      return 'term';
+    }
+    const index = t.state.decisions.length;
+    const ack = await deps.js.publish(subjects.decision(key), Decision.encode(t.decision).finish(), {
+      msgID: `${key}:${index}`,
+    });
+    const last = t.state.decisions[index - 1];
+    if (last) last.position = ack.seq;
+    const bytes = encodeDeclarationState(t.state);
+    try {
+      if (live) await declarations.update(key, bytes, entry.revision);
+      else await declarations.create(key, bytes);
+    } catch (err) {
+      // Another instance wrote first: re-read; the command may already be applied there.
+      deps.logger.debug({ err, key, attempt }, 'declaration state changed under us, retrying');
+      continue;
+    }
+    if (!known && taxCode !== '') await declarants.put(taxCode, new TextEncoder().encode(key));
+    return 'ack';
+  }
+  throw new Error(`declaration ${key}: too many concurrent writers`);
+}
+
+export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHandle> {
+  await ensureConsumer(deps.jsm);
+  const consumer = await deps.js.consumers.get(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
+  const concurrency = deps.concurrency ?? 64;
+  const queue = new PQueue({ concurrency });
+  const tails = new Map<string, Promise<void>>();
+  const messages = await consumer.consume({ max_messages: concurrency * 2 });
+
+  const run = async (msg: JsMsg): Promise<void> => {
+    try {
+      if ((await handle(deps, msg)) === 'term') msg.term();
+      else await msg.ackAck();
+    } catch (err) {
+      deps.logger.warn(
+        { err, seq: msg.seq, redelivery: msg.info.deliveryCount },
+        'customs command failed, retrying',
+      );
+      msg.nak(Math.min(5000, 100 * 2 ** msg.info.deliveryCount));
+    }
+  };
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      if (queue.size > concurrency) await queue.onSizeLessThan(concurrency);
+      const key = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+      const prev = tails.get(key) ?? Promise.resolve();
+      const next = prev.then(() => queue.add(() => run(msg)));
+      tails.set(key, next);
+      void next.finally(() => {
+        if (tails.get(key) === next) tails.delete(key);
+      });
+    }
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await loop;
+      await queue.onIdle();
+      await Promise.all([...tails.values()]);
+    },
+  };
+}

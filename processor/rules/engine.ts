@@ -1,0 +1,147 @@
+// The risk engine: a pure function from a declaration, what the processor knows about its context (declarant
+// history, vessel-visit manifest) and a rule set to a channel and the rules that fired. Pure so that every
+// decision can be replayed and audited from the same inputs.
+import { createHash } from 'node:crypto';
+import { Channel, DocumentType, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
+import type { Declaration, RuleHit } from '../../proto/gen/portstream/v1/customs.js';
+import type { RuleChannel, RuleSet } from './schema.js';
+
+export interface RiskContext {
+  /** The declarant has had a declaration assessed before. */
+  declarantKnown: boolean;
+  /** Containers the vessel visit lists (manifest plus discharges/loads); undefined when the visit is unknown. */
+  visitContainers: ReadonlySet<string> | undefined;
+}
+
+export interface Assessment {
+  channel: Channel;
+  rules: RuleHit[];
+}
+
+/** Rule codes; stable, clients match on them. */
+export const RuleCode = {
+  HS_HIGH_RISK_CHAPTER: 'HS_HIGH_RISK_CHAPTER',
+  LICENCE_MISSING: 'LICENCE_MISSING',
+  FIRST_TIME_DECLARANT: 'FIRST_TIME_DECLARANT',
+  VALUE_ANOMALY: 'VALUE_ANOMALY',
+  HIGH_RISK_ORIGIN: 'HIGH_RISK_ORIGIN',
+  HIGH_RISK_ROUTE: 'HIGH_RISK_ROUTE',
+  CONTAINER_NOT_ON_VISIT: 'CONTAINER_NOT_ON_VISIT',
+  RANDOM_INSPECTION: 'RANDOM_INSPECTION',
+  PRIORITY_ENTERPRISE: 'PRIORITY_ENTERPRISE',
+} as const;
+
+// Hard rules hold even a priority/AEO enterprise; soft ones are recorded but do not raise its channel.
+const SOFT = new Set<string>([
+  RuleCode.FIRST_TIME_DECLARANT,
+  RuleCode.VALUE_ANOMALY,
+  RuleCode.RANDOM_INSPECTION,
+]);
+
+const toChannel = (c: RuleChannel): Channel =>
+  c === 'RED' ? Channel.RED : c === 'YELLOW' ? Channel.YELLOW : Channel.GREEN;
+
+const amount = (m: { units: number; nanos: number }): number => m.units + m.nanos / 1e9;
+
+/** A value in [0, 1) fixed by seed and declaration number: the same declaration always draws the same. */
+export function inspectionDraw(seed: string, declarationNumber: string): number {
+  const digest = createHash('sha256').update(`${seed}:${declarationNumber}`).digest();
+  return digest.readUInt32BE(0) / 0x1_0000_0000;
+}
+
+export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Assessment {
+  const hits: RuleHit[] = [];
+  const hit = (code: string, reason: string, channel: RuleChannel): void => {
+    hits.push({ code, reason, channel: toChannel(channel) });
+  };
+  const hasDoc = (t: DocumentType): boolean => decl.documents.some((d) => d.type === t && d.reference !== '');
+
+  decl.goods.forEach((g, i) => {
+    const chapter = Number(g.hsCode.slice(0, 2));
+    const risky = rules.highRiskHsChapters.find((c) => c.chapter === chapter);
+    if (risky)
+      hit(RuleCode.HS_HIGH_RISK_CHAPTER, `goods[${i}] HS chapter ${chapter} is high risk`, risky.channel);
+
+    const licence = rules.licenceRequired.find((p) => g.hsCode.startsWith(p));
+    if (licence && !hasDoc(DocumentType.IMPORT_LICENCE) && !hasDoc(DocumentType.EXPORT_LICENCE)) {
+      hit(RuleCode.LICENCE_MISSING, `goods[${i}] HS ${g.hsCode} needs a licence, none attached`, 'YELLOW');
+    }
+
+    if (rules.highRiskOrigins.includes(g.originCountry)) {
+      hit(
+        RuleCode.HIGH_RISK_ORIGIN,
+        `goods[${i}] origin ${g.originCountry} is high risk`,
+        rules.highRiskOriginChannel,
+      );
+    }
+
+    const value = g.customsValue;
+    if (value && g.quantity > 0) {
+      const refs = rules.referenceUnitPrices.filter(
+        (r) =>
+          g.hsCode.startsWith(r.hsPrefix) &&
+          r.currency === value.currencyCode &&
+          (r.unit === undefined || r.unit === g.unit),
+      );
+      const ref = refs.sort((a, b) => b.hsPrefix.length - a.hsPrefix.length)[0];
+      if (ref) {
+        const ratio = amount(value) / g.quantity / ref.unitPrice;
+        const { lowRatio, highRatio, channel } = rules.valueAnomaly;
+        if (ratio < lowRatio || ratio > highRatio) {
+          const pct = Math.round(ratio * 100);
+          hit(
+            RuleCode.VALUE_ANOMALY,
+            `goods[${i}] unit price is ${pct}% of the reference for ${ref.hsPrefix}`,
+            channel,
+          );
+        }
+      }
+    }
+  });
+
+  for (const port of [decl.portOfLoading, decl.portOfDischarge]) {
+    if (rules.highRiskPorts.includes(port)) {
+      hit(RuleCode.HIGH_RISK_ROUTE, `route via ${port} is high risk`, rules.highRiskOriginChannel);
+    }
+  }
+
+  if (ctx.visitContainers) {
+    const missing = decl.containerNumbers.filter((c) => !ctx.visitContainers?.has(c));
+    if (missing.length > 0) {
+      hit(
+        RuleCode.CONTAINER_NOT_ON_VISIT,
+        `vessel visit does not list ${missing.join(', ')}`,
+        rules.unlistedContainerChannel,
+      );
+    }
+  }
+
+  if (!ctx.declarantKnown) {
+    hit(
+      RuleCode.FIRST_TIME_DECLARANT,
+      `first declaration by ${decl.declarantTaxCode}`,
+      rules.firstTimeDeclarantChannel,
+    );
+  }
+
+  const { rate, seed, channel: randomChannel } = rules.randomInspection;
+  if (rate > 0 && inspectionDraw(seed, decl.declarationNumber) < rate) {
+    hit(RuleCode.RANDOM_INSPECTION, `selected for random inspection (rate ${rate})`, randomChannel);
+  }
+
+  const priority =
+    rules.priorityGreen &&
+    (decl.priority === EnterprisePriority.PRIORITY || decl.priority === EnterprisePriority.AEO);
+  let channel = Channel.GREEN;
+  for (const h of hits) {
+    if (priority && SOFT.has(h.code)) continue;
+    if (h.channel > channel) channel = h.channel;
+  }
+  if (priority)
+    hits.push({
+      code: RuleCode.PRIORITY_ENTERPRISE,
+      reason: 'priority/AEO enterprise',
+      channel: Channel.GREEN,
+    });
+  return { channel, rules: hits };
+}

@@ -1,0 +1,217 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/logger.js';
+import { ensureBuckets } from '../../core/nats/buckets.js';
+import type { Buckets } from '../../core/nats/buckets.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { ensureStreams, STREAM_DEADLETTERS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { decodeDeclarationState } from '../../core/state/declaration.js';
+import {
+  Channel,
+  ClearanceStatus,
+  DeclarationType,
+  DocumentType,
+  EnterprisePriority,
+  InspectionOutcome,
+} from '../../proto/gen/portstream/v1/customs.js';
+import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
+import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { startCustomsDecider } from '../../processor/customs/decider.js';
+import type { DeciderHandle } from '../../processor/customs/decider.js';
+import { ruleSetSchema } from '../../processor/rules/schema.js';
+import { submit } from '../../ingest/customs/clearance.js';
+import { startTestNats } from '../helpers/nats.js';
+import type { TestNats } from '../helpers/nats.js';
+import { waitFor } from '../helpers/poll.js';
+
+const rules = ruleSetSchema.parse({
+  version: 'it-1',
+  highRiskOrigins: ['KP'],
+  firstTimeDeclarantChannel: 'GREEN',
+});
+const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
+
+const declaration = (n: string, origin = 'CN'): Declaration => ({
+  declarationNumber: n,
+  type: DeclarationType.IMPORT,
+  declarantTaxCode: '0100109106',
+  traderTaxCode: '0100109106',
+  traderName: 'T',
+  priority: EnterprisePriority.STANDARD,
+  goods: [
+    {
+      hsCode: '84713020',
+      description: 'laptops',
+      quantity: 1,
+      unit: 'PCE',
+      customsValue: { currencyCode: 'USD', units: 500, nanos: 0 },
+      originCountry: origin,
+      grossWeightKg: 3,
+    },
+  ],
+  containerNumbers: [],
+  vessel: undefined,
+  portOfLoading: 'CNSHA',
+  portOfDischarge: 'VNHPH',
+  documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
+  customsOffice: '03CC',
+  declaredTime: undefined,
+});
+
+const numberOf = (i: number): string => String(100000000000 + i);
+
+describe('customs decider', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let buckets: Buckets;
+
+  const send = async (
+    id: string,
+    action: DeclarationAction,
+    n: string,
+    over: Partial<DeclarationCommand> = {},
+  ) => {
+    const cmd = DeclarationCommand.fromPartial({
+      commandId: id,
+      action,
+      declarationNumber: n,
+      receivedTime: new Date(),
+      ...over,
+    });
+    await js.publish(subjects.customsCommand(n), DeclarationCommand.encode(cmd).finish(), { msgID: id });
+  };
+  const stateOf = async (n: string) => {
+    const e = await buckets.declarations.get(n);
+    return e && e.operation === 'PUT' ? decodeDeclarationState(e.value) : undefined;
+  };
+  const decisionCount = async (): Promise<number> =>
+    (await jsm.streams.info(STREAM_DECISIONS)).state.messages;
+  const start = (client: JetStreamClient = js, bs: Buckets = buckets): Promise<DeciderHandle> =>
+    startCustomsDecider({
+      js: client,
+      jsm,
+      buckets: bs,
+      rules: () => rules,
+      logger: silentLogger(),
+      concurrency: 16,
+    });
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'test' });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, opts);
+    buckets = await ensureBuckets(js, 1);
+  });
+  afterAll(async () => {
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  it('decides, ignores duplicates, amends, inspects, cancels and dead-letters what cannot apply', async () => {
+    const d = await start();
+    try {
+      await send('a1', DeclarationAction.SUBMIT, numberOf(1), { declaration: declaration(numberOf(1)) });
+      await send('b1', DeclarationAction.SUBMIT, numberOf(2), {
+        declaration: declaration(numberOf(2), 'KP'),
+      });
+      await send('a1-again', DeclarationAction.SUBMIT, numberOf(1), {
+        declaration: declaration(numberOf(1)),
+      });
+      const a = await waitFor(async () => (await stateOf(numberOf(1)))?.decisions[0]);
+      expect(a).toMatchObject({
+        channel: Channel.GREEN,
+        status: ClearanceStatus.CLEARED,
+        ruleSetVersion: 'it-1',
+      });
+      expect(a.position).toBeGreaterThan(0);
+      const b = await waitFor(async () => (await stateOf(numberOf(2)))?.decisions[0]);
+      expect(b.status).toBe(ClearanceStatus.PHYSICAL_INSPECTION);
+
+      await send('b2', DeclarationAction.AMEND, numberOf(2), { declaration: declaration(numberOf(2), 'VN') });
+      const amended = await waitFor(async () => (await stateOf(numberOf(2)))?.decisions[1]);
+      expect(amended).toMatchObject({ revision: 2, status: ClearanceStatus.CLEARED });
+
+      await send('c1', DeclarationAction.SUBMIT, numberOf(3), {
+        declaration: declaration(numberOf(3), 'KP'),
+      });
+      await send('c2', DeclarationAction.INSPECTION_RESULT, numberOf(3), {
+        outcome: InspectionOutcome.FAILED,
+      });
+      const refused = await waitFor(async () => (await stateOf(numberOf(3)))?.decisions[1]);
+      expect(refused.status).toBe(ClearanceStatus.REFUSED);
+
+      await send('a2', DeclarationAction.CANCEL, numberOf(1), { reason: 'too late' });
+      await waitFor(async () => (await jsm.streams.info(STREAM_DEADLETTERS)).state.messages === 1);
+      const dl = await jsm.streams.getMessage(STREAM_DEADLETTERS, {
+        last_by_subj: subjects.deadLetter('PS_CUSTOMS'),
+      });
+      expect((dl?.json() as { reason: string }).reason).toContain('no longer open');
+      // a1 + b1 + b2 + c1 + c2: the duplicate submission and the refused cancel published nothing.
+      expect(await decisionCount()).toBe(5);
+      const first = await jsm.streams.getMessage(STREAM_DECISIONS, { seq: a.position });
+      expect(first?.subject).toBe(subjects.decision(numberOf(1)));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('two deciders at once, one crashed mid-stream and restarted: every declaration decided exactly once', async () => {
+    const before = await decisionCount();
+    // The first instance has its own connection, closed abruptly mid-stream (a crash): its unacked commands
+    // come back after ack_wait to the others.
+    const nc1 = await connectNats({ url: nats.url, name: 'crashing' });
+    const js1 = jetstream(nc1);
+    const one = await start(js1, await ensureBuckets(js1, 1));
+    const two = await start();
+    const N = 300;
+    const sends: Promise<void>[] = [];
+    for (let i = 100; i < 100 + N; i++) {
+      sends.push(
+        send(`m${i}`, DeclarationAction.SUBMIT, numberOf(i), { declaration: declaration(numberOf(i)) }),
+      );
+    }
+    await Promise.all(sends);
+    await waitFor(async () => (await decisionCount()) > before + 20);
+    await nc1.close();
+    void one.stop().catch(() => undefined);
+    const three = await start();
+    try {
+      await waitFor(async () => (await decisionCount()) >= before + N, { timeoutMs: 30_000 });
+      await waitFor(
+        async () => (await jsm.consumers.info('PS_CUSTOMS', 'processor-customs')).num_ack_pending === 0,
+      );
+      expect(await decisionCount()).toBe(before + N);
+      for (let i = 100; i < 100 + N; i += 37) expect((await stateOf(numberOf(i)))?.decisions).toHaveLength(1);
+    } finally {
+      await Promise.all([two.stop(), three.stop()]);
+    }
+  });
+
+  it('submit waits for the decision from the stream, answers a resubmission the same, and times out as pending', async () => {
+    const d = await start();
+    const deps = { nc, js, jsm, declarations: buckets.declarations };
+    try {
+      const n = numberOf(900);
+      const first = await submit(deps, declaration(n), 5000);
+      expect(first).toMatchObject({
+        declarationNumber: n,
+        channel: Channel.GREEN,
+        status: ClearanceStatus.CLEARED,
+      });
+      expect(first?.position).toBeGreaterThan(0);
+      const again = await submit(deps, declaration(n), 5000);
+      expect(again).toEqual(first);
+    } finally {
+      await d.stop();
+    }
+    // No decider running: the deadline passes and the caller gets no decision (PENDING).
+    expect(await submit(deps0(), declaration(numberOf(901)), 50)).toBeUndefined();
+  });
+  const deps0 = () => ({ nc, js, jsm, declarations: buckets.declarations });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import {
+  Channel,
+  DeclarationType,
+  DocumentType,
+  EnterprisePriority,
+} from '../../proto/gen/portstream/v1/customs.js';
+import type { Declaration, GoodsItem } from '../../proto/gen/portstream/v1/customs.js';
+import { assess, inspectionDraw, RuleCode } from '../../processor/rules/engine.js';
+import type { RiskContext } from '../../processor/rules/engine.js';
+import { ruleSetSchema } from '../../processor/rules/schema.js';
+import type { RuleSet } from '../../processor/rules/schema.js';
+
+const rules: RuleSet = ruleSetSchema.parse({
+  version: 't1',
+  highRiskHsChapters: [
+    { chapter: 93, channel: 'RED' },
+    { chapter: 24, channel: 'YELLOW' },
+  ],
+  licenceRequired: ['3004'],
+  referenceUnitPrices: [
+    { hsPrefix: '85', currency: 'USD', unitPrice: 10 },
+    { hsPrefix: '8517', currency: 'USD', unitPrice: 100, unit: 'PCE' },
+  ],
+  valueAnomaly: { lowRatio: 0.5, highRatio: 3, channel: 'YELLOW' },
+  highRiskOrigins: ['KP'],
+  highRiskPorts: ['IRBND'],
+});
+
+const goods = (over: Partial<GoodsItem> = {}): GoodsItem => ({
+  hsCode: '851712',
+  description: 'phones',
+  quantity: 10,
+  unit: 'PCE',
+  customsValue: { currencyCode: 'USD', units: 1000, nanos: 0 },
+  originCountry: 'CN',
+  grossWeightKg: 5,
+  ...over,
+});
+
+const decl = (over: Partial<Declaration> = {}): Declaration => ({
+  declarationNumber: '103456789012',
+  type: DeclarationType.IMPORT,
+  declarantTaxCode: '0101234567',
+  traderTaxCode: '0101234567',
+  traderName: 'ACME',
+  priority: EnterprisePriority.STANDARD,
+  goods: [goods()],
+  containerNumbers: ['MSCU1234565'],
+  vessel: undefined,
+  portOfLoading: 'CNSHA',
+  portOfDischarge: 'VNHPH',
+  documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
+  customsOffice: '03CC',
+  declaredTime: undefined,
+  ...over,
+});
+
+const known: RiskContext = { declarantKnown: true, visitContainers: new Set(['MSCU1234565']) };
+const codes = (d: Declaration, ctx: RiskContext = known, rs: RuleSet = rules): string[] =>
+  assess(d, ctx, rs).rules.map((r) => r.code);
+
+describe('risk engine', () => {
+  it('clears a clean declaration green with no rules fired', () => {
+    expect(assess(decl(), known, rules)).toEqual({ channel: Channel.GREEN, rules: [] });
+  });
+
+  it('high-risk HS chapter asks for the channel the rule names', () => {
+    const red = assess(decl({ goods: [goods({ hsCode: '930100' })] }), known, rules);
+    expect(red.channel).toBe(Channel.RED);
+    expect(red.rules.map((r) => r.code)).toContain(RuleCode.HS_HIGH_RISK_CHAPTER);
+    const yellow = assess(
+      decl({ goods: [goods({ hsCode: '240220', customsValue: undefined })] }),
+      known,
+      rules,
+    );
+    expect(yellow.channel).toBe(Channel.YELLOW);
+  });
+
+  it('licence goods without a licence document go yellow, with one go green', () => {
+    const pharma = goods({ hsCode: '30049099', customsValue: undefined });
+    expect(assess(decl({ goods: [pharma] }), known, rules).channel).toBe(Channel.YELLOW);
+    expect(codes(decl({ goods: [pharma] }))).toEqual([RuleCode.LICENCE_MISSING]);
+    const withLicence = decl({
+      goods: [pharma],
+      documents: [{ type: DocumentType.IMPORT_LICENCE, reference: 'LIC-9' }],
+    });
+    expect(assess(withLicence, known, rules).channel).toBe(Channel.GREEN);
+  });
+
+  it('first-time declarant goes yellow', () => {
+    const a = assess(decl(), { ...known, declarantKnown: false }, rules);
+    expect(a.channel).toBe(Channel.YELLOW);
+    expect(a.rules.map((r) => r.code)).toEqual([RuleCode.FIRST_TIME_DECLARANT]);
+  });
+
+  it('value anomaly uses the longest matching reference price, both too low and too high', () => {
+    // 1000 USD / 10 PCE = 100 = reference of 8517: fine although 10x the chapter-85 reference.
+    expect(codes(decl())).toEqual([]);
+    const cheap = goods({ customsValue: { currencyCode: 'USD', units: 200, nanos: 0 } });
+    expect(assess(decl({ goods: [cheap] }), known, rules).channel).toBe(Channel.YELLOW);
+    expect(codes(decl({ goods: [cheap] }))).toEqual([RuleCode.VALUE_ANOMALY]);
+    const dear = goods({ customsValue: { currencyCode: 'USD', units: 4000, nanos: 0 } });
+    expect(codes(decl({ goods: [dear] }))).toEqual([RuleCode.VALUE_ANOMALY]);
+    const otherCurrency = goods({ customsValue: { currencyCode: 'EUR', units: 1, nanos: 0 } });
+    expect(codes(decl({ goods: [otherCurrency] }))).toEqual([]);
+  });
+
+  it('high-risk origin and route go red', () => {
+    expect(assess(decl({ goods: [goods({ originCountry: 'KP' })] }), known, rules).channel).toBe(Channel.RED);
+    const route = assess(decl({ portOfLoading: 'IRBND' }), known, rules);
+    expect(route.channel).toBe(Channel.RED);
+    expect(route.rules.map((r) => r.code)).toEqual([RuleCode.HIGH_RISK_ROUTE]);
+  });
+
+  it('containers the vessel visit does not list go red; an unknown visit does not fire', () => {
+    const d = decl({ containerNumbers: ['MSCU1234565', 'TGHU0000001'] });
+    const a = assess(d, known, rules);
+    expect(a.channel).toBe(Channel.RED);
+    expect(a.rules[0]?.reason).toContain('TGHU0000001');
+    expect(a.rules[0]?.reason).not.toContain('MSCU1234565');
+    expect(codes(d, { declarantKnown: true, visitContainers: undefined })).toEqual([]);
+  });
+
+  it('priority/AEO stays green over soft rules but not over hard ones', () => {
+    const aeo = { priority: EnterprisePriority.AEO };
+    const firstTime = assess(decl(aeo), { ...known, declarantKnown: false }, rules);
+    expect(firstTime.channel).toBe(Channel.GREEN);
+    expect(firstTime.rules.map((r) => r.code)).toEqual([
+      RuleCode.FIRST_TIME_DECLARANT,
+      RuleCode.PRIORITY_ENTERPRISE,
+    ]);
+    const hard = assess(decl({ ...aeo, goods: [goods({ hsCode: '930100' })] }), known, rules);
+    expect(hard.channel).toBe(Channel.RED);
+    const noPriority = ruleSetSchema.parse({ ...rules, priorityGreen: false });
+    expect(assess(decl(aeo), { ...known, declarantKnown: false }, noPriority).channel).toBe(Channel.YELLOW);
+  });
+
+  it('random inspection is deterministic per declaration number and close to the rate', () => {
+    const rs = ruleSetSchema.parse({ ...rules, randomInspection: { rate: 0.1, seed: 's', channel: 'RED' } });
+    let picked = 0;
+    for (let i = 0; i < 2000; i++) {
+      const n = String(100000000000 + i);
+      const a = assess(decl({ declarationNumber: n }), known, rs);
+      const b = assess(decl({ declarationNumber: n }), known, rs);
+      expect(b).toEqual(a);
+      if (a.channel === Channel.RED) {
+        picked++;
+        expect(a.rules.map((r) => r.code)).toEqual([RuleCode.RANDOM_INSPECTION]);
+      }
+    }
+    expect(picked).toBeGreaterThan(140);
+    expect(picked).toBeLessThan(260);
+    expect(inspectionDraw('s', '1')).not.toBe(inspectionDraw('t', '1'));
+  });
+
+  it('the strictest rule decides when several fire', () => {
+    const d = decl({ goods: [goods({ hsCode: '240220', customsValue: undefined, originCountry: 'KP' })] });
+    const a = assess(d, { ...known, declarantKnown: false }, rules);
+    expect(a.channel).toBe(Channel.RED);
+    expect(a.rules.map((r) => r.code).sort()).toEqual(
+      [RuleCode.FIRST_TIME_DECLARANT, RuleCode.HIGH_RISK_ORIGIN, RuleCode.HS_HIGH_RISK_CHAPTER].sort(),
+    );
+  });
+});
