@@ -99,6 +99,36 @@ export interface DeclarationCommand {
   inspector: string;
 }
 
+/**
+ * The processor's bookkeeping for a container, stored after the container's ContainerStatus in the same KV value
+ * (ps_containers): protobuf messages concatenate as a merge, so the value decodes as ContainerStatus for readers
+ * (fields 1-99 are its fields) and as ContainerBookkeeping for the processor (fields 100 and up are these).
+ */
+export interface ContainerBookkeeping {
+  /** Ids of the last events applied to this container (bounded), so a redelivered or re-sent event is a no-op. */
+  recentEventIds: string[];
+  /** Event time of the newest event applied: an older event is recorded but does not move the container back. */
+  watermarkTime: Date | undefined;
+  /** When the container entered the terminal (discharge or gate-in), for dwell time. */
+  enteredTime: Date | undefined;
+  /** When it left (gate-out or load), for dwell time. */
+  leftTime: Date | undefined;
+}
+
+/**
+ * The processor's bookkeeping for a vessel visit, stored after the visit's VesselVisit in the same KV value
+ * (ps_vessel_visits), like ContainerBookkeeping.
+ */
+export interface VisitBookkeeping {
+  /** Containers on the manifest (from ARRI events): the customs rule CONTAINER_NOT_ON_VISIT reads it. */
+  manifestContainerNumbers: string[];
+  /** Containers discharged and loaded, as sets: counts are their sizes, so a repeated event counts once. */
+  dischargedContainerNumbers: string[];
+  loadedContainerNumbers: string[];
+  /** Ids of the last transport events applied (bounded). */
+  recentEventIds: string[];
+}
+
 function createBaseEventGroup(): EventGroup {
   return { receivedTime: undefined, source: '', events: [] };
 }
@@ -424,6 +454,277 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     message.reason = object.reason ?? '';
     message.outcome = object.outcome ?? 0;
     message.inspector = object.inspector ?? '';
+    return message;
+  },
+};
+
+function createBaseContainerBookkeeping(): ContainerBookkeeping {
+  return { recentEventIds: [], watermarkTime: undefined, enteredTime: undefined, leftTime: undefined };
+}
+
+export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
+  encode(message: ContainerBookkeeping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.recentEventIds) {
+      writer.uint32(802).string(v!);
+    }
+    if (message.watermarkTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.watermarkTime), writer.uint32(810).fork()).join();
+    }
+    if (message.enteredTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.enteredTime), writer.uint32(818).fork()).join();
+    }
+    if (message.leftTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.leftTime), writer.uint32(826).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerBookkeeping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerBookkeeping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.recentEventIds.push(reader.string());
+            continue;
+          }
+          case 101: {
+            if (tag !== 810) {
+              break;
+            }
+
+            message.watermarkTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 102: {
+            if (tag !== 818) {
+              break;
+            }
+
+            message.enteredTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 103: {
+            if (tag !== 826) {
+              break;
+            }
+
+            message.leftTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerBookkeeping {
+    return {
+      recentEventIds: globalThis.Array.isArray(object?.recentEventIds)
+        ? object.recentEventIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recent_event_ids)
+          ? object.recent_event_ids.map((e: any) => globalThis.String(e))
+          : [],
+      watermarkTime: isSet(object.watermarkTime)
+        ? fromJsonTimestamp(object.watermarkTime)
+        : isSet(object.watermark_time)
+          ? fromJsonTimestamp(object.watermark_time)
+          : undefined,
+      enteredTime: isSet(object.enteredTime)
+        ? fromJsonTimestamp(object.enteredTime)
+        : isSet(object.entered_time)
+          ? fromJsonTimestamp(object.entered_time)
+          : undefined,
+      leftTime: isSet(object.leftTime)
+        ? fromJsonTimestamp(object.leftTime)
+        : isSet(object.left_time)
+          ? fromJsonTimestamp(object.left_time)
+          : undefined,
+    };
+  },
+
+  toJSON(message: ContainerBookkeeping): unknown {
+    const obj: any = {};
+    if (message.recentEventIds?.length) {
+      obj.recentEventIds = message.recentEventIds;
+    }
+    if (message.watermarkTime !== undefined) {
+      obj.watermarkTime = message.watermarkTime.toISOString();
+    }
+    if (message.enteredTime !== undefined) {
+      obj.enteredTime = message.enteredTime.toISOString();
+    }
+    if (message.leftTime !== undefined) {
+      obj.leftTime = message.leftTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ContainerBookkeeping>): ContainerBookkeeping {
+    return ContainerBookkeeping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ContainerBookkeeping>): ContainerBookkeeping {
+    const message = createBaseContainerBookkeeping();
+    message.recentEventIds = object.recentEventIds?.map((e) => e) || [];
+    message.watermarkTime = object.watermarkTime ?? undefined;
+    message.enteredTime = object.enteredTime ?? undefined;
+    message.leftTime = object.leftTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseVisitBookkeeping(): VisitBookkeeping {
+  return {
+    manifestContainerNumbers: [],
+    dischargedContainerNumbers: [],
+    loadedContainerNumbers: [],
+    recentEventIds: [],
+  };
+}
+
+export const VisitBookkeeping: MessageFns<VisitBookkeeping> = {
+  encode(message: VisitBookkeeping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.manifestContainerNumbers) {
+      writer.uint32(802).string(v!);
+    }
+    for (const v of message.dischargedContainerNumbers) {
+      writer.uint32(810).string(v!);
+    }
+    for (const v of message.loadedContainerNumbers) {
+      writer.uint32(818).string(v!);
+    }
+    for (const v of message.recentEventIds) {
+      writer.uint32(826).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VisitBookkeeping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVisitBookkeeping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 100: {
+            if (tag !== 802) {
+              break;
+            }
+
+            message.manifestContainerNumbers.push(reader.string());
+            continue;
+          }
+          case 101: {
+            if (tag !== 810) {
+              break;
+            }
+
+            message.dischargedContainerNumbers.push(reader.string());
+            continue;
+          }
+          case 102: {
+            if (tag !== 818) {
+              break;
+            }
+
+            message.loadedContainerNumbers.push(reader.string());
+            continue;
+          }
+          case 103: {
+            if (tag !== 826) {
+              break;
+            }
+
+            message.recentEventIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VisitBookkeeping {
+    return {
+      manifestContainerNumbers: globalThis.Array.isArray(object?.manifestContainerNumbers)
+        ? object.manifestContainerNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.manifest_container_numbers)
+          ? object.manifest_container_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      dischargedContainerNumbers: globalThis.Array.isArray(object?.dischargedContainerNumbers)
+        ? object.dischargedContainerNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.discharged_container_numbers)
+          ? object.discharged_container_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      loadedContainerNumbers: globalThis.Array.isArray(object?.loadedContainerNumbers)
+        ? object.loadedContainerNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.loaded_container_numbers)
+          ? object.loaded_container_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      recentEventIds: globalThis.Array.isArray(object?.recentEventIds)
+        ? object.recentEventIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recent_event_ids)
+          ? object.recent_event_ids.map((e: any) => globalThis.String(e))
+          : [],
+    };
+  },
+
+  toJSON(message: VisitBookkeeping): unknown {
+    const obj: any = {};
+    if (message.manifestContainerNumbers?.length) {
+      obj.manifestContainerNumbers = message.manifestContainerNumbers;
+    }
+    if (message.dischargedContainerNumbers?.length) {
+      obj.dischargedContainerNumbers = message.dischargedContainerNumbers;
+    }
+    if (message.loadedContainerNumbers?.length) {
+      obj.loadedContainerNumbers = message.loadedContainerNumbers;
+    }
+    if (message.recentEventIds?.length) {
+      obj.recentEventIds = message.recentEventIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VisitBookkeeping>): VisitBookkeeping {
+    return VisitBookkeeping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VisitBookkeeping>): VisitBookkeeping {
+    const message = createBaseVisitBookkeeping();
+    message.manifestContainerNumbers = object.manifestContainerNumbers?.map((e) => e) || [];
+    message.dischargedContainerNumbers = object.dischargedContainerNumbers?.map((e) => e) || [];
+    message.loadedContainerNumbers = object.loadedContainerNumbers?.map((e) => e) || [];
+    message.recentEventIds = object.recentEventIds?.map((e) => e) || [];
     return message;
   },
 };
