@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
 import { runBenchCommand } from './commands/bench.js';
 import { runIngest } from './commands/ingest.js';
+import { runProcessorCommand } from './commands/processor.js';
+import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
 import { runMigrateCommand, runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
@@ -53,6 +55,32 @@ addFlags(
   COMMON_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
   await runMigrateCommand(overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
+  program
+    .command('processor')
+    .description('run the processor (customs decisions, container and vessel state)'),
+  COMMON_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runProcessorCommand(overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
+  program
+    .command('simulate')
+    .description('play realistic Hai Phong port traffic against running gRPC endpoints')
+    .requiredOption('--endpoint <host:port>', 'gRPC endpoint of the ingest gateway (and customs)')
+    .option('--customs-endpoint <host:port>', 'customs endpoint when it differs')
+    .option('--token <token>', 'bearer token for ingest (a terminal operator or admin)')
+    .option('--customs-token <token>', 'bearer token for customs calls')
+    .option('--seed <n>', 'seed: the same seed plays the same traffic', '42')
+    .option('--duration <seconds>', 'wall-clock duration', '120')
+    .option('--time-scale <x>', 'simulated seconds per second (720: a port day in two minutes)', '720')
+    .option('--rate <events/s>', 'cap on events per second'),
+  COMMON_FLAGS,
+).action(async (opts: SimulateOptions & Record<string, unknown>) => {
+  await runSimulateCommand(opts, overridesFrom(opts, COMMON_FLAGS));
 });
 
 program

@@ -8,9 +8,11 @@ import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
 import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { startIngest } from '../../ingest/main.js';
+import { startProcessor } from '../../processor/main.js';
 import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
 import { authForUp } from '../auth.js';
 import { startLiveView } from '../live-view.js';
+import { startSimulator } from '../simulator.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
@@ -35,6 +37,9 @@ export async function runUp(overrides: Env): Promise<void> {
     const sink = await startSink({ nc, ch, config, log, metrics: createSinkMetrics(registry) });
     steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
 
+    const processor = await startProcessor({ config, log, nc });
+    steps.unshift(['processor', () => processor.stop()]);
+
     const ingest = await startIngest({ config, log: log.child({ component: 'ingest' }), nc, registry, auth });
     steps.unshift(['ingest', () => ingest.stop()]);
 
@@ -48,6 +53,16 @@ export async function runUp(overrides: Env): Promise<void> {
       '',
     );
     process.stdout.write(banner.join('\n') + '\n');
+    if (config.UP_SIMULATE) {
+      const operator = printable.find((t) => t.role === 'operator');
+      const customs = printable.find((t) => t.role === 'customs');
+      if (operator && customs) {
+        const sim = startSimulator(ingest.address, operator.token, customs.token, log);
+        steps.unshift(['simulator', () => sim.stop()]);
+      } else {
+        log.warn('not simulating: tokens come from AUTH_TOKENS_FILE, so the simulator has none to use');
+      }
+    }
     const live = await startLiveView(nc, registry);
     steps.unshift([
       'live view',

@@ -1,0 +1,62 @@
+// `portstream simulate`: plays a day at Hai Phong against running gRPC endpoints, as terminals and customs would.
+import { runSimulation } from '../../bench/simulator/driver.js';
+import { createStats, latencyQuantile } from '../../bench/simulator/stats.js';
+import type { Env } from '../../core/config.js';
+import { boot } from '../runtime.js';
+
+export interface SimulateOptions {
+  endpoint: string;
+  customsEndpoint?: string;
+  token?: string;
+  customsToken?: string;
+  seed: string;
+  duration: string;
+  timeScale: string;
+  rate?: string;
+}
+
+function num(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--${name} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function ms(v: number | undefined): string {
+  return v === undefined ? '-' : `${v.toFixed(1)} ms`;
+}
+
+export async function runSimulateCommand(o: SimulateOptions, overrides: Env): Promise<void> {
+  const rt = boot(overrides);
+  const stats = createStats();
+  const abort = new AbortController();
+  process.once('SIGINT', () => {
+    abort.abort();
+  });
+  process.once('SIGTERM', () => {
+    abort.abort();
+  });
+  const result = await runSimulation(
+    {
+      endpoint: o.endpoint,
+      ...(o.customsEndpoint === undefined ? {} : { customsEndpoint: o.customsEndpoint }),
+      ...(o.token === undefined ? {} : { token: o.token }),
+      ...(o.customsToken === undefined ? {} : { customsToken: o.customsToken }),
+      seed: num('seed', o.seed),
+      durationMs: num('duration', o.duration) * 1000,
+      timeScale: num('time-scale', o.timeScale),
+      ...(o.rate === undefined ? {} : { rate: num('rate', o.rate) }),
+      signal: abort.signal,
+      stats,
+    },
+    rt.log.child({ component: 'simulator' }),
+  );
+  const d = result.decisions;
+  console.log(
+    [
+      `events sent ${result.eventsSent}: accepted ${result.accepted}, duplicate ${result.duplicate}, rejected ${result.rejected}`,
+      `declarations ${result.declarationsSubmitted} (failed ${result.declarationsFailed}): green ${d.green}, yellow ${d.yellow}, red ${d.red}, pending/other ${d.other}`,
+      `inspections recorded ${result.inspectionsRecorded}; submit->decision p50 ${ms(latencyQuantile(result, 0.5))}, p99 ${ms(latencyQuantile(result, 0.99))}`,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,41 @@
+// Composition of the processor: the risk rules in force (reloaded when their file changes), the KV buckets, the
+// customs decider and the container/vessel state consumer, with a shutdown that stops pulling, finishes what is
+// in flight and leaves the NATS connection to the caller.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { ensureBuckets } from '../core/nats/buckets.js';
+import { startCustomsDecider } from './customs/decider.js';
+import { RuleStore } from './rules/store.js';
+
+export interface ProcessorDeps {
+  config: Config;
+  log: Logger;
+  nc: NatsConnection;
+}
+
+export interface ProcessorHandle {
+  /** Version of the rule set in force. */
+  rulesVersion(): string;
+  stop(): Promise<void>;
+}
+
+export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHandle> {
+  const log = deps.log.child({ component: 'processor' });
+  const rules = new RuleStore(deps.config.PROCESSOR_RULES_FILE, log);
+  rules.watch();
+  const js = jetstream(deps.nc);
+  const jsm = await jetstreamManager(deps.nc);
+  const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
+  const decider = await startCustomsDecider({ js, jsm, buckets, rules: () => rules.current(), logger: log });
+  log.info({ rules: rules.current().version }, 'processor started');
+  return {
+    rulesVersion: () => rules.current().version,
+    stop: async () => {
+      rules.close();
+      await decider.stop();
+      log.info('processor stopped');
+    },
+  };
+}
