@@ -8,6 +8,7 @@ import {
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { benchBatch } from './events.js';
+import { openLoop } from './schedule.js';
 
 export interface IngestLoadOptions {
   address: string;
@@ -97,4 +98,38 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
     });
   }
   return { acked, rejected, elapsedMs, sent: nextSeq, ackedMap };
+}
+
+/** Background event load at a fixed rate (open model) on one stream, e.g. while clearance is measured. */
+export async function ingestBackground(o: {
+  address: string;
+  token: string;
+  runId: string;
+  eventsPerSec: number;
+  durationMs: number;
+  batchSize: number;
+}): Promise<{ acked: number }> {
+  const client = new IngestServiceClient(o.address, credentials.createInsecure(), {
+    interceptors: [bearer(o.token)],
+  });
+  const baseTime = Date.now() - 2 * 3600_000;
+  const call = client.streamEvents();
+  let acked = 0;
+  call.on('data', (r: StreamEventsResponse) => {
+    acked += r.results.filter((x) => x.status !== EventStatus.REJECTED).length;
+  });
+  const ended = new Promise<void>((resolve, reject) => {
+    call.on('end', () => {
+      resolve();
+    });
+    call.on('error', reject);
+  });
+  await openLoop(o.eventsPerSec / o.batchSize, o.durationMs, (i) => {
+    const first = i * o.batchSize;
+    call.write({ batchId: String(first), events: benchBatch(o.runId, first, o.batchSize, baseTime) });
+  });
+  call.end();
+  await ended;
+  client.close();
+  return { acked };
 }

@@ -1,0 +1,76 @@
+// Clearance latency under an open model: declarations submitted over gRPC at a fixed rate whether or not earlier
+// ones were answered; latency runs from each submission's scheduled time to the decision in its answer.
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { buildDeclaration } from '../simulator/model/customs.js';
+import { declarationNumber, taxCode } from '../simulator/model/ids.js';
+import { createRng } from '../simulator/model/prng.js';
+import { Latency } from '../../core/latency.js';
+import {
+  ClearanceStatus,
+  CustomsServiceClient,
+  type Declaration,
+} from '../../proto/gen/portstream/v1/customs.js';
+import { openLoop } from './schedule.js';
+
+export interface ClearanceResult {
+  latency: Latency;
+  submitted: number;
+  decided: number;
+  pending: number;
+  failed: number;
+}
+
+/** Declarations a run will submit, built before the clock starts so generation does not count as latency. */
+export function declarations(count: number, runSerial: number): Declaration[] {
+  const rng = createRng(runSerial);
+  const traders = Array.from({ length: 50 }, () => taxCode(rng));
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      buildDeclaration(rng, {
+        direction: i % 3 === 0 ? 'export' : 'import',
+        number: declarationNumber(i % 3 === 0 ? 'export' : 'import', runSerial * 1_000_000 + i),
+        containers: [],
+        vessel: { imoNumber: '9811000', name: 'BENCH', voyage: '001N' },
+        at: Date.now() - 3600_000,
+        knownTraders: traders,
+        brokerTaxCode: traders[0] ?? '',
+      }).declaration,
+  );
+}
+
+export async function clearanceLoad(o: {
+  address: string;
+  token: string;
+  ratePerSec: number;
+  durationMs: number;
+  decls: Declaration[];
+  onProgress?: (done: number) => void;
+}): Promise<ClearanceResult> {
+  const client = new CustomsServiceClient(o.address, credentials.createInsecure());
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${o.token}`);
+  const r: ClearanceResult = { latency: new Latency(), submitted: 0, decided: 0, pending: 0, failed: 0 };
+  const calls: Promise<void>[] = [];
+  await openLoop(o.ratePerSec, o.durationMs, (i, scheduledAt) => {
+    const declaration = o.decls[i % o.decls.length];
+    r.submitted++;
+    calls.push(
+      new Promise<void>((resolve) => {
+        client.submitDeclaration({ declaration }, md, { deadline: Date.now() + 5000 }, (err, res) => {
+          if (err) r.failed++;
+          else if (res.status === ClearanceStatus.PENDING || !res.decision) r.pending++;
+          else {
+            r.decided++;
+            r.latency.record(performance.now() - scheduledAt);
+          }
+          o.onProgress?.(r.decided + r.pending + r.failed);
+          resolve();
+        });
+      }),
+    );
+  });
+  await Promise.all(calls);
+  client.close();
+  return r;
+}
