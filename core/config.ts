@@ -100,6 +100,10 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(0).default(1_000_000),
     doc: 'Recently accepted event ids each gateway remembers to answer DUPLICATE (0: off).',
   },
+  CUSTOMS_MAX_WAIT_MS: {
+    schema: positiveInt.default(5000),
+    doc: 'Server-side cap on how long SubmitDeclaration (and the other customs commands) waits for a decision.',
+  },
   AUTH_TOKENS_FILE: {
     schema: optionalString,
     doc: 'JSON file of bearer tokens and roles (see README). Required by every service; `up` creates one under the data folder when unset.',

@@ -1,0 +1,157 @@
+// The HTTP/JSON read routes, one table that both registers the fastify handlers and produces the OpenAPI
+// document, so the two cannot drift. Responses are the proto responses through the generated toJSON
+// (proto3 JSON mapping: camelCase fields, enum names, RFC 3339 times, 64-bit numbers as numbers).
+import type { Principal } from '../../core/auth/principal.js';
+import {
+  GetClearanceMetricsResponse,
+  GetContainerStatusResponse,
+  GetThroughputResponse,
+  GetVesselVisitResponse,
+  ListContainerEventsResponse,
+  ListDecisionsResponse,
+  ListVesselVisitsResponse,
+} from '../../proto/gen/portstream/v1/tracking.js';
+import type { TrackingReads } from '../tracking/reads.js';
+import { range, statuses, str, uint, type Query } from './params.js';
+
+export interface ParamDoc {
+  name: string;
+  in: 'path' | 'query';
+  description: string;
+  type?: 'string' | 'integer';
+  required?: boolean;
+  array?: boolean;
+}
+
+export interface RouteSpec {
+  /** OpenAPI path ("/v1/containers/{container_number}"); fastify's is derived from it. */
+  path: string;
+  operationId: string;
+  summary: string;
+  /** Name of the proto response message (the OpenAPI schema). */
+  response: string;
+  params: ParamDoc[];
+  handle(reads: TrackingReads, p: Principal, path: Record<string, string>, q: Query): Promise<unknown>;
+}
+
+const PAGE: ParamDoc[] = [
+  { name: 'page_size', in: 'query', type: 'integer', description: '1-1000, default 100' },
+  { name: 'page_token', in: 'query', description: "a previous response's nextPageToken" },
+];
+const RANGE: ParamDoc[] = [
+  { name: 'start_time', in: 'query', required: true, description: 'RFC 3339, inclusive' },
+  { name: 'end_time', in: 'query', required: true, description: 'RFC 3339, exclusive' },
+  {
+    name: 'bucket_seconds',
+    in: 'query',
+    type: 'integer',
+    required: true,
+    description: '60, 300, 3600 or 86400',
+  },
+];
+const CONTAINER: ParamDoc = {
+  name: 'container_number',
+  in: 'path',
+  required: true,
+  description: 'ISO 6346 container number',
+};
+
+export const ROUTES: readonly RouteSpec[] = [
+  {
+    path: '/v1/containers/{container_number}',
+    operationId: 'GetContainerStatus',
+    summary: 'Current status, customs and release standing, dwell time of a container',
+    response: 'GetContainerStatusResponse',
+    params: [CONTAINER],
+    handle: async (r, p, path) =>
+      GetContainerStatusResponse.toJSON(
+        await r.containerStatus(p, { containerNumber: path.container_number ?? '' }),
+      ),
+  },
+  {
+    path: '/v1/containers/{container_number}/events',
+    operationId: 'ListContainerEvents',
+    summary: "A container's events in time order, cursor-paginated",
+    response: 'ListContainerEventsResponse',
+    params: [CONTAINER, ...PAGE],
+    handle: async (r, p, path, q) =>
+      ListContainerEventsResponse.toJSON(
+        await r.containerEvents(p, {
+          containerNumber: path.container_number ?? '',
+          pageSize: uint(q, 'page_size'),
+          pageToken: str(q, 'page_token'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/vessel-visits',
+    operationId: 'ListVesselVisits',
+    summary: 'Vessel visits, optionally by status and port',
+    response: 'ListVesselVisitsResponse',
+    params: [
+      { name: 'status', in: 'query', array: true, description: 'e.g. BERTHED; repeat or comma-separate' },
+      { name: 'un_locode', in: 'query', description: 'only this port' },
+      ...PAGE,
+    ],
+    handle: async (r, p, _path, q) =>
+      ListVesselVisitsResponse.toJSON(
+        await r.vesselVisits(p, {
+          statuses: statuses(q),
+          unLocode: str(q, 'un_locode'),
+          pageSize: uint(q, 'page_size'),
+          pageToken: str(q, 'page_token'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/vessel-visits/{visit_id}',
+    operationId: 'GetVesselVisit',
+    summary: 'One vessel visit: schedule and progress of discharge and load',
+    response: 'GetVesselVisitResponse',
+    params: [{ name: 'visit_id', in: 'path', required: true, description: '<UN/LOCODE>-<IMO>-<voyage>' }],
+    handle: async (r, p, path) =>
+      GetVesselVisitResponse.toJSON(await r.vesselVisit(p, { visitId: path.visit_id ?? '' })),
+  },
+  {
+    path: '/v1/declarations/{declaration_number}/decisions',
+    operationId: 'ListDecisions',
+    summary: 'Clearance decisions on one declaration, oldest first',
+    response: 'ListDecisionsResponse',
+    params: [{ name: 'declaration_number', in: 'path', required: true, description: 'declaration number' }],
+    handle: async (r, p, path) =>
+      ListDecisionsResponse.toJSON(
+        await r.decisions(p, { declarationNumber: path.declaration_number ?? '' }),
+      ),
+  },
+  {
+    path: '/v1/metrics/throughput',
+    operationId: 'GetThroughput',
+    summary: 'Events per time bucket by kind and terminal',
+    response: 'GetThroughputResponse',
+    params: [...RANGE, { name: 'terminal_code', in: 'query', description: 'only this terminal' }],
+    handle: async (r, p, _path, q) =>
+      GetThroughputResponse.toJSON(
+        await r.throughput(p, {
+          range: range(q),
+          bucketSeconds: uint(q, 'bucket_seconds'),
+          terminalCode: str(q, 'terminal_code'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/metrics/clearance',
+    operationId: 'GetClearanceMetrics',
+    summary: 'Clearance latency quantiles and channel shares per time bucket (3600 s or 86400 s)',
+    response: 'GetClearanceMetricsResponse',
+    params: RANGE,
+    handle: async (r, p, _path, q) =>
+      GetClearanceMetricsResponse.toJSON(
+        await r.clearance(p, { range: range(q), bucketSeconds: uint(q, 'bucket_seconds') }),
+      ),
+  },
+];
+
+/** "/v1/containers/{container_number}" -> "/v1/containers/:container_number". */
+export function fastifyPath(openApiPath: string): string {
+  return openApiPath.replace(/\{([a-z_]+)\}/g, ':$1');
+}

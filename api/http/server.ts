@@ -1,0 +1,90 @@
+// The HTTP side of the API (fastify): the JSON read routes behind bearer tokens, /openapi.json, the
+// Prometheus /metrics of the whole process (the registry is shared with the other services), liveness and
+// readiness, and the dashboard's static files. Bodies are capped: these are read routes, nothing big comes in.
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Histogram, type Registry } from 'prom-client';
+import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import { ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { DASHBOARD_DIR, UPLOT_DIR } from '../dashboard/assets.js';
+import type { TrackingReads } from '../tracking/reads.js';
+import type { TrackingStore } from '../tracking/store.js';
+import { errorBody, errorHandler } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import type { Query } from './params.js';
+import { fastifyPath, ROUTES } from './routes.js';
+import { registerWatchRoute } from './watch-route.js';
+
+export interface HttpServerDeps {
+  reads: TrackingReads;
+  /** For the server-sent-events watch. */
+  store: TrackingStore;
+  auth: TokenAuthenticator;
+  registry: Registry;
+  log: Logger;
+  /** Largest request body accepted (413 above it). */
+  bodyLimitBytes: number;
+  /** Whether the backing stores answer (for /readyz). */
+  ready(): Promise<boolean>;
+  version?: string;
+}
+
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: deps.bodyLimitBytes,
+    // The process logger is pino already; fastify's per-request lines would double it under load.
+    logger: false,
+    // Long-lived keep-alive connections must not hold shutdown open for minutes.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const duration = new Histogram({
+    name: 'portstream_api_http_request_duration_seconds',
+    help: 'HTTP request duration of the tracking API, by route and status',
+    labelNames: ['route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [deps.registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    duration.observe(
+      { route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setErrorHandler(errorHandler(deps.log));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)),
+  );
+
+  for (const r of ROUTES) {
+    app.get(fastifyPath(r.path), async (req) => {
+      const p = deps.auth.authenticate(req.headers.authorization);
+      return r.handle(deps.reads, p, req.params as Record<string, string>, req.query as Query);
+    });
+  }
+
+  registerWatchRoute(app, deps.auth, deps.store);
+
+  const doc = openApiDocument(deps.version ?? '1');
+  app.get('/openapi.json', () => Promise.resolve(doc));
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = await deps.ready().catch(() => false);
+    if (!ok)
+      return reply.code(503).send(errorBody(ErrorCode.Unavailable, 'a backing store is not answering'));
+    return { status: 'ready' };
+  });
+
+  // The dashboard holds no data: it is public; every JSON call it makes carries the user's token.
+  await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/dashboard/' });
+  await app.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/vendor/uplot/', decorateReply: false });
+  app.get('/', async (_req, reply) => reply.redirect('/dashboard/'));
+  return app;
+}

@@ -1,0 +1,58 @@
+// WatchContainer over HTTP as server-sent events: one `data:` line per status (the proto3 JSON of
+// WatchContainerResponse), a comment line every 15 s so proxies keep the connection, and every open stream
+// ended at shutdown (preClose), so closing the server does not wait for clients to hang up.
+import type { FastifyInstance } from 'fastify';
+import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import { WatchContainerResponse } from '../../proto/gen/portstream/v1/tracking.js';
+import type { TrackingStore } from '../tracking/store.js';
+import { watchContainer, type WatchHandle } from '../tracking/watch.js';
+
+export const WATCH_PATH = '/v1/containers/{container_number}/watch';
+const KEEPALIVE_MS = 15_000;
+
+export function registerWatchRoute(
+  app: FastifyInstance,
+  auth: TokenAuthenticator,
+  store: TrackingStore,
+): void {
+  const open = new Set<WatchHandle>();
+  app.addHook('preClose', (done) => {
+    for (const w of open) w.stop();
+    done();
+  });
+  app.get<{ Params: { container_number: string } }>(
+    '/v1/containers/:container_number/watch',
+    async (req, reply) => {
+      const p = auth.authenticate(req.headers.authorization);
+      const raw = reply.raw;
+      // Errors before the first byte (NOT_FOUND, UNAUTHENTICATED) go through the normal error handler.
+      const w = await watchContainer(p, req.params.container_number, store, async (status) => {
+        if (!raw.headersSent) {
+          raw.writeHead(200, {
+            'content-type': 'text/event-stream',
+            'cache-control': 'no-store',
+            connection: 'keep-alive',
+          });
+        }
+        const line = `data: ${JSON.stringify(WatchContainerResponse.toJSON({ status }))}\n\n`;
+        if (!raw.write(line)) {
+          await new Promise<void>((resolve) => {
+            raw.once('drain', resolve);
+            raw.once('close', resolve);
+          });
+        }
+      });
+      open.add(w);
+      reply.hijack();
+      const keepalive = setInterval(() => raw.write(': keep-alive\n\n'), KEEPALIVE_MS);
+      req.raw.once('close', () => {
+        w.stop();
+      });
+      await w.done.finally(() => {
+        clearInterval(keepalive);
+        open.delete(w);
+        raw.end();
+      });
+    },
+  );
+}

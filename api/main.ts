@@ -1,0 +1,106 @@
+// Composition of the tracking API: the KV state and ClickHouse read helpers behind TrackingReads, served over
+// gRPC (TrackingService, with health and reflection) and HTTP/JSON (routes, OpenAPI, /metrics, dashboard).
+// Every call needs a bearer token on every address, so binding beyond loopback never opens data to anyone.
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Registry } from 'prom-client';
+import type { TokenAuthenticator } from '../core/auth/tokens.js';
+import { clearanceMetrics, containerHistory, throughput, type ClickHouse } from '../core/clickhouse/index.js';
+import type { Config } from '../core/config.js';
+import { startGrpcServer } from '../core/grpc/server.js';
+import type { Logger } from '../core/logger.js';
+import { buildHttpServer } from './http/server.js';
+import { withDeclarationCache } from './tracking/declaration-cache.js';
+import { TrackingReads, type AnalyticsPort } from './tracking/reads.js';
+import { createTrackingService } from './tracking/service.js';
+import { KvTrackingStore, type TrackingStore } from './tracking/store.js';
+
+export type ApiConfig = Pick<
+  Config,
+  | 'API_GRPC_HOST'
+  | 'API_GRPC_PORT'
+  | 'API_HTTP_HOST'
+  | 'API_HTTP_PORT'
+  | 'API_MAX_BODY_BYTES'
+  | 'JS_REPLICAS'
+  | 'SHUTDOWN_TIMEOUT_MS'
+>;
+
+export interface ApiDeps {
+  config: ApiConfig;
+  log: Logger;
+  nc: NatsConnection;
+  ch: ClickHouse;
+  registry: Registry;
+  auth: TokenAuthenticator;
+  /** Replaces the KV adapter (tests of access rules, benches); default: the processor's buckets. */
+  store?: TrackingStore;
+}
+
+export interface ApiHandle {
+  /** host:port of the gRPC server. */
+  grpcAddress: string;
+  /** http://host:port of the HTTP server. */
+  httpUrl: string;
+  /** Stops accepting, finishes in-flight calls (up to SHUTDOWN_TIMEOUT_MS), then closes both servers. */
+  stop(): Promise<void>;
+}
+
+export function analyticsOf(ch: ClickHouse): AnalyticsPort {
+  return {
+    containerHistory: (n, opts) => containerHistory(ch, n, opts),
+    throughput: (r) => throughput(ch, r),
+    clearanceMetrics: (r) => clearanceMetrics(ch, r),
+  };
+}
+
+export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
+  const { config, log } = deps;
+  const store = withDeclarationCache(deps.store ?? (await KvTrackingStore.open(deps.nc, config.JS_REPLICAS)));
+  const reads = new TrackingReads(store, analyticsOf(deps.ch));
+  const tracking = createTrackingService({
+    auth: deps.auth,
+    reads,
+    store,
+    log: log.child({ component: 'tracking-grpc' }),
+  });
+  // Requests are a container number or a time range: 1 MiB is far more than any legitimate one.
+  const grpc = await startGrpcServer(
+    { host: config.API_GRPC_HOST, port: config.API_GRPC_PORT, maxReceiveMessageBytes: 1024 * 1024 },
+    [tracking.registration],
+    log,
+  );
+  const http = await buildHttpServer({
+    reads,
+    store,
+    auth: deps.auth,
+    registry: deps.registry,
+    log: log.child({ component: 'tracking-http' }),
+    bodyLimitBytes: config.API_MAX_BODY_BYTES,
+    ready: async () => {
+      if (deps.nc.isClosed()) return false;
+      await deps.ch.query('SELECT 1');
+      return true;
+    },
+  });
+  try {
+    await http.listen({ host: config.API_HTTP_HOST, port: config.API_HTTP_PORT });
+  } catch (err) {
+    await grpc.shutdown(0);
+    throw err;
+  }
+  const addr = http.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.API_HTTP_PORT;
+  const host = config.API_HTTP_HOST.includes(':') ? `[${config.API_HTTP_HOST}]` : config.API_HTTP_HOST;
+  const httpUrl = `http://${host}:${port}`;
+  log.info({ httpUrl, grpc: grpc.address }, 'tracking API listening');
+  return {
+    grpcAddress: grpc.address,
+    httpUrl,
+    stop: async () => {
+      log.info('tracking API stopping');
+      tracking.endWatches();
+      await Promise.all([grpc.shutdown(config.SHUTDOWN_TIMEOUT_MS), http.close()]);
+      log.info('tracking API stopped');
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// The tracking reads, transport-neutral: the gRPC service and the HTTP routes both call these with the
+// authenticated principal and a proto request, and get a proto response or a PortstreamError. Point reads come
+// from the KV state; history and metrics from the ClickHouse read helpers (ports, so tests and the bench can
+// run them against the real engine while the processor's format evolves).
+import type { Principal } from '../../core/auth/principal.js';
+import type {
+  ClearanceRow,
+  HistoryEvent,
+  Page,
+  ThroughputRow,
+  TimeRange,
+} from '../../core/clickhouse/index.js';
+import { invalidArgument } from '../../core/errors.js';
+import type {
+  GetClearanceMetricsRequest,
+  GetClearanceMetricsResponse,
+  GetContainerStatusRequest,
+  GetContainerStatusResponse,
+  GetThroughputRequest,
+  GetThroughputResponse,
+  GetVesselVisitRequest,
+  GetVesselVisitResponse,
+  ListContainerEventsRequest,
+  ListContainerEventsResponse,
+  ListDecisionsRequest,
+  ListDecisionsResponse,
+  ListVesselVisitsRequest,
+  ListVesselVisitsResponse,
+  TimeRange as ProtoTimeRange,
+  VesselVisit,
+} from '../../proto/gen/portstream/v1/tracking.js';
+import { assertMaySeeDeclaration, notFound, visibleContainer } from './access.js';
+import {
+  clearancePoint,
+  decodeToken,
+  encodeToken,
+  historyToEvent,
+  throughputPoint,
+  toChTime,
+} from './convert.js';
+import type { TrackingStore } from './store.js';
+
+/** The ClickHouse side, as the core/clickhouse helpers shape it (bound to a client by the composition root). */
+export interface AnalyticsPort {
+  containerHistory(
+    containerNumber: string,
+    opts: { cursor?: string; limit?: number },
+  ): Promise<Page<HistoryEvent>>;
+  throughput(r: TimeRange): Promise<ThroughputRow[]>;
+  clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
+}
+
+const BUCKETS = new Set([60, 300, 3600, 86_400]);
+/** Longest range one metrics call may cover, in buckets: keeps a response small whatever the client asks. */
+const MAX_BUCKETS = 10_000;
+
+function pageSize(n: number, field = 'page_size'): number {
+  if (n === 0) return 100;
+  if (n > 1000) throw invalidArgument(field, 'at most 1000');
+  return n;
+}
+
+function required(v: string, field: string): string {
+  if (v === '') throw invalidArgument(field, 'required');
+  return v;
+}
+
+function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, minBucket: number): TimeRange {
+  if (!BUCKETS.has(bucketSeconds) || bucketSeconds < minBucket) {
+    const allowed = [...BUCKETS].filter((b) => b >= minBucket).join(', ');
+    throw invalidArgument('bucket_seconds', `one of ${allowed}`);
+  }
+  const start = range?.startTime;
+  const end = range?.endTime;
+  if (!start) throw invalidArgument('range.start_time', 'required');
+  if (!end) throw invalidArgument('range.end_time', 'required');
+  if (end <= start) throw invalidArgument('range.end_time', 'must be after start_time');
+  if ((end.getTime() - start.getTime()) / 1000 / bucketSeconds > MAX_BUCKETS) {
+    throw invalidArgument('range', `covers more than ${MAX_BUCKETS} buckets`);
+  }
+  return { from: toChTime(start), to: toChTime(end), bucketSeconds };
+}
+
+export class TrackingReads {
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly analytics: AnalyticsPort,
+  ) {}
+
+  async containerStatus(p: Principal, req: GetContainerStatusRequest): Promise<GetContainerStatusResponse> {
+    const n = required(req.containerNumber, 'container_number');
+    return { status: await visibleContainer(p, n, this.store) };
+  }
+
+  async containerEvents(p: Principal, req: ListContainerEventsRequest): Promise<ListContainerEventsResponse> {
+    const n = required(req.containerNumber, 'container_number');
+    const limit = pageSize(req.pageSize);
+    const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, n);
+    await visibleContainer(p, n, this.store);
+    const page = await this.analytics.containerHistory(n, {
+      limit,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    return {
+      events: page.items.map((r) => historyToEvent(n, r)),
+      nextPageToken: page.nextCursor === undefined ? '' : encodeToken(n, page.nextCursor),
+    };
+  }
+
+  /** Vessel schedules are what the port publishes anyway: every role may read them. */
+  async vesselVisit(_p: Principal, req: GetVesselVisitRequest): Promise<GetVesselVisitResponse> {
+    const id = required(req.visitId, 'visit_id');
+    const visit = await this.store.vesselVisit(id);
+    if (!visit) throw notFound(`vessel visit ${id}`);
+    return { visit };
+  }
+
+  async vesselVisits(_p: Principal, req: ListVesselVisitsRequest): Promise<ListVesselVisitsResponse> {
+    const limit = pageSize(req.pageSize);
+    const after = req.pageToken === '' ? '' : decodeToken(req.pageToken, 'visits');
+    const statuses = new Set(req.statuses);
+    const visits: VesselVisit[] = [];
+    let more = false;
+    // Keys are sorted, so the last id served is the cursor; visits deleted meanwhile are simply skipped.
+    for (const id of await this.store.vesselVisitIds()) {
+      if (id <= after) continue;
+      if (req.unLocode !== '' && !id.startsWith(`${req.unLocode}-`)) continue;
+      const v = await this.store.vesselVisit(id);
+      if (!v || (statuses.size > 0 && !statuses.has(v.status))) continue;
+      if (visits.length === limit) {
+        more = true;
+        break;
+      }
+      visits.push(v);
+    }
+    const last = visits.at(-1);
+    return { visits, nextPageToken: more && last ? encodeToken('visits', last.visitId) : '' };
+  }
+
+  async decisions(p: Principal, req: ListDecisionsRequest): Promise<ListDecisionsResponse> {
+    const no = required(req.declarationNumber, 'declaration_number');
+    await assertMaySeeDeclaration(p, no, this.store);
+    return { decisions: await this.store.decisions(no) };
+  }
+
+  async throughput(_p: Principal, req: GetThroughputRequest): Promise<GetThroughputResponse> {
+    const rows = await this.analytics.throughput(timeRange(req.range, req.bucketSeconds, 60));
+    const wanted = req.terminalCode;
+    return {
+      points: rows.filter((r) => wanted === '' || r.terminal_code === wanted).map(throughputPoint),
+    };
+  }
+
+  async clearance(_p: Principal, req: GetClearanceMetricsRequest): Promise<GetClearanceMetricsResponse> {
+    // The rollup is hourly: finer buckets would be a lie, so they are refused.
+    const rows = await this.analytics.clearanceMetrics(timeRange(req.range, req.bucketSeconds, 3600));
+    return { points: rows.map(clearancePoint) };
+  }
+}

@@ -1,0 +1,48 @@
+// The per-container value kept in the ps_containers KV bucket (key: container number), written by the processor's
+// state consumer and read by the tracking API. The value is the protobuf encoding of the API's ContainerStatus
+// immediately followed by the encoding of the processor's ContainerBookkeeping (field numbers 100 and up):
+// protobuf concatenation is a merge, so decoding the value as ContainerStatus gives the status (the bookkeeping
+// fields are skipped as unknown) and decoding it as ContainerBookkeeping gives the bookkeeping.
+import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
+import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+
+export interface ContainerRecord {
+  status: ContainerStatus;
+  bookkeeping: ContainerBookkeeping;
+}
+
+/** Event ids remembered per container for deduplication (the newest this many). */
+export const CONTAINER_RECENT_EVENT_IDS = 64;
+/** Flags kept per container (the newest this many). */
+export const CONTAINER_MAX_FLAGS = 32;
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export function encodeContainerRecord(r: ContainerRecord): Uint8Array {
+  return concatBytes(
+    ContainerStatus.encode(r.status).finish(),
+    ContainerBookkeeping.encode(r.bookkeeping).finish(),
+  );
+}
+
+export function decodeContainerRecord(bytes: Uint8Array): ContainerRecord {
+  return { status: ContainerStatus.decode(bytes), bookkeeping: ContainerBookkeeping.decode(bytes) };
+}
+
+/** A container nothing is known about yet. */
+export function newContainerRecord(containerNumber: string): ContainerRecord {
+  return {
+    status: ContainerStatus.fromPartial({
+      containerNumber,
+      location: ContainerLocation.UNSPECIFIED,
+      customsStatus: CustomsStatus.NO_DECLARATION,
+      releaseBlocker: 'not discharged from a vessel',
+    }),
+    bookkeeping: ContainerBookkeeping.fromPartial({}),
+  };
+}

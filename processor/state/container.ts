@@ -1,0 +1,243 @@
+// Applying equipment events to a container's state: location, full/empty, seals, last event, vessel visit,
+// facility, discharge and dwell, and the release check at gate-out. Pure: the consumer reads the declarations a
+// gate-out needs and does the compare-and-set around it.
+//
+// Duplicates and order: an event whose id is among the container's recent ids changes nothing; an event older
+// than the watermark (the newest event time applied) is recorded among the recent ids and fills in history that
+// is still missing (discharge and entry time) but does not move the container back.
+import {
+  CONTAINER_MAX_FLAGS,
+  CONTAINER_RECENT_EVENT_IDS,
+  newContainerRecord,
+  type ContainerRecord,
+} from '../../core/state/container.js';
+import type { ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
+import {
+  EmptyIndicator,
+  EquipmentEventType,
+  EventClassifier,
+  type EquipmentEvent,
+  type Event,
+  type Seal,
+} from '../../proto/gen/portstream/v1/events.js';
+import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import { aggregateCustoms, applyRelease, customsStatusOf } from './customs.js';
+
+export const GATE_OUT_WITHOUT_RELEASE = 'GATE_OUT_WITHOUT_RELEASE';
+
+export interface ContainerApplyContext {
+  /** Write time, for the dwell of a container still in the terminal. */
+  now: Date;
+  /**
+   * Clearance status of the declarations listed in the status (undefined: not found), read for a gate-out.
+   * Omitted when the events hold no gate-out.
+   */
+  declarationStatuses?: ReadonlyMap<string, ClearanceStatus | undefined>;
+}
+
+/** The container number of an equipment event, or undefined for other events. */
+export function equipmentOf(ev: Event): EquipmentEvent | undefined {
+  return ev.payload?.$case === 'equipment' ? ev.payload.value : undefined;
+}
+
+/** Whether the events would move a container out of the terminal (so the gate-out check needs declarations). */
+export function hasGateOut(events: readonly Event[]): boolean {
+  return events.some((e) => {
+    const t = equipmentOf(e)?.type;
+    return t === EquipmentEventType.GTOT || t === EquipmentEventType.PICK;
+  });
+}
+
+const timeOf = (ev: Event, now: Date): Date => ev.eventTime ?? now;
+
+/** Events by event time, the message order kept among equal times. */
+export function byEventTime(events: readonly Event[], now: Date): Event[] {
+  return events
+    .map((e, i) => ({ e, i, t: timeOf(e, now).getTime() }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map((x) => x.e);
+}
+
+export function remember(ids: string[], id: string, max: number): void {
+  ids.push(id);
+  if (ids.length > max) ids.splice(0, ids.length - max);
+}
+
+const isActual = (ev: Event): boolean =>
+  ev.classifier !== EventClassifier.PLANNED && ev.classifier !== EventClassifier.ESTIMATED;
+
+/**
+ * The container's state after the events (in any order), or undefined when they change nothing (all already
+ * applied). Does not modify `prev`.
+ */
+export function applyContainerEvents(
+  prev: ContainerRecord | undefined,
+  containerNumber: string,
+  events: readonly Event[],
+  ctx: ContainerApplyContext,
+): ContainerRecord | undefined {
+  const rec = prev ? structuredClone(prev) : newContainerRecord(containerNumber);
+  const bk = rec.bookkeeping;
+  let changed = false;
+  for (const ev of byEventTime(events, ctx.now)) {
+    const eq = equipmentOf(ev);
+    if (!eq || eq.containerNumber !== containerNumber) continue;
+    if (bk.recentEventIds.includes(ev.eventId)) continue;
+    remember(bk.recentEventIds, ev.eventId, CONTAINER_RECENT_EVENT_IDS);
+    changed = true;
+    // Plans and estimates do not move a container.
+    if (!isActual(ev)) continue;
+    const t = timeOf(ev, ctx.now);
+    if (bk.watermarkTime !== undefined && t.getTime() < bk.watermarkTime.getTime()) {
+      fillHistory(rec, eq, t);
+      continue;
+    }
+    bk.watermarkTime = t;
+    move(rec, ev, eq, t, ctx);
+  }
+  if (!changed) return undefined;
+  finish(rec, ctx.now);
+  return rec;
+}
+
+/** A late event still tells when the container came in, if nothing newer did. */
+function fillHistory(rec: ContainerRecord, eq: EquipmentEvent, t: Date): void {
+  const s = rec.status;
+  const bk = rec.bookkeeping;
+  if (eq.type === EquipmentEventType.DISC && s.dischargedTime === undefined) s.dischargedTime = t;
+  const enters =
+    eq.type === EquipmentEventType.DISC ||
+    eq.type === EquipmentEventType.GTIN ||
+    eq.type === EquipmentEventType.DROP;
+  if (enters && (bk.enteredTime === undefined || bk.enteredTime.getTime() > t.getTime())) {
+    if (bk.leftTime === undefined || bk.leftTime.getTime() >= t.getTime()) bk.enteredTime = t;
+  }
+}
+
+function unionSeals(a: readonly Seal[], b: readonly Seal[]): Seal[] {
+  const out = [...a];
+  for (const s of b) if (!out.some((x) => x.number === s.number)) out.push(s);
+  return out;
+}
+
+function move(
+  rec: ContainerRecord,
+  ev: Event,
+  eq: EquipmentEvent,
+  t: Date,
+  ctx: ContainerApplyContext,
+): void {
+  const s = rec.status;
+  const bk = rec.bookkeeping;
+  if (eq.isoSizeType !== '') s.isoSizeType = eq.isoSizeType;
+  if (eq.emptyIndicator !== EmptyIndicator.UNSPECIFIED) s.emptyIndicator = eq.emptyIndicator;
+  else if (eq.type === EquipmentEventType.STUF) s.emptyIndicator = EmptyIndicator.LADEN;
+  else if (eq.type === EquipmentEventType.STRP) s.emptyIndicator = EmptyIndicator.EMPTY;
+  if (ev.facility) s.facility = ev.facility;
+  if (eq.vessel && eq.vessel.imoNumber !== '') s.vessel = eq.vessel;
+  if (eq.type === EquipmentEventType.RSEA) s.seals = [...eq.seals];
+  else if (eq.seals.length > 0) s.seals = unionSeals(s.seals, eq.seals);
+
+  // A new stay in the terminal starts when the container comes in after having left (or for the first time).
+  const enter = (): void => {
+    if (bk.enteredTime === undefined || bk.leftTime !== undefined) {
+      bk.enteredTime = t;
+      bk.leftTime = undefined;
+    }
+  };
+  const yard = eq.yardPosition;
+  switch (eq.type) {
+    case EquipmentEventType.DISC:
+      enter();
+      s.dischargedTime = t;
+      s.location = ContainerLocation.IN_YARD;
+      s.yardPosition = yard;
+      break;
+    case EquipmentEventType.GTIN:
+      if (bk.leftTime !== undefined || bk.enteredTime === undefined) {
+        // Back for export (or new): the previous import is over.
+        s.dischargedTime = undefined;
+      }
+      enter();
+      s.location = yard ? ContainerLocation.IN_YARD : ContainerLocation.AT_GATE;
+      s.yardPosition = yard;
+      break;
+    case EquipmentEventType.DROP:
+      enter();
+      s.location = ContainerLocation.IN_YARD;
+      s.yardPosition = yard;
+      break;
+    case EquipmentEventType.RMVD:
+      if (yard) {
+        s.location = ContainerLocation.IN_YARD;
+        s.yardPosition = yard;
+      }
+      break;
+    case EquipmentEventType.LOAD:
+      s.location = ContainerLocation.ON_VESSEL;
+      s.yardPosition = undefined;
+      bk.leftTime = t;
+      break;
+    case EquipmentEventType.GTOT:
+    case EquipmentEventType.PICK:
+      checkRelease(rec, ev, t, ctx);
+      s.location = ContainerLocation.LEFT_TERMINAL;
+      s.yardPosition = undefined;
+      bk.leftTime = t;
+      break;
+    default:
+      break;
+  }
+  s.lastEventType = eq.type;
+  s.lastEventTime = t;
+  s.lastEventId = ev.eventId;
+}
+
+/** A discharged (import) container leaving without every listed declaration cleared is flagged, still moved. */
+function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerApplyContext): void {
+  const s = rec.status;
+  if (s.dischargedTime === undefined) return;
+  const statuses = ctx.declarationStatuses;
+  let reason = '';
+  if (statuses !== undefined && s.declarationNumbers.length > 0) {
+    s.customsStatus = aggregateCustoms(s.declarationNumbers.map((n) => statuses.get(n)));
+    const open = s.declarationNumbers.filter((n) => {
+      const c = customsStatusOf(statuses.get(n));
+      return c !== undefined && c !== CustomsStatus.CLEARED;
+    });
+    if (open.length > 0) {
+      reason = `declaration ${open
+        .map((n) => {
+          const st = statuses.get(n);
+          return st === undefined ? `${n} not found` : `${n} ${CustomsStatus[customsStatusOf(st) ?? 0]}`;
+        })
+        .join(', ')} not cleared`;
+    } else if (
+      s.customsStatus === CustomsStatus.NO_DECLARATION &&
+      s.emptyIndicator === EmptyIndicator.LADEN
+    ) {
+      reason = 'no customs declaration for a laden import (all cancelled)';
+    }
+  } else if (s.declarationNumbers.length > 0) {
+    // Declarations not read: go by the customs status the decider last linked.
+    if (s.customsStatus !== CustomsStatus.CLEARED)
+      reason = `customs status ${CustomsStatus[s.customsStatus]}`;
+  } else if (s.emptyIndicator === EmptyIndicator.LADEN) {
+    reason = 'no customs declaration for a laden import';
+  }
+  if (reason === '') return;
+  s.flags.push({ code: GATE_OUT_WITHOUT_RELEASE, reason, eventId: ev.eventId, time: t });
+  if (s.flags.length > CONTAINER_MAX_FLAGS) s.flags.splice(0, s.flags.length - CONTAINER_MAX_FLAGS);
+}
+
+function finish(rec: ContainerRecord, now: Date): void {
+  const s = rec.status;
+  const bk = rec.bookkeeping;
+  if (s.declarationNumbers.length === 0) s.customsStatus = CustomsStatus.NO_DECLARATION;
+  applyRelease(s);
+  const end = bk.leftTime ?? now;
+  s.dwellSeconds =
+    bk.enteredTime === undefined
+      ? 0
+      : Math.max(0, Math.floor((end.getTime() - bk.enteredTime.getTime()) / 1000));
+}
