@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { ensureBuckets } from '../core/nats/buckets.js';
 import { startCustomsDecider } from './customs/decider.js';
 import { RuleStore } from './rules/store.js';
+import { startStateConsumer } from './state/consumer.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -29,12 +30,13 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const jsm = await jetstreamManager(deps.nc);
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
   const decider = await startCustomsDecider({ js, jsm, buckets, rules: () => rules.current(), logger: log });
+  const state = await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log });
   log.info({ rules: rules.current().version }, 'processor started');
   return {
     rulesVersion: () => rules.current().version,
     stop: async () => {
       rules.close();
-      await decider.stop();
+      await Promise.all([decider.stop(), state.stop()]);
       log.info('processor stopped');
     },
   };

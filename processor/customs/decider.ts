@@ -11,7 +11,10 @@ import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { STREAM_CUSTOMS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState, encodeDeclarationState } from '../../core/state/declaration.js';
-import { Decision } from '../../proto/gen/portstream/v1/customs.js';
+import { Decision, DeclarationType, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
+import { visitIdOf } from '../../core/state/visit.js';
+import { linkDeclaration } from '../state/customs.js';
+import { visitContainers } from '../state/visit.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { RuleSet } from '../rules/schema.js';
 import { deadLetter } from './dead-letter.js';
@@ -47,6 +50,17 @@ async function ensureConsumer(jsm: JetStreamManager): Promise<void> {
   });
 }
 
+/** The containers the declaration's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). */
+async function containersOfVisit(
+  buckets: Buckets,
+  decl: Declaration | undefined,
+): Promise<ReadonlySet<string> | undefined> {
+  if (!decl) return undefined;
+  const port = decl.type === DeclarationType.EXPORT ? decl.portOfLoading : decl.portOfDischarge;
+  const id = visitIdOf(port, decl.vessel);
+  return id === undefined ? undefined : visitContainers(buckets.vesselVisits, id);
+}
+
 /** 'ack' when done (or nothing to do), 'term' when it can never succeed and was dead-lettered. */
 async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
   let cmd: DeclarationCommand;
@@ -68,7 +82,10 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
       prev,
       cmd,
       deps.rules(),
-      { declarantKnown: known, visitContainers: undefined },
+      {
+        declarantKnown: known,
+        visitContainers: await containersOfVisit(deps.buckets, cmd.declaration ?? prev?.declaration),
+      },
       new Date(),
     );
     if (t.kind === 'unchanged') return 'ack';
@@ -92,6 +109,10 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
       continue;
     }
     if (!known && taxCode !== '') await declarants.put(taxCode, new TextEncoder().encode(key));
+    // Containers carry their customs and release status: written before the ack, idempotent on redelivery.
+    for (const c of t.state.declaration.containerNumbers) {
+      await linkDeclaration(deps.buckets.containers, c, key, t.decision.status, deps.buckets.declarations);
+    }
     return 'ack';
   }
   throw new Error(`declaration ${key}: too many concurrent writers`);
