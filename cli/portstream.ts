@@ -2,6 +2,7 @@
 // The `portstream` command: one subcommand per runnable. Each subcommand is a composition root.
 import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
+import { runApiCommand } from './commands/api.js';
 import { runBenchCommand } from './commands/bench.js';
 import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
@@ -55,6 +56,13 @@ addFlags(
   COMMON_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
   await runMigrateCommand(overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
+  program.command('api').description('run the tracking API: gRPC, HTTP/JSON and the dashboard'),
+  COMMON_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runApiCommand(overridesFrom(opts, COMMON_FLAGS));
 });
 
 addFlags(

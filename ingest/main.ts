@@ -8,6 +8,8 @@ import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
+import { ensureBuckets } from '../core/nats/buckets.js';
+import { createCustomsService } from './customs/service.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
 import { createIngestService } from './gateway/service.js';
@@ -62,13 +64,26 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     windowPerStream: config.INGEST_MAX_INFLIGHT_BATCHES_PER_STREAM,
     log: log.child({ component: 'ingest' }),
   });
+  // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
+  const { declarations } = await ensureBuckets(js, config.JS_REPLICAS);
+  const customsShutdown = new AbortController();
+  const customs = createCustomsService({
+    nc,
+    js,
+    jsm,
+    declarations,
+    auth: deps.auth,
+    log: log.child({ component: 'customs' }),
+    maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
+    signal: customsShutdown.signal,
+  });
   const grpc = await startGrpcServer(
     {
       host: config.INGEST_HOST,
       port: config.INGEST_PORT,
       maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
     },
-    [registration, ...(deps.extraServices ?? [])],
+    [registration, customs, ...(deps.extraServices ?? [])],
     log,
   );
   return {
@@ -77,6 +92,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     stop: async () => {
       log.info('ingest gateway stopping');
       const budget = config.SHUTDOWN_TIMEOUT_MS;
+      customsShutdown.abort();
       await Promise.race([sessions.drain(), new Promise((r) => setTimeout(r, budget).unref())]);
       await grpc.shutdown(budget);
       await publisher.idle();

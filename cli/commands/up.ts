@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
 import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
+import { startApi } from '../../api/main.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
 import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
@@ -40,11 +41,16 @@ export async function runUp(overrides: Env): Promise<void> {
     const processor = await startProcessor({ config, log, nc });
     steps.unshift(['processor', () => processor.stop()]);
 
+    const api = await startApi({ config, log, nc, ch, registry, auth });
+    steps.unshift(['api', () => api.stop()]);
+
     const ingest = await startIngest({ config, log: log.child({ component: 'ingest' }), nc, registry, auth });
     steps.unshift(['ingest', () => ingest.stop()]);
 
     banner.push(
-      `  gRPC ingest   ${ingest.address}   (portstream.v1.IngestService; health and reflection on)`,
+      `  dashboard     ${api.httpUrl}/   (HTTP/JSON API under ${api.httpUrl}/v1, OpenAPI at /openapi.json, metrics at /metrics)`,
+      `  gRPC ingest   ${ingest.address}   (IngestService and CustomsService; health and reflection on)`,
+      `  gRPC tracking ${api.grpcAddress}   (TrackingService)`,
       `  NATS          ${nats.url}${local ? `   (local nats-server, store in ${path.join(config.PORTSTREAM_DATA_DIR, 'nats')})` : ''}`,
       `  ClickHouse    ${config.CLICKHOUSE_URL ?? `embedded (chDB) in ${ch.embedded ? path.join(config.PORTSTREAM_DATA_DIR, 'clickhouse') : '?'}`}`,
       `  tokens        ${tokensFile}${printable.length ? '' : ' (AUTH_TOKENS_FILE)'}`,

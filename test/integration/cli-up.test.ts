@@ -28,6 +28,8 @@ function startUp(dataDir: string): Up {
         LOG_FORMAT: 'json',
         LOG_LEVEL: 'info',
         NATS_URL: '',
+        API_GRPC_PORT: '0',
+        API_HTTP_PORT: '0',
       },
     },
   );
@@ -58,6 +60,8 @@ describe('portstream up', () => {
           timeoutMs: 30_000,
           what: `the gRPC address (output: ${up.output()})`,
         });
+        const dashboard = /dashboard\s+(\S+)\//.exec(up.output())?.[1];
+        expect((await fetch(`${dashboard ?? ''}/healthz`)).status).toBe(200);
         const token = /operator\s+\S+\s+Bearer (\S+)/.exec(up.output())?.[1];
         expect(token).toBeDefined();
         runs.push(token ?? '');
