@@ -50,14 +50,15 @@ async function ensureConsumer(jsm: JetStreamManager): Promise<void> {
   });
 }
 
-/** The containers the declaration's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). */
+/** The containers an import's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). */
 async function containersOfVisit(
   buckets: Buckets,
   decl: Declaration | undefined,
 ): Promise<ReadonlySet<string> | undefined> {
-  if (!decl) return undefined;
-  const port = decl.type === DeclarationType.EXPORT ? decl.portOfLoading : decl.portOfDischarge;
-  const id = visitIdOf(port, decl.vessel);
+  // Only an import can be checked against the visit: its containers are on the arrival manifest. Export
+  // containers are declared before they are loaded, so the visit cannot list them yet.
+  if (decl?.type !== DeclarationType.IMPORT) return undefined;
+  const id = visitIdOf(decl.portOfDischarge, decl.vessel);
   return id === undefined ? undefined : visitContainers(buckets.vesselVisits, id);
 }
 
