@@ -29,7 +29,10 @@ export function declarations(count: number, runSerial: number): Declaration[] {
     (_, i) =>
       buildDeclaration(rng, {
         direction: i % 3 === 0 ? 'export' : 'import',
-        number: declarationNumber(i % 3 === 0 ? 'export' : 'import', runSerial * 1_000_000 + i),
+        number: declarationNumber(
+          i % 3 === 0 ? 'export' : 'import',
+          ((runSerial % 10_000) * 100_000 + i) % 1_000_000_000,
+        ),
         containers: [],
         vessel: { imoNumber: '9811000', name: 'BENCH', voyage: '001N' },
         at: Date.now() - 3600_000,
@@ -58,8 +61,10 @@ export async function clearanceLoad(o: {
     calls.push(
       new Promise<void>((resolve) => {
         client.submitDeclaration({ declaration }, md, { deadline: Date.now() + 5000 }, (err, res) => {
-          if (err) r.failed++;
-          else if (res.status === ClearanceStatus.PENDING || !res.decision) r.pending++;
+          if (err) {
+            r.failed++;
+            if (r.failed === 1) process.stderr.write(`first clearance error: ${err.message}\n`);
+          } else if (res.status === ClearanceStatus.PENDING || !res.decision) r.pending++;
           else {
             r.decided++;
             r.latency.record(performance.now() - scheduledAt);
