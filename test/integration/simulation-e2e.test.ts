@@ -1,0 +1,104 @@
+// A compressed port day end to end, as `portstream up` runs it: the simulator plays terminals and customs over
+// gRPC against the gateway; the processor decides; the sink writes ClickHouse. Every event the simulator sent
+// is in ClickHouse exactly once, and every decision on the stream is in ClickHouse exactly once.
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSimulation } from '../../bench/simulator/driver.js';
+import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { STREAM_DECISIONS } from '../../core/nats/topology.js';
+import { startIngest, type IngestHandle } from '../../ingest/main.js';
+import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
+import { startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { testAuth, TOKENS } from '../helpers/auth.js';
+import { startTestNats, type TestNats } from '../helpers/nats.js';
+import { waitFor } from '../helpers/poll.js';
+import { SINK_CONFIG, startClickHouse, type ChFixture } from './sink-fixture.js';
+
+describe('a compressed port day end to end', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let chf: ChFixture;
+  let ingest: IngestHandle;
+  let processor: ProcessorHandle;
+  let sink: SinkHandle;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'e2e' });
+    chf = await startClickHouse();
+    const config = loadConfig({ INGEST_PORT: '0' });
+    ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth: testAuth });
+    processor = await startProcessor({ config, log: silentLogger(), nc });
+    sink = await startSink({
+      nc,
+      ch: chf.ch,
+      config: SINK_CONFIG,
+      log: silentLogger(),
+      migrate: false,
+      logIntervalMs: 0,
+    });
+  });
+  afterAll(async () => {
+    await ingest.stop();
+    await processor.stop();
+    await sink.stop();
+    await nc.close();
+    await chf.cleanup();
+    await nats.cleanup();
+  });
+
+  it('has every event and decision in ClickHouse exactly once', async () => {
+    const stats = await runSimulation(
+      {
+        endpoint: ingest.address,
+        token: TOKENS.admin,
+        customsToken: TOKENS.customs,
+        seed: 7,
+        durationMs: 6000,
+        timeScale: 14_400,
+        callsPerDay: 6,
+        containersPerCall: [20, 40],
+      },
+      silentLogger(),
+    );
+    expect(stats.eventsSent).toBeGreaterThan(200);
+    expect(stats.rejected).toBe(0);
+    expect(stats.accepted + stats.duplicate).toBe(stats.eventsSent);
+    expect(stats.declarationsSubmitted).toBeGreaterThan(20);
+    expect(stats.declarationsFailed).toBe(0);
+    const db = chf.ch.database;
+    const events = await waitFor(
+      async () => {
+        const [r] = await chf.ch.query<{ n: number; u: number }>(
+          `SELECT count() AS n, uniqExact(event_id) AS u FROM ${db}.events FINAL`,
+        );
+        return r && r.u >= stats.eventsSent ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: 'every simulated event in ClickHouse' },
+    );
+    expect(events).toEqual({ n: stats.eventsSent, u: stats.eventsSent });
+    // Not only after merge: the sink never inserted a second copy at all.
+    const [raw] = await chf.ch.query<{ n: number }>(`SELECT count() AS n FROM ${db}.events`);
+    expect(raw?.n).toBe(stats.eventsSent);
+    const jsm = await jetstreamManager(nc);
+    const decisionsOnStream = (await jsm.streams.info(STREAM_DECISIONS)).state.messages;
+    expect(decisionsOnStream).toBeGreaterThanOrEqual(stats.declarationsSubmitted);
+    const decisions = await waitFor(
+      async () => {
+        const [r] = await chf.ch.query<{ n: number; u: number }>(
+          `SELECT count() AS n, uniqExact(declaration_number, revision, status) AS u FROM ${db}.decisions FINAL`,
+        );
+        return r && r.n >= decisionsOnStream ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: 'every decision in ClickHouse' },
+    );
+    expect(decisions).toEqual({ n: decisionsOnStream, u: decisionsOnStream });
+    // All three channels appear in a day.
+    expect(stats.decisions.green).toBeGreaterThan(0);
+    expect(stats.decisions.yellow + stats.decisions.red).toBeGreaterThan(0);
+  }, 90_000);
+});
