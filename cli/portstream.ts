@@ -96,7 +96,9 @@ program
   .description('run the baselines and scenarios on this machine; prints a table and writes JSON')
   .option('--quick', 'a short smoke run (under 30 s)', false)
   .option('--json <path>', 'where to write the JSON result', 'bench/results/latest.json')
-  .action(async (opts: { quick: boolean; json: string }) => {
+  .option('--clearance-rate <n>', 'declarations per second in the clearance scenario', '500')
+  .option('--background-events <n>', 'events per second behind the clearance scenario (0: none)', '10000')
+  .action(async (opts: { quick: boolean; json: string; clearanceRate: string; backgroundEvents: string }) => {
     await runBenchCommand(opts);
   });
 

@@ -108,7 +108,7 @@ export async function ingestBackground(o: {
   eventsPerSec: number;
   durationMs: number;
   batchSize: number;
-}): Promise<{ acked: number }> {
+}): Promise<{ acked: number; error?: string }> {
   const client = new IngestServiceClient(o.address, credentials.createInsecure(), {
     interceptors: [bearer(o.token)],
   });
@@ -118,18 +118,21 @@ export async function ingestBackground(o: {
   call.on('data', (r: StreamEventsResponse) => {
     acked += r.results.filter((x) => x.status !== EventStatus.REJECTED).length;
   });
-  const ended = new Promise<void>((resolve, reject) => {
+  // Settles either way: a failed background stream is reported, not thrown while the foreground runs.
+  const ended = new Promise<string | undefined>((resolve) => {
     call.on('end', () => {
-      resolve();
+      resolve(undefined);
     });
-    call.on('error', reject);
+    call.on('error', (e: Error) => {
+      resolve(e.message);
+    });
   });
   await openLoop(o.eventsPerSec / o.batchSize, o.durationMs, (i) => {
     const first = i * o.batchSize;
     call.write({ batchId: String(first), events: benchBatch(o.runId, first, o.batchSize, baseTime) });
   });
   call.end();
-  await ended;
+  const error = await ended;
   client.close();
-  return { acked };
+  return error === undefined ? { acked } : { acked, error };
 }

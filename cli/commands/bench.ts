@@ -2,8 +2,18 @@
 import { runBench } from '../../bench/harness/run.js';
 import { resultTable } from '../../bench/harness/table.js';
 
-export async function runBenchCommand(opts: { quick: boolean; json: string }): Promise<void> {
-  const result = await runBench({ quick: opts.quick, jsonPath: opts.json });
+export async function runBenchCommand(opts: {
+  quick: boolean;
+  json: string;
+  clearanceRate: string;
+  backgroundEvents: string;
+}): Promise<void> {
+  const result = await runBench({
+    quick: opts.quick,
+    jsonPath: opts.json,
+    clearanceRate: Number(opts.clearanceRate),
+    backgroundEvents: Number(opts.backgroundEvents),
+  });
   console.log(resultTable(result));
   console.log(`\nJSON written to ${opts.json}`);
 }
