@@ -80,6 +80,14 @@ export class CustomsAgent {
     else if (channel === Channel.RED) this.stats.decisions.red++;
     else this.stats.decisions.other++;
     if (channel !== Channel.YELLOW && channel !== Channel.RED) return;
+    // The inspection happens hours later in simulated time: wait for it outside the submission slot, or a few
+    // dozen held declarations would occupy every slot and stall the whole run.
+    const inspection = this.inspect(item).finally(() => this.tasks.delete(inspection));
+    this.tasks.add(inspection);
+  }
+
+  private async inspect(item: SimDeclarationItem): Promise<void> {
+    const d = item.declaration;
     await sleep(item.inspectionDelayMs / this.opts.timeScale, this.opts.signal);
     if (this.opts.signal?.aborted === true) return;
     try {
