@@ -8,6 +8,8 @@ import { clearanceMetrics, containerHistory, throughput, type ClickHouse } from 
 import type { Config } from '../core/config.js';
 import { startGrpcServer } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
+import { RateLimiter, rateLimited } from '../core/rate-limit.js';
+import type { ServerTls } from '../core/tls/files.js';
 import { buildHttpServer } from './http/server.js';
 import { withDeclarationCache } from './tracking/declaration-cache.js';
 import { TrackingReads, type AnalyticsPort } from './tracking/reads.js';
@@ -21,6 +23,8 @@ export type ApiConfig = Pick<
   | 'API_HTTP_HOST'
   | 'API_HTTP_PORT'
   | 'API_MAX_BODY_BYTES'
+  | 'RATE_LIMIT_API_PER_SECOND'
+  | 'RATE_LIMIT_API_BURST'
   | 'JS_REPLICAS'
   | 'SHUTDOWN_TIMEOUT_MS'
 >;
@@ -32,6 +36,8 @@ export interface ApiDeps {
   ch: ClickHouse;
   registry: Registry;
   auth: TokenAuthenticator;
+  /** TLS (or mutual TLS) for both the gRPC and the HTTP server; unset: plaintext. */
+  tls?: ServerTls | undefined;
   /** Replaces the KV adapter (tests of access rules, benches); default: the processor's buckets. */
   store?: TrackingStore;
 }
@@ -57,23 +63,37 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
   const { config, log } = deps;
   const store = withDeclarationCache(deps.store ?? (await KvTrackingStore.open(deps.nc, config.JS_REPLICAS)));
   const reads = new TrackingReads(store, analyticsOf(deps.ch));
+  // One allowance per caller for gRPC and HTTP together: switching protocol does not double it.
+  const auth = rateLimited(
+    deps.auth,
+    new RateLimiter('tracking API requests', {
+      perSecond: config.RATE_LIMIT_API_PER_SECOND,
+      burst: config.RATE_LIMIT_API_BURST,
+    }),
+  );
   const tracking = createTrackingService({
-    auth: deps.auth,
+    auth,
     reads,
     store,
     log: log.child({ component: 'tracking-grpc' }),
   });
   // Requests are a container number or a time range: 1 MiB is far more than any legitimate one.
   const grpc = await startGrpcServer(
-    { host: config.API_GRPC_HOST, port: config.API_GRPC_PORT, maxReceiveMessageBytes: 1024 * 1024 },
+    {
+      host: config.API_GRPC_HOST,
+      port: config.API_GRPC_PORT,
+      maxReceiveMessageBytes: 1024 * 1024,
+      tls: deps.tls,
+    },
     [tracking.registration],
     log,
   );
   const http = await buildHttpServer({
     reads,
     store,
-    auth: deps.auth,
+    auth,
     registry: deps.registry,
+    tls: deps.tls,
     log: log.child({ component: 'tracking-http' }),
     bodyLimitBytes: config.API_MAX_BODY_BYTES,
     ready: async () => {
@@ -91,7 +111,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.API_HTTP_PORT;
   const host = config.API_HTTP_HOST.includes(':') ? `[${config.API_HTTP_HOST}]` : config.API_HTTP_HOST;
-  const httpUrl = `http://${host}:${port}`;
+  const httpUrl = `${deps.tls ? 'https' : 'http'}://${host}:${port}`;
   log.info({ httpUrl, grpc: grpc.address }, 'tracking API listening');
   return {
     grpcAddress: grpc.address,

@@ -48,7 +48,14 @@ async function rawPublish(url: string, eventBytes: Uint8Array): Promise<number> 
 
 async function gateway(url: string): Promise<number> {
   const nc = await connectNats({ url, name: 'bench-gw' });
-  const config = loadConfig({ INGEST_PORT: '0', INGEST_DEDUPE_CACHE_SIZE: '2000000' });
+  const config = loadConfig({
+    INGEST_PORT: '0',
+    // Benches measure capacity: no per-caller limits.
+    RATE_LIMIT_EVENTS_PER_SECOND: '0',
+    RATE_LIMIT_CUSTOMS_PER_SECOND: '0',
+    RATE_LIMIT_API_PER_SECOND: '0',
+    INGEST_DEDUPE_CACHE_SIZE: '2000000',
+  });
   const ingest = await startIngest({
     config,
     log: silentLogger(),

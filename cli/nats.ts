@@ -19,6 +19,7 @@ export function connectFromConfig(
       password: c.NATS_PASSWORD,
       token: c.NATS_TOKEN,
       credsFile: c.NATS_CREDS_FILE,
+      tls: rt.tls.nats,
       name,
     },
     rt.log.child({ component: 'nats' }),
@@ -34,7 +35,7 @@ export interface NatsForUp {
 export async function natsForUp(rt: Runtime): Promise<NatsForUp> {
   const configured = rt.config.NATS_URL;
   if (configured !== undefined) {
-    if (await natsAnswers(configured)) {
+    if (await natsAnswers(configured, 1000, rt.tls.nats)) {
       rt.log.info({ url: configured }, 'using NATS at NATS_URL');
       return { url: configured };
     }

@@ -85,7 +85,10 @@ addFlags(
     .option('--seed <n>', 'seed: the same seed plays the same traffic', '42')
     .option('--duration <seconds>', 'wall-clock duration', '120')
     .option('--time-scale <x>', 'simulated seconds per second (720: a port day in two minutes)', '720')
-    .option('--rate <events/s>', 'cap on events per second'),
+    .option('--rate <events/s>', 'cap on events per second')
+    .option('--tls-ca <file>', "connect over TLS, trusting this CA's PEM bundle for the server certificate")
+    .option('--tls-cert <file>', 'client certificate (PEM) for servers that require mutual TLS')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert'),
   COMMON_FLAGS,
 ).action(async (opts: SimulateOptions & Record<string, unknown>) => {
   await runSimulateCommand(opts, overridesFrom(opts, COMMON_FLAGS));

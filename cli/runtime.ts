@@ -2,17 +2,25 @@
 // and a shutdown sequence run once on SIGINT/SIGTERM with a force timeout.
 import { loadConfig, ConfigError, type Config, type Env } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { natsTlsFromConfig, serverTlsFromConfig, type NatsTls, type ServerTls } from '../core/tls/files.js';
 
 export interface Runtime {
   config: Config;
   log: Logger;
+  /** TLS material read (and checked) at boot: the servers' (undefined: plaintext) and the NATS client's. */
+  tls: { server: ServerTls | undefined; nats: NatsTls | undefined };
 }
 
-/** Loads config (flags override environment) and builds the logger; a bad value ends the process with a message. */
+/**
+ * Loads config (flags override environment), reads the TLS files it names and builds the logger; a bad value
+ * or file ends the process with a message naming the variable.
+ */
 export function boot(overrides: Env): Runtime {
   let config: Config;
+  let tls: Runtime['tls'];
   try {
     config = loadConfig(process.env, overrides);
+    tls = { server: serverTlsFromConfig(config), nats: natsTlsFromConfig(config) };
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`portstream: ${err.message}`);
@@ -21,7 +29,7 @@ export function boot(overrides: Env): Runtime {
     throw err;
   }
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  return { config, log };
+  return { config, log, tls };
 }
 
 export type ShutdownStep = [name: string, run: () => Promise<void>];

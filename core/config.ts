@@ -39,6 +39,18 @@ export const SETTINGS = {
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
   NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },
   NATS_CREDS_FILE: { schema: optionalString, doc: 'NATS credentials file (JWT + nkey seed).' },
+  NATS_TLS_CA_FILE: {
+    schema: optionalString,
+    doc: "PEM CA bundle that signed the NATS servers' certificates; set (or NATS_TLS_CERT_FILE set) means connect to NATS over TLS only.",
+  },
+  NATS_TLS_CERT_FILE: {
+    schema: optionalString,
+    doc: 'PEM client certificate presented to NATS (mutual TLS; needs NATS_TLS_KEY_FILE).',
+  },
+  NATS_TLS_KEY_FILE: {
+    schema: optionalString,
+    doc: 'PEM private key of NATS_TLS_CERT_FILE (its contents are never logged).',
+  },
   NATS_SERVER_BIN: {
     schema: z.string().min(1).default('nats-server'),
     doc: 'nats-server binary that `up` starts when no NATS answers.',
@@ -107,6 +119,42 @@ export const SETTINGS = {
   AUTH_TOKENS_FILE: {
     schema: optionalString,
     doc: 'JSON file of bearer tokens and roles (see README). Required by every service; `up` creates one under the data folder when unset.',
+  },
+  TLS_CERT_FILE: {
+    schema: optionalString,
+    doc: 'PEM certificate (chain) of the gRPC servers (ingest, customs, tracking) and the HTTP API; set with TLS_KEY_FILE to serve TLS only. Unset: plaintext.',
+  },
+  TLS_KEY_FILE: {
+    schema: optionalString,
+    doc: 'PEM private key of TLS_CERT_FILE (its contents are never logged).',
+  },
+  TLS_CLIENT_CA_FILE: {
+    schema: optionalString,
+    doc: 'PEM CA bundle for mutual TLS: when set, every gRPC and HTTPS client must present a certificate it signed (needs TLS_CERT_FILE).',
+  },
+  RATE_LIMIT_EVENTS_PER_SECOND: {
+    schema: z.coerce.number().min(0).default(50_000),
+    doc: 'Events per second each caller (token name) may publish through one gateway (0: no limit); over it RESOURCE_EXHAUSTED.',
+  },
+  RATE_LIMIT_EVENTS_BURST: {
+    schema: positiveInt.default(100_000),
+    doc: 'Events a caller may publish at once above its rate (bucket size; a batch costs its number of events).',
+  },
+  RATE_LIMIT_CUSTOMS_PER_SECOND: {
+    schema: z.coerce.number().min(0).default(2000),
+    doc: 'CustomsService calls per second per caller and gateway (0: no limit).',
+  },
+  RATE_LIMIT_CUSTOMS_BURST: {
+    schema: positiveInt.default(4000),
+    doc: 'CustomsService calls a caller may make at once above its rate.',
+  },
+  RATE_LIMIT_API_PER_SECOND: {
+    schema: z.coerce.number().min(0).default(2000),
+    doc: 'Tracking API requests (gRPC and HTTP together) per second per caller and API process (0: no limit); over it RESOURCE_EXHAUSTED / 429.',
+  },
+  RATE_LIMIT_API_BURST: {
+    schema: positiveInt.default(4000),
+    doc: 'Tracking API requests a caller may make at once above its rate.',
   },
   SHUTDOWN_TIMEOUT_MS: {
     schema: positiveInt.default(15_000),

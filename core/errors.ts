@@ -25,12 +25,19 @@ export class PortstreamError extends Error {
   readonly code: ErrorCode;
   /** For INVALID_ARGUMENT: the path of the offending field, e.g. "events[3].equipment.container_number". */
   readonly field: string | undefined;
+  /** For RESOURCE_EXHAUSTED from a rate limit: when a retry may succeed (gRPC trailer, HTTP Retry-After). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { field?: string; cause?: unknown; retryAfterMs?: number } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'PortstreamError';
     this.code = code;
     this.field = opts.field;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 
   get retryable(): boolean {

@@ -9,6 +9,8 @@ import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.j
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
 import { ensureBuckets } from '../core/nats/buckets.js';
+import { RateLimiter } from '../core/rate-limit.js';
+import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
@@ -22,6 +24,8 @@ export interface IngestDeps {
   auth: TokenAuthenticator;
   /** More services to serve on the same port (e.g. customs). */
   extraServices?: readonly ServiceRegistration[];
+  /** TLS (or mutual TLS) for the gRPC server; unset: plaintext. */
+  tls?: ServerTls | undefined;
 }
 
 export interface IngestHandle {
@@ -62,6 +66,10 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     maxBatchEvents: config.INGEST_MAX_BATCH_EVENTS,
     eventsTotal,
     windowPerStream: config.INGEST_MAX_INFLIGHT_BATCHES_PER_STREAM,
+    limiter: new RateLimiter('events', {
+      perSecond: config.RATE_LIMIT_EVENTS_PER_SECOND,
+      burst: config.RATE_LIMIT_EVENTS_BURST,
+    }),
     log: log.child({ component: 'ingest' }),
   });
   // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
@@ -75,6 +83,10 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
+    limiter: new RateLimiter('customs calls', {
+      perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
+      burst: config.RATE_LIMIT_CUSTOMS_BURST,
+    }),
     signal: customsShutdown.signal,
   });
   const grpc = await startGrpcServer(
@@ -82,6 +94,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       host: config.INGEST_HOST,
       port: config.INGEST_PORT,
       maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
+      tls: deps.tls,
     },
     [registration, customs, ...(deps.extraServices ?? [])],
     log,

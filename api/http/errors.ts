@@ -43,6 +43,10 @@ export function errorHandler(log: Logger) {
       }
       const status = HTTP_STATUS[err.code];
       if (err.code === ErrorCode.Unauthenticated) void reply.header('www-authenticate', 'Bearer');
+      // Retry-After is in whole seconds: round up, so a client that honours it is not refused again.
+      if (err.retryAfterMs !== undefined) {
+        void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+      }
       return reply.code(status).send(errorBody(err.code, err.message, err.field));
     }
     const known = err instanceof Error && 'statusCode' in err ? fromFastify(err as FastifyError) : undefined;

@@ -4,9 +4,10 @@
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
-import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import type { Authenticator } from '../../core/auth/tokens.js';
 import { ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import type { ServerTls } from '../../core/tls/files.js';
 import { DASHBOARD_DIR, UPLOT_DIR } from '../dashboard/assets.js';
 import type { TrackingReads } from '../tracking/reads.js';
 import type { TrackingStore } from '../tracking/store.js';
@@ -20,25 +21,42 @@ export interface HttpServerDeps {
   reads: TrackingReads;
   /** For the server-sent-events watch. */
   store: TrackingStore;
-  auth: TokenAuthenticator;
+  auth: Authenticator;
   registry: Registry;
   log: Logger;
   /** Largest request body accepted (413 above it). */
   bodyLimitBytes: number;
+  /** HTTPS (mutual TLS when it has a client CA); unset: plain HTTP. */
+  tls?: ServerTls | undefined;
   /** Whether the backing stores answer (for /readyz). */
   ready(): Promise<boolean>;
   version?: string;
 }
 
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  const tls = deps.tls;
+  const options = {
     bodyLimit: deps.bodyLimitBytes,
     // The process logger is pino already; fastify's per-request lines would double it under load.
     logger: false,
     // Long-lived keep-alive connections must not hold shutdown open for minutes.
-    forceCloseConnections: 'idle',
+    forceCloseConnections: 'idle' as const,
     return503OnClosing: true,
-  });
+  };
+  const app: FastifyInstance =
+    tls === undefined
+      ? Fastify(options)
+      : Fastify({
+          ...options,
+          https: {
+            cert: tls.cert,
+            key: tls.key,
+            // Mutual TLS: the handshake fails unless the client presents a certificate the CA signed.
+            ...(tls.clientCa === undefined
+              ? {}
+              : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
+        });
   const duration = new Histogram({
     name: 'portstream_api_http_request_duration_seconds',
     help: 'HTTP request duration of the tracking API, by route and status',

@@ -2,7 +2,7 @@
 // WatchContainerResponse), a comment line every 15 s so proxies keep the connection, and every open stream
 // ended at shutdown (preClose), so closing the server does not wait for clients to hang up.
 import type { FastifyInstance } from 'fastify';
-import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import type { Authenticator } from '../../core/auth/tokens.js';
 import { WatchContainerResponse } from '../../proto/gen/portstream/v1/tracking.js';
 import type { TrackingStore } from '../tracking/store.js';
 import { watchContainer, type WatchHandle } from '../tracking/watch.js';
@@ -10,11 +10,7 @@ import { watchContainer, type WatchHandle } from '../tracking/watch.js';
 export const WATCH_PATH = '/v1/containers/{container_number}/watch';
 const KEEPALIVE_MS = 15_000;
 
-export function registerWatchRoute(
-  app: FastifyInstance,
-  auth: TokenAuthenticator,
-  store: TrackingStore,
-): void {
+export function registerWatchRoute(app: FastifyInstance, auth: Authenticator, store: TrackingStore): void {
   const open = new Set<WatchHandle>();
   app.addHook('preClose', (done) => {
     for (const w of open) w.stop();

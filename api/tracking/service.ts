@@ -8,7 +8,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Principal } from '../../core/auth/principal.js';
-import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import type { Authenticator } from '../../core/auth/tokens.js';
 import { principalOf } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import { toServiceError } from '../../core/grpc/status.js';
@@ -23,7 +23,7 @@ import type { TrackingStore } from './store.js';
 import { watchContainer } from './watch.js';
 
 export interface TrackingServiceDeps {
-  auth: TokenAuthenticator;
+  auth: Authenticator;
   reads: TrackingReads;
   store: TrackingStore;
   log: Logger;

@@ -66,7 +66,14 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         { name: 'bench-customs', role: 'customs', token: CUSTOMS_TOKEN },
       ],
     });
-    const config = loadConfig({ INGEST_PORT: '0', INGEST_DEDUPE_CACHE_SIZE: '200000' });
+    const config = loadConfig({
+      INGEST_PORT: '0',
+      // Benches measure capacity: no per-caller limits.
+      RATE_LIMIT_EVENTS_PER_SECOND: '0',
+      RATE_LIMIT_CUSTOMS_PER_SECOND: '0',
+      RATE_LIMIT_API_PER_SECOND: '0',
+      INGEST_DEDUPE_CACHE_SIZE: '200000',
+    });
     const ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth });
     bar = progress('ingest', ingestMs);
     const started = Date.now();

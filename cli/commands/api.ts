@@ -12,7 +12,15 @@ export async function runApiCommand(overrides: Env): Promise<void> {
   const auth = await authForService(rt);
   const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-api');
   const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
-  const api = await startApi({ config: rt.config, log: rt.log, nc, ch, registry: new Registry(), auth });
+  const api = await startApi({
+    config: rt.config,
+    log: rt.log,
+    nc,
+    ch,
+    registry: new Registry(),
+    auth,
+    tls: rt.tls.server,
+  });
   rt.log.info({ grpc: api.grpcAddress, http: api.httpUrl }, 'api ready');
   await onShutdown(rt, () => [
     ['api', () => api.stop()],

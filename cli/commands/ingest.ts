@@ -10,7 +10,14 @@ export async function runIngest(overrides: Env): Promise<void> {
   const rt = boot(overrides);
   const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-ingest');
   const auth = await authForService(rt);
-  const ingest = await startIngest({ config: rt.config, log: rt.log, nc, registry: new Registry(), auth });
+  const ingest = await startIngest({
+    config: rt.config,
+    log: rt.log,
+    nc,
+    registry: new Registry(),
+    auth,
+    tls: rt.tls.server,
+  });
   rt.log.info({ grpc: ingest.address }, 'ingest gateway ready');
   await onShutdown(rt, () => [
     ['ingest', () => ingest.stop()],

@@ -2,6 +2,7 @@
 import { runSimulation } from '../../bench/simulator/driver.js';
 import { createStats, latencyQuantile } from '../../bench/simulator/stats.js';
 import type { Env } from '../../core/config.js';
+import { clientCredentials } from '../../core/grpc/credentials.js';
 import { boot } from '../runtime.js';
 
 export interface SimulateOptions {
@@ -13,6 +14,9 @@ export interface SimulateOptions {
   duration: string;
   timeScale: string;
   rate?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function num(name: string, v: string): number {
@@ -46,6 +50,7 @@ export async function runSimulateCommand(o: SimulateOptions, overrides: Env): Pr
       durationMs: num('duration', o.duration) * 1000,
       timeScale: num('time-scale', o.timeScale),
       ...(o.rate === undefined ? {} : { rate: num('rate', o.rate) }),
+      credentials: clientCredentials({ caFile: o.tlsCa, certFile: o.tlsCert, keyFile: o.tlsKey }),
       signal: abort.signal,
       stats,
     },

@@ -41,10 +41,17 @@ export async function runUp(overrides: Env): Promise<void> {
     const processor = await startProcessor({ config, log, nc });
     steps.unshift(['processor', () => processor.stop()]);
 
-    const api = await startApi({ config, log, nc, ch, registry, auth });
+    const api = await startApi({ config, log, nc, ch, registry, auth, tls: rt.tls.server });
     steps.unshift(['api', () => api.stop()]);
 
-    const ingest = await startIngest({ config, log: log.child({ component: 'ingest' }), nc, registry, auth });
+    const ingest = await startIngest({
+      config,
+      log: log.child({ component: 'ingest' }),
+      nc,
+      registry,
+      auth,
+      tls: rt.tls.server,
+    });
     steps.unshift(['ingest', () => ingest.stop()]);
 
     banner.push(
@@ -62,7 +69,12 @@ export async function runUp(overrides: Env): Promise<void> {
     if (config.UP_SIMULATE) {
       const operator = printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
-      if (operator && customs) {
+      if (rt.tls.server !== undefined) {
+        // The in-process simulator has no client certificate or CA of its own to use.
+        log.warn(
+          'not simulating: the servers use TLS; run `portstream simulate --tls-ca ...` against them instead',
+        );
+      } else if (operator && customs) {
         const sim = startSimulator(ingest.address, operator.token, customs.token, log);
         steps.unshift(['simulator', () => sim.stop()]);
       } else {

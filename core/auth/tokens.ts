@@ -36,7 +36,12 @@ function sha256(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export class TokenAuthenticator {
+/** Turns an "authorization" header value into a Principal (UNAUTHENTICATED, or another refusal, otherwise). */
+export interface Authenticator {
+  authenticate(header: string | undefined): Principal;
+}
+
+export class TokenAuthenticator implements Authenticator {
   private readonly byHash = new Map<string, Principal>();
 
   constructor(file: TokensFile) {

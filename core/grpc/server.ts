@@ -3,16 +3,13 @@
 // keepalive settings, and a graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../logger.js';
+import type { ServerTls } from '../tls/files.js';
+import { serverCredentials } from './credentials.js';
 
 export interface ServiceRegistration {
   /** Fully-qualified service name, e.g. "portstream.v1.IngestService", for health status. */
@@ -26,7 +23,8 @@ export interface GrpcServerOptions {
   /** 0: any free port. */
   port: number;
   maxReceiveMessageBytes: number;
-  credentials?: ServerCredentials;
+  /** Unset: plaintext. */
+  tls?: ServerTls | undefined;
 }
 
 export interface RunningGrpcServer {
@@ -74,17 +72,14 @@ export async function startGrpcServer(
     health.setStatus(s.name, 'SERVING');
   }
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${opts.host}:${opts.port}`,
-      opts.credentials ?? ServerCredentials.createInsecure(),
-      (err, boundPort) => {
-        if (err) reject(err);
-        else resolve(boundPort);
-      },
-    );
+    server.bindAsync(`${opts.host}:${opts.port}`, serverCredentials(opts.tls), (err, boundPort) => {
+      if (err) reject(err);
+      else resolve(boundPort);
+    });
   });
   const address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  log.info({ address, services: services.map((s) => s.name) }, 'gRPC server listening');
+  const security = opts.tls === undefined ? 'plaintext' : opts.tls.clientCa ? 'mutual TLS' : 'TLS';
+  log.info({ address, security, services: services.map((s) => s.name) }, 'gRPC server listening');
   return {
     server,
     port,

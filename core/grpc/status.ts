@@ -21,6 +21,7 @@ export function toServiceError(err: unknown, log: Logger): Partial<ServiceError>
   if (err instanceof PortstreamError) {
     const metadata = new Metadata();
     if (err.field !== undefined) metadata.set('field', err.field);
+    if (err.retryAfterMs !== undefined) metadata.set('retry-after-ms', String(err.retryAfterMs));
     if (err.code === ErrorCode.Internal || err.code === ErrorCode.Unavailable) {
       log.warn({ err, code: err.code }, 'request failed');
     }

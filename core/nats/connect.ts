@@ -1,8 +1,9 @@
-// Opens NATS connections from config: servers, credentials, reconnect policy. Secrets are never logged.
+// Opens NATS connections from config: servers, credentials, TLS, reconnect policy. Secrets are never logged.
 import { readFile } from 'node:fs/promises';
 import { connect } from '@nats-io/transport-node';
 import { credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../logger.js';
+import type { NatsTls } from '../tls/files.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
@@ -12,6 +13,8 @@ export interface NatsConnectOptions {
   password?: string | undefined;
   token?: string | undefined;
   credsFile?: string | undefined;
+  /** Set: TLS only (server verified against `ca`, or the system roots), with a client certificate if given. */
+  tls?: NatsTls | undefined;
   /** Shown in the server's connection list (`nats server report connections`). */
   name: string;
   /** Give up the first connection after this long; later disconnects reconnect forever. */
@@ -29,6 +32,7 @@ export async function connectNats(opts: NatsConnectOptions, log?: Logger): Promi
     ...(opts.credsFile === undefined
       ? {}
       : { authenticator: credsAuthenticator(new Uint8Array(await readFile(opts.credsFile))) }),
+    ...(opts.tls === undefined ? {} : { tls: { ...opts.tls } }),
     timeout: opts.timeoutMs ?? 5000,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -50,10 +54,15 @@ export async function connectNats(opts: NatsConnectOptions, log?: Logger): Promi
   return nc;
 }
 
-/** Whether a NATS server answers at url within timeoutMs. */
-export async function natsAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
+/** Whether a NATS server answers at url within timeoutMs (over TLS when tls is given). */
+export async function natsAnswers(url: string, timeoutMs = 1000, tls?: NatsTls): Promise<boolean> {
   try {
-    const nc = await connect({ servers: url.split(','), timeout: timeoutMs, reconnect: false });
+    const nc = await connect({
+      servers: url.split(','),
+      timeout: timeoutMs,
+      reconnect: false,
+      ...(tls === undefined ? {} : { tls: { ...tls } }),
+    });
     await nc.close();
     return true;
   } catch {

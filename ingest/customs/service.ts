@@ -19,6 +19,7 @@ import type { ServiceRegistration } from '../../core/grpc/server.js';
 import { toServiceError } from '../../core/grpc/status.js';
 import { checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type { Logger } from '../../core/logger.js';
+import type { RateLimiter } from '../../core/rate-limit.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import type { DeclarationState } from '../../core/state/declaration.js';
 import { assertDeclaration } from '../../core/validation/declaration.js';
@@ -51,6 +52,8 @@ export interface CustomsServiceDeps extends ClearanceDeps {
   log: Logger;
   /** Server-side cap on how long a command waits for its decision (CUSTOMS_MAX_WAIT_MS). */
   maxWaitMs: number;
+  /** Calls per second per caller (every RPC counts one). */
+  limiter: RateLimiter;
   /** Aborted at shutdown: open WatchDecisions calls end with UNAVAILABLE so clients resume elsewhere. */
   signal?: AbortSignal;
 }
@@ -167,6 +170,7 @@ export function createCustomsService(deps: CustomsServiceDeps): ServiceRegistrat
   const caller = (metadata: Metadata, roles: readonly Role[], what: string): Principal => {
     const p = principalOf(auth, metadata);
     requireRole(p, roles, what);
+    deps.limiter.take(p.name);
     return p;
   };
 

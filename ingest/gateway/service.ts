@@ -16,6 +16,7 @@ import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import { toServiceError } from '../../core/grpc/status.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import type { Logger } from '../../core/logger.js';
+import type { RateLimiter } from '../../core/rate-limit.js';
 import {
   IngestServiceService,
   type PublishEventsRequest,
@@ -29,6 +30,8 @@ export interface IngestServiceOptions extends BatchDeps {
   auth: TokenAuthenticator;
   /** Batches one stream may have unanswered before the gateway stops reading it. */
   windowPerStream: number;
+  /** Events per second per caller; a batch costs its number of events. */
+  limiter: RateLimiter;
   log: Logger;
 }
 
@@ -61,6 +64,8 @@ class StreamSession {
   private ended = false;
   private closed = false;
   private draining = false;
+  /** Set once a batch was refused (rate limit): nothing read after it is processed. */
+  private refused = false;
   private readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -73,7 +78,18 @@ class StreamSession {
     this.done = new Promise((r) => (this.resolveDone = r));
     sessions.active.add(this);
     call.on('data', (req: StreamEventsRequest) => {
-      if (this.closed || this.draining) return;
+      if (this.closed || this.draining || this.refused) return;
+      try {
+        opts.limiter.take(principal.name, req.events.length);
+      } catch (error) {
+        // Batches read before this one are still answered; then the call ends with RESOURCE_EXHAUSTED and the
+        // client re-sends this batch and any after it (same ids) once the retry time has passed.
+        this.refused = true;
+        call.pause();
+        this.pending.push(Promise.resolve({ error }));
+        void this.flush();
+        return;
+      }
       this.pending.push(
         processBatch(opts, req.events, principal).then(
           (results) => ({ batchId: req.batchId, results }),
@@ -199,6 +215,12 @@ export function createIngestService(opts: IngestServiceOptions): {
           code: status.INVALID_ARGUMENT,
           details: `events: batch has ${events.length} events; at most ${opts.maxBatchEvents} are allowed`,
         });
+        return;
+      }
+      try {
+        opts.limiter.take(principal.name, events.length);
+      } catch (err) {
+        callback(toServiceError(err, opts.log));
         return;
       }
       processBatch(opts, events, principal).then(

@@ -127,6 +127,8 @@ export async function startApiFixture(): Promise<ApiFixture> {
       API_HTTP_HOST: '127.0.0.1',
       API_HTTP_PORT: 0,
       API_MAX_BODY_BYTES: 4096,
+      RATE_LIMIT_API_PER_SECOND: 0,
+      RATE_LIMIT_API_BURST: 1,
       JS_REPLICAS: 1,
       SHUTDOWN_TIMEOUT_MS: 2000,
     },

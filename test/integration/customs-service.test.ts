@@ -40,6 +40,7 @@ import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
+import { RateLimiter } from '../../core/rate-limit.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 
@@ -201,6 +202,7 @@ describe('customs service', () => {
       auth: testAuth,
       log: silentLogger(),
       maxWaitMs: 5000,
+      limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
       signal: shutdown.signal,
     });
     grpc = await startGrpcServer(
