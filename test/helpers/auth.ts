@@ -3,6 +3,7 @@ import {
   credentials,
   InterceptingCall,
   type Interceptor,
+  type ChannelCredentials,
   type ChannelOptions,
   type Client,
 } from '@grpc/grpc-js';
@@ -39,7 +40,7 @@ export function bearerInterceptor(token: string | undefined): Interceptor {
 
 type ClientCtor<C> = new (
   address: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
+  creds: ChannelCredentials,
   options?: ChannelOptions & { interceptors?: Interceptor[] },
 ) => C;
 
@@ -47,6 +48,7 @@ export function clientAs<C extends Client>(
   Ctor: ClientCtor<C>,
   address: string,
   token: string | undefined,
+  creds: ChannelCredentials = credentials.createInsecure(),
 ): C {
-  return new Ctor(address, credentials.createInsecure(), { interceptors: [bearerInterceptor(token)] });
+  return new Ctor(address, creds, { interceptors: [bearerInterceptor(token)] });
 }

@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { startApi, type ApiHandle } from '../../api/main.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
+import type { ServerTls } from '../../core/tls/files.js';
 import { encodeContainerRecord } from '../../core/state/container.js';
 import { encodeDeclarationState, type DeclarationState } from '../../core/state/declaration.js';
 import { encodeVisitRecord } from '../../core/state/visit.js';
@@ -108,7 +109,14 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApiFixture(): Promise<ApiFixture> {
+export interface ApiFixtureOptions {
+  /** Serve gRPC and HTTP over TLS (mutual TLS with a client CA). */
+  tls?: ServerTls;
+  /** Tracking API requests per second per caller (default: no limit). */
+  rateLimit?: { perSecond: number; burst: number };
+}
+
+export async function startApiFixture(opts: ApiFixtureOptions = {}): Promise<ApiFixture> {
   const natsFx = await startNats();
   const chFx = await startClickHouse();
   const registry = new Registry();
@@ -127,8 +135,8 @@ export async function startApiFixture(): Promise<ApiFixture> {
       API_HTTP_HOST: '127.0.0.1',
       API_HTTP_PORT: 0,
       API_MAX_BODY_BYTES: 4096,
-      RATE_LIMIT_API_PER_SECOND: 0,
-      RATE_LIMIT_API_BURST: 1,
+      RATE_LIMIT_API_PER_SECOND: opts.rateLimit?.perSecond ?? 0,
+      RATE_LIMIT_API_BURST: opts.rateLimit?.burst ?? 1,
       JS_REPLICAS: 1,
       SHUTDOWN_TIMEOUT_MS: 2000,
     },
@@ -137,6 +145,7 @@ export async function startApiFixture(): Promise<ApiFixture> {
     ch: chFx.ch,
     registry,
     auth: testAuth,
+    tls: opts.tls,
   });
   const { containers, vesselVisits, declarations } = await ensureBuckets(jetstream(natsFx.nc), 1);
   return {
