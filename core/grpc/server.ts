@@ -1,6 +1,6 @@
 // Builds a grpc-js server with what every portstream gRPC endpoint has: health checking (grpc.health.v1),
 // server reflection (from the descriptor set that `npm run generate` writes), message size limits and
-// keepalive settings, and a graceful shutdown.
+// keepalive settings, TLS or mutual TLS when given certificates, and a graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
