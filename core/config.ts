@@ -145,6 +145,10 @@ export const SETTINGS = {
     schema: positiveInt.default(60_000),
     doc: 'ack_wait of the sink consumers: a batch a stopped sink could not write is redelivered after it.',
   },
+  SINK_LEASE_TTL_MS: {
+    schema: positiveInt.default(10_000),
+    doc: 'Lease per stream among several sinks: one writes, the others take over this long after it stops renewing (set when the ps_sink_leases bucket is created).',
+  },
   UP_NATS_PORT: {
     schema: port.default(0),
     doc: 'Port for the nats-server that `up` starts when no NATS answers (0: any free port).',
