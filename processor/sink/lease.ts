@@ -57,7 +57,12 @@ export class StreamLease {
     await this.tick();
     const every = Math.max(50, Math.floor(this.o.ttlMs / 3));
     this.timer = setInterval(() => {
-      this.ticking = this.ticking.then(() => this.tick());
+      this.ticking = this.ticking
+        .then(() => this.tick())
+        .catch((err: unknown) => {
+          // E.g. closing the consumer timed out while NATS is away: the next tick tries again.
+          this.o.log.warn({ key: this.o.key, err: errorMessage(err) }, 'lease tick failed');
+        });
     }, every);
   }
 
