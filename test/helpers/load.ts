@@ -48,7 +48,10 @@ export interface LoadOptions {
   /** Event ids are `${prefix}-<batch>-<i>`; declaration numbers are 3<prefix-free counter>. */
   prefix: string;
   eventsPerBatch: number;
-  /** Containers the events are spread over (each gets well under the 64 recent ids the processor keeps). */
+  /**
+   * Events of batch b go to container b mod this. Keep (events per batch) x (batches / containers) under the
+   * 64 recent event ids the processor keeps per container, or older ids drop out of the record being counted.
+   */
   containers: number;
   /** Pause between batches: a rate, so the load spans the faults. */
   intervalMs: number;
@@ -88,7 +91,7 @@ export function startLoad(js: JetStreamClient, o: LoadOptions): Load {
   const run = (async () => {
     for (let b = 0; !state.stopped; b++) {
       const events: Event[] = Array.from({ length: o.eventsPerBatch }, (_, i) =>
-        equipmentEvent(`${o.prefix}-${b}-${i}`, (b * o.eventsPerBatch + i) % o.containers),
+        equipmentEvent(`${o.prefix}-${b}-${i}`, b % o.containers),
       );
       const group = EventGroup.encode({ receivedTime: new Date(), source: 'load', events }).finish();
       const no = String(o.declarationBase + b);

@@ -102,7 +102,7 @@ describe('competing processors and sinks', () => {
       const load = startLoad(n.js, {
         prefix: 'cc',
         eventsPerBatch: 20,
-        containers: 200,
+        containers: 100_000,
         intervalMs: 100,
         declarationBase: 310_000_000_000,
       });

@@ -63,7 +63,7 @@ describe('nats-server killed under the whole pipeline', () => {
     const client = (async () => {
       for (let b = 0; !state.stopped; b++) {
         const events = Array.from({ length: 100 }, (_, i) =>
-          equipmentEvent(`nk-${b}-${i}`, (b * 100 + i) % 500),
+          equipmentEvent(`nk-${b}-${i}`, b * 10 + (i % 10)),
         );
         for (;;) {
           try {

@@ -73,7 +73,7 @@ describe('processor and sink processes killed mid-batch', () => {
     const load = startLoad(n.js, {
       prefix: 'pf',
       eventsPerBatch: 20,
-      containers: 200,
+      containers: 100_000,
       intervalMs: 100,
       declarationBase: 300_000_000_000,
     });
