@@ -58,6 +58,7 @@ describe('nats-server killed under the whole pipeline', () => {
     const acked = new Set<string>();
     const errors = new Map<string, number>();
     let batches = 0;
+    let duplicates = 0;
     const state = { stopped: false };
     // One client sending batches one after another; a retryable error re-sends the same batch (same ids).
     const client = (async () => {
@@ -71,6 +72,7 @@ describe('nats-server killed under the whole pipeline', () => {
             for (const r of res.results) {
               if (r.status === EventStatus.ACCEPTED || r.status === EventStatus.DUPLICATE)
                 acked.add(r.eventId);
+              if (r.status === EventStatus.DUPLICATE) duplicates++;
             }
             expect(res.results.every((r) => r.status !== EventStatus.REJECTED)).toBe(true);
             break;
@@ -112,7 +114,7 @@ describe('nats-server killed under the whole pipeline', () => {
     expect(notExactlyOnce(ids, rows)).toEqual([]);
     expect(total(rows)).toBe(ids.length);
     console.info(
-      `nats restart: ${ids.length} events in ${batches} batches, crash after ${atCrash}, client errors ${JSON.stringify(Object.fromEntries(errors))}`,
+      `nats restart: ${ids.length} events in ${batches} batches, crash after ${atCrash}, client errors ${JSON.stringify(Object.fromEntries(errors))}, DUPLICATE answers ${duplicates}`,
     );
   });
 });
