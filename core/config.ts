@@ -35,6 +35,10 @@ export const SETTINGS = {
     schema: optionalString,
     doc: 'Risk rule-set JSON file, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
   },
+  PROCESSOR_ACK_WAIT_MS: {
+    schema: positiveInt.default(10_000),
+    doc: 'ack_wait of the processor consumers: how long a command or event group a crashed processor held waits before another processor gets it (long work renews it).',
+  },
   NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
   NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },
@@ -192,6 +196,10 @@ export const SETTINGS = {
   SINK_ACK_WAIT_MS: {
     schema: positiveInt.default(60_000),
     doc: 'ack_wait of the sink consumers: a batch a stopped sink could not write is redelivered after it.',
+  },
+  SINK_LEASE_TTL_MS: {
+    schema: positiveInt.default(10_000),
+    doc: 'Lease per stream among several sinks: one writes, the others take over this long after it stops renewing (set when the ps_sink_leases bucket is created).',
   },
   UP_NATS_PORT: {
     schema: port.default(0),

@@ -29,8 +29,16 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const js = jetstream(deps.nc);
   const jsm = await jetstreamManager(deps.nc);
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
-  const decider = await startCustomsDecider({ js, jsm, buckets, rules: () => rules.current(), logger: log });
-  const state = await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log });
+  const ackWaitMs = deps.config.PROCESSOR_ACK_WAIT_MS;
+  const decider = await startCustomsDecider({
+    js,
+    jsm,
+    buckets,
+    rules: () => rules.current(),
+    logger: log,
+    ackWaitMs,
+  });
+  const state = await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs });
   log.info({ rules: rules.current().version }, 'processor started');
   return {
     rulesVersion: () => rules.current().version,

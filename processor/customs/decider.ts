@@ -17,6 +17,7 @@ import { linkDeclaration } from '../state/customs.js';
 import { visitContainers } from '../state/visit.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { RuleSet } from '../rules/schema.js';
+import { ensureDurable } from '../durable.js';
 import { deadLetter } from './dead-letter.js';
 import { transition } from './transition.js';
 
@@ -30,6 +31,8 @@ export interface DeciderDeps {
   logger: Logger;
   /** Commands processed at once. */
   concurrency?: number;
+  /** Redelivery delay of a command a stopped processor left unacked (default 10 s). */
+  ackWaitMs?: number;
 }
 
 export interface DeciderHandle {
@@ -38,13 +41,13 @@ export interface DeciderHandle {
 
 const MAX_CAS_RETRIES = 5;
 
-async function ensureConsumer(jsm: JetStreamManager): Promise<void> {
-  await jsm.consumers.add(STREAM_CUSTOMS, {
+async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
+  await ensureDurable(jsm, STREAM_CUSTOMS, {
     durable_name: CUSTOMS_CONSUMER,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: subjects.allCustomsCommands,
-    ack_wait: nanos(10_000),
+    ack_wait: nanos(ackWaitMs),
     max_deliver: 10,
     max_ack_pending: 1000,
   });
@@ -120,7 +123,7 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
 }
 
 export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHandle> {
-  await ensureConsumer(deps.jsm);
+  await ensureConsumer(deps.jsm, deps.ackWaitMs ?? 10_000);
   const consumer = await deps.js.consumers.get(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
   const concurrency = deps.concurrency ?? 64;
   const queue = new PQueue({ concurrency });

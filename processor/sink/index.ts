@@ -1,12 +1,14 @@
 // The JetStream -> ClickHouse sink: one StreamSink per stream (events, customs commands, decisions), each with
 // its own durable consumer, so the sink is just another reader of the streams and neither ingest nor the
-// processor ever waits for ClickHouse. Exactly-once in effect: see writer.ts.
+// processor ever waits for ClickHouse. Exactly-once in effect: see writer.ts. Several sinks may run: per stream,
+// the one holding the stream's lease (lease.ts) writes and the others stand by.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
 import { runMigrations } from '../../core/clickhouse/migrate.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { holderId, openLeaseBucket } from './lease.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { MAPPINGS } from './rows.js';
 import { StreamSink } from './stream-sink.js';
@@ -20,7 +22,13 @@ export interface SinkConfig {
   SINK_FLUSH_INTERVAL_MS: number;
   SINK_RETRY_MAX_MS: number;
   SINK_ACK_WAIT_MS: number;
+  /** Lease length per stream (default 10 s): how long a dead sink's streams wait for another sink. */
+  SINK_LEASE_TTL_MS?: number;
+  /** Replicas of the lease bucket (default 1). */
+  JS_REPLICAS?: number;
 }
+
+export const DEFAULT_SINK_LEASE_TTL_MS = 10_000;
 
 export interface SinkDeps {
   nc: NatsConnection;
@@ -39,6 +47,8 @@ export interface SinkDeps {
 
 export interface SinkHandle {
   readonly metrics: SinkMetrics;
+  /** The streams this instance consumes and writes now (the others are written by another sink). */
+  activeStreams(): string[];
   /** Stops consuming, writes and acks the current batches, then returns; gives up after timeoutMs. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -49,6 +59,12 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
   if (deps.migrate ?? true) await runMigrations(deps.ch, log);
   const js = jetstream(deps.nc);
   const jsm = await jetstreamManager(deps.nc);
+  const ttlMs = deps.config.SINK_LEASE_TTL_MS ?? DEFAULT_SINK_LEASE_TTL_MS;
+  const lease = {
+    kv: await openLeaseBucket(js, ttlMs, deps.config.JS_REPLICAS ?? 1),
+    holder: holderId(),
+    ttlMs,
+  };
   const sinks = MAPPINGS.map(
     (mapping) =>
       new StreamSink({
@@ -66,13 +82,18 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
         ackWaitMs: Math.max(deps.config.SINK_ACK_WAIT_MS, deps.config.SINK_RETRY_MAX_MS * 2),
         metrics,
         log,
+        lease,
       }),
   );
   for (const s of sinks) await s.start();
   const reporter = summaryReporter(metrics, log, deps.logIntervalMs ?? 10_000);
-  log.info({ streams: MAPPINGS.map((m) => m.stream), database: deps.ch.database }, 'clickhouse sink started');
+  log.info(
+    { streams: MAPPINGS.map((m) => m.stream), database: deps.ch.database, holder: lease.holder },
+    'clickhouse sink started',
+  );
   return {
     metrics,
+    activeStreams: () => sinks.filter((s) => s.active).map((s) => s.stream),
     async stop(timeoutMs = 10_000): Promise<void> {
       if (reporter) clearInterval(reporter);
       await Promise.all(sinks.map((s) => s.stop(timeoutMs)));

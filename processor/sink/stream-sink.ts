@@ -2,6 +2,8 @@
 // age, and a writer that retries with backoff until ClickHouse takes the batch. Messages are acked only
 // after that; while ClickHouse is down they stay unacked (kept alive with working()), the consumer's
 // max_ack_pending stops delivery, and nothing upstream waits for us: the sink is a separate consumer.
+// With a lease (lease.ts), the sink consumes and writes only while it holds its stream's lease; several sinks
+// may run, one writes per stream and the others stand by.
 import {
   AckPolicy,
   DeliverPolicy,
@@ -17,6 +19,7 @@ import type { ClickHouse } from '../../core/clickhouse/client.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { subjects } from '../../core/nats/topology.js';
+import { StreamLease, type LeaseOptions } from './lease.js';
 import type { SinkMetrics } from './metrics.js';
 import type { KeyedRow, RecordMapping } from './rows.js';
 import { writeBatch } from './writer.js';
@@ -35,6 +38,8 @@ export interface StreamSinkOptions {
   ackWaitMs: number;
   metrics: SinkMetrics;
   log: Logger;
+  /** Consume only while holding this stream's lease (undefined: always, the single-sink mode). */
+  lease?: Pick<LeaseOptions, 'kv' | 'holder' | 'ttlMs'>;
 }
 
 interface Pending {
@@ -53,11 +58,38 @@ export class StreamSink {
   private stopping = false;
   /** Cuts a retry backoff short when stop() is called. */
   private wake: (() => void) | undefined;
+  private lease: StreamLease | undefined;
 
   constructor(private readonly o: StreamSinkOptions) {}
 
+  get stream(): string {
+    return this.o.mapping.stream;
+  }
+
+  /** Whether this instance consumes the stream now (always true without a lease). */
+  get active(): boolean {
+    return this.messages !== undefined;
+  }
+
   async start(): Promise<void> {
-    const { jsm, js, mapping, consumerName } = this.o;
+    await this.ensureConsumer();
+    const lease = this.o.lease;
+    if (lease === undefined) {
+      await this.consume();
+      return;
+    }
+    this.lease = new StreamLease({
+      ...lease,
+      key: `${this.o.consumerName}.${this.o.mapping.stream}`,
+      log: this.o.log.child({ stream: this.o.mapping.stream }),
+      onAcquired: () => this.consume(),
+      onLost: () => this.standBy(),
+    });
+    await this.lease.start();
+  }
+
+  private async ensureConsumer(): Promise<void> {
+    const { jsm, mapping, consumerName } = this.o;
     const config = {
       durable_name: consumerName,
       ack_policy: AckPolicy.Explicit,
@@ -78,6 +110,11 @@ export class StreamSink {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
       await jsm.consumers.add(mapping.stream, config);
     }
+  }
+
+  private async consume(): Promise<void> {
+    const { js, mapping, consumerName } = this.o;
+    if (this.messages !== undefined || this.stopping) return;
     const consumer = await js.consumers.get(mapping.stream, consumerName);
     this.messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxAckPending) });
     this.loop = this.run(this.messages);
@@ -90,7 +127,29 @@ export class StreamSink {
   }
 
   /**
-   * Stops taking messages, writes and acks what it holds. After timeoutMs without ClickHouse it gives up:
+   * The lease was lost: stop taking messages and drop the batch being filled without writing or acking it
+   * (the new holder gets those messages after ack_wait); a write in progress stops before its next attempt.
+   */
+  private async standBy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const messages = this.messages;
+    this.messages = undefined;
+    await messages?.close();
+    await this.loop;
+    this.wake?.();
+    await this.chain;
+    this.pending = { msgs: [], rows: [], since: 0 };
+    this.o.metrics.batchRows.set({ table: this.o.mapping.table }, 0);
+  }
+
+  /** No lease, or a lease that cannot have expired yet. */
+  private mayWrite(): boolean {
+    return this.lease === undefined || this.lease.valid();
+  }
+
+  /**
+   * Stops taking messages, writes and acks what it holds, then hands the lease on. After timeoutMs without ClickHouse it gives up:
    * those messages stay unacked and are redelivered (to the next sink) after ack_wait.
    */
   async stop(timeoutMs: number): Promise<void> {
@@ -101,6 +160,8 @@ export class StreamSink {
     await this.messages?.close();
     await this.loop;
     await this.flush();
+    await this.lease?.stop();
+    this.messages = undefined;
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -148,6 +209,11 @@ export class StreamSink {
     const table = mapping.table;
     metrics.batchRows.set({ table }, 0);
     for (let attempt = 1, backoff = 250; ; attempt++, backoff = Math.min(backoff * 2, this.o.retryMaxMs)) {
+      if (!this.mayWrite()) {
+        // Another sink may hold the stream now: writing could race its key check. Leave the batch unacked.
+        log.warn({ table, messages: batch.msgs.length }, 'sink lease lost; batch left to the new holder');
+        return;
+      }
       const end = metrics.insertSeconds.startTimer({ table });
       try {
         const r = await writeBatch(ch, mapping, batch.rows);

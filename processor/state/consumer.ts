@@ -14,6 +14,7 @@ import { STREAM_EVENTS, subjects } from '../../core/nats/topology.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { deadLetter } from '../customs/dead-letter.js';
+import { ensureDurable } from '../durable.js';
 import { readModifyWrite } from './cas.js';
 import { applyContainerEvents, equipmentOf, hasGateOut } from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
@@ -29,24 +30,26 @@ export interface StateConsumerDeps {
   logger: Logger;
   /** KV writes in flight at once. */
   concurrency?: number;
+  /** Redelivery delay of a group a stopped processor left unacked (default 30 s); long work calls working(). */
+  ackWaitMs?: number;
 }
 
 export interface StateConsumerHandle {
   stop(): Promise<void>;
 }
 
-const ACK_WAIT_MS = 30_000;
+const DEFAULT_ACK_WAIT_MS = 30_000;
 const MAX_DELIVER = 10;
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
 
-async function ensureConsumer(jsm: JetStreamManager): Promise<void> {
-  await jsm.consumers.add(STREAM_EVENTS, {
+async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
+  await ensureDurable(jsm, STREAM_EVENTS, {
     durable_name: STATE_CONSUMER,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     filter_subject: subjects.allEvents,
-    ack_wait: nanos(ACK_WAIT_MS),
+    ack_wait: nanos(ackWaitMs),
     max_deliver: MAX_DELIVER,
     max_ack_pending: 1000,
   });
@@ -74,7 +77,8 @@ export function groupByKey(events: readonly Event[]): {
 }
 
 export async function startStateConsumer(deps: StateConsumerDeps): Promise<StateConsumerHandle> {
-  await ensureConsumer(deps.jsm);
+  const ackWaitMs = deps.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+  await ensureConsumer(deps.jsm, ackWaitMs);
   const log = deps.logger.child({ component: 'state-consumer' });
   const { containers, vesselVisits, declarations } = deps.buckets;
   const consumer = await deps.js.consumers.get(STREAM_EVENTS, STATE_CONSUMER);
@@ -135,7 +139,7 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
     // Long messages tell the server they are still being worked on, so they are not redelivered meanwhile.
     const working = setInterval(() => {
       msg.working();
-    }, ACK_WAIT_MS / 3);
+    }, ackWaitMs / 3);
     try {
       const results = await Promise.allSettled(writes);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
