@@ -46,6 +46,8 @@ export class ChildRunnable {
   /** The last lines the child wrote that are not JSON log records (a command's printed summary). */
   readonly plainLines: string[] = [];
   private readonly watchers = new Set<(rec: LogRecord) => void>();
+  /** The last JSON log records, so a wait started after the record was written still sees it. */
+  private readonly recent: LogRecord[] = [];
   private stopping = false;
 
   private constructor(
@@ -104,10 +106,14 @@ export class ChildRunnable {
   }
 
   /**
-   * Resolves with the first value `match` returns for a JSON log record written from now on; rejects when
-   * the child exits first or the timeout passes.
+   * Resolves with the first value `match` returns for a JSON log record (among the last 200 written, or one
+   * to come); rejects when the child exits first or the timeout passes.
    */
   waitForLog<T>(match: (rec: LogRecord) => T | undefined, timeoutMs: number): Promise<T> {
+    for (const rec of this.recent) {
+      const v = match(rec);
+      if (v !== undefined) return Promise.resolve(v);
+    }
     return new Promise((resolve, reject) => {
       const done = (err: Error | undefined, value?: T): void => {
         clearTimeout(timer);
@@ -159,6 +165,8 @@ export class ChildRunnable {
       if (this.plainLines.length > 200) this.plainLines.shift();
       return;
     }
+    this.recent.push(rec as LogRecord);
+    if (this.recent.length > 200) this.recent.shift();
     for (const w of [...this.watchers]) w(rec as LogRecord);
   }
 }

@@ -110,14 +110,10 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       });
     };
 
+    // All at once: they share nothing but NATS (the streams exist), and a cold start is mostly loading code.
     for (let i = 1; i <= processors; i++) procs.push(await spawnChild(`processor-${i}`, ['processor'], {}));
     const sink = await spawnChild('sink', ['sink'], {});
     sinks.push(sink);
-    await Promise.all([
-      ...procs.map((p) => p.waitForLog(msgIs('processor started'), READY_TIMEOUT_MS)),
-      sink.waitForLog(msgIs('clickhouse sink started'), READY_TIMEOUT_MS),
-    ]);
-
     for (let i = 1; i <= gateways; i++) {
       gws.push(
         await spawnChild(`gateway-${i}`, ['ingest'], {
@@ -127,14 +123,18 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
         }),
       );
     }
-    const addresses = await Promise.all(
-      gws.map((g) =>
-        g.waitForLog(
-          (r) => (r.msg === 'ingest gateway ready' && typeof r.grpc === 'string' ? r.grpc : undefined),
-          READY_TIMEOUT_MS,
+    const [addresses] = await Promise.all([
+      Promise.all(
+        gws.map((g) =>
+          g.waitForLog(
+            (r) => (r.msg === 'ingest gateway ready' && typeof r.grpc === 'string' ? r.grpc : undefined),
+            READY_TIMEOUT_MS,
+          ),
         ),
       ),
-    );
+      ...procs.map((p) => p.waitForLog(msgIs('processor started'), READY_TIMEOUT_MS)),
+      sink.waitForLog(msgIs('clickhouse sink started'), READY_TIMEOUT_MS),
+    ]);
     for (const c of [...procs, sink, ...gws]) watchExit(c);
 
     const pidOf = (c: ChildRunnable): string => `pid ${String(c.pid)}`;
