@@ -178,7 +178,7 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
     expect(finished, `simulation ended before the kill: ${JSON.stringify({ ...stats, ledger: 0 })}`).toBe(
       undefined,
     );
-    const leader = (await jsm.streams.info(STREAM_EVENTS)).cluster?.leader ?? '';
+    const leader = (await waitFor(() => jsm.streams.info(STREAM_EVENTS))).cluster?.leader ?? '';
     const victim = banner.pids.get(leader);
     expect(victim).toBeDefined();
     process.kill(victim ?? 0, 'SIGKILL');
@@ -200,7 +200,12 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
     // Events: every acked id stored exactly once, nothing stored that was not acked.
     const acked = new Set([...ledger.accepted, ...ledger.duplicate]);
     expect(acked.size).toBe(result.eventsSent);
-    const groups = await storedMessages(conn, STREAM_EVENTS, (d) => EventGroup.decode(d));
+    // Reads retry: on a loaded machine a request can time out while the client fails over from the dead node.
+    const read = <T>(what: string, fn: () => Promise<T>): Promise<NonNullable<T>> =>
+      waitFor(fn, { timeoutMs: 60_000, intervalMs: 500, what });
+    const groups = await read('the events stream', () =>
+      storedMessages(conn, STREAM_EVENTS, (d) => EventGroup.decode(d)),
+    );
     const copies = new Map<string, number>();
     const idsByContainer = new Map<string, string[]>();
     for (const g of groups) {
@@ -216,37 +221,52 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
 
     // Container state: every equipment event applied to its container (each keeps its newest 64 ids).
     const kvm = new Kvm(jetstream(conn));
-    const containers = await kvm.open(BUCKET_CONTAINERS);
-    const missing: string[] = [];
-    for (const [n, ids] of idsByContainer) {
-      const entry = await containers.get(n);
-      expect(entry?.operation).toBe('PUT');
-      const recent = new Set(
-        decodeContainerRecord(entry?.value ?? new Uint8Array()).bookkeeping.recentEventIds,
-      );
-      for (const id of ids.slice(-64)) if (!recent.has(id)) missing.push(`${n}:${id}`);
-    }
+    const containers = await read('the containers bucket', () => kvm.open(BUCKET_CONTAINERS));
+    const missing = await read('container state', async () => {
+      const out: string[] = [];
+      for (const [n, ids] of idsByContainer) {
+        const entry = await containers.get(n);
+        if (entry?.operation !== 'PUT') {
+          out.push(`${n}: no state`);
+          continue;
+        }
+        const recent = new Set(decodeContainerRecord(entry.value).bookkeeping.recentEventIds);
+        for (const id of ids.slice(-64)) if (!recent.has(id)) out.push(`${n}:${id}`);
+      }
+      return out;
+    });
     expect(missing).toEqual([]);
 
     // Decisions: one per command (the submission, and the inspection result when one was recorded), never two
     // for the same step; the stream and the declaration's KV state agree.
-    const decisions = await storedMessages(conn, STREAM_DECISIONS, (d) => Decision.decode(d));
+    const decisions = await read('the decisions stream', () =>
+      storedMessages(conn, STREAM_DECISIONS, (d) => Decision.decode(d)),
+    );
     const perDeclaration = new Map<string, Decision[]>();
     for (const d of decisions)
       perDeclaration.set(d.declarationNumber, [...(perDeclaration.get(d.declarationNumber) ?? []), d]);
     expect([...perDeclaration.keys()].filter((n) => !ledger.submitted.has(n))).toEqual([]);
-    const declarations = await kvm.open(BUCKET_DECLARATIONS);
-    const wrong: string[] = [];
-    for (const n of ledger.submitted) {
-      const onStream = perDeclaration.get(n) ?? [];
-      const expected = ledger.inspected.has(n) ? 2 : 1;
-      const entry = await declarations.get(n);
-      const inKv = entry ? decodeDeclarationState(entry.value).decisions.length : 0;
-      if (onStream.length !== expected || inKv !== expected)
-        wrong.push(`${n}: ${onStream.length} on stream, ${inKv} in KV, ${expected} expected`);
-    }
+    const declarations = await read('the declarations bucket', () => kvm.open(BUCKET_DECLARATIONS));
+    const wrong = await read('declaration state', async () => {
+      const out: string[] = [];
+      for (const n of ledger.submitted) {
+        const onStream = perDeclaration.get(n) ?? [];
+        const expected = ledger.inspected.has(n) ? 2 : 1;
+        const entry = await declarations.get(n);
+        const state = entry ? decodeDeclarationState(entry.value) : undefined;
+        const inKv = state?.decisions.length ?? 0;
+        // Position 0: recorded but never confirmed on the stream.
+        const unconfirmed = state?.decisions.filter((d) => d.position === 0).length ?? 0;
+        if (onStream.length !== expected || inKv !== expected || unconfirmed > 0)
+          out.push(
+            `${n}: ${onStream.length} on stream, ${inKv} in KV (${unconfirmed} unconfirmed), ${expected} expected`,
+          );
+      }
+      return out;
+    });
     expect(wrong).toEqual([]);
-    expect((await jsm.streams.info(STREAM_DEADLETTERS)).state.messages).toBe(0);
+    const deadLetters = await read('the dead-letter stream', () => jsm.streams.info(STREAM_DEADLETTERS));
+    expect(deadLetters.state.messages).toBe(0);
 
     // Ctrl-C: everything stops in order and exits cleanly; then ClickHouse is read from its folder.
     c.proc.kill('SIGINT');
