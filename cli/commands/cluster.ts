@@ -14,6 +14,14 @@ import { connectFromConfig } from '../nats.js';
 import { ChildRunnable, type LogRecord } from '../processes.js';
 import { boot, onShutdown, type Runtime, type ShutdownStep } from '../runtime.js';
 
+/** A signal came during start-up. */
+class StartupInterrupted extends Error {
+  constructor() {
+    super('start-up interrupted by a signal');
+    this.name = 'StartupInterrupted';
+  }
+}
+
 export interface ClusterOptions {
   gateways: string;
   processors: string;
@@ -71,6 +79,16 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
     ['sink', stopAll(sinks)],
     ['nats cluster', () => nats?.stop() ?? Promise.resolve()],
   ];
+  // Ctrl-C is handled from the start: during start-up it stops what is already running, and start-up stops at
+  // its next step (whatever started meanwhile is stopped by the catch below).
+  const shutdown = { requested: false };
+  const stopped = onShutdown(rt, () => {
+    shutdown.requested = true;
+    return steps();
+  });
+  const checkpoint = (): void => {
+    if (shutdown.requested) throw new StartupInterrupted();
+  };
   try {
     nats = await LocalNatsCluster.start({
       dir: path.join(dir, 'nats'),
@@ -78,6 +96,7 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       bin: config.NATS_SERVER_BIN,
       readyTimeoutMs: READY_TIMEOUT_MS,
     });
+    checkpoint();
     log.info({ urls: nats.urls }, 'local NATS cluster ready');
     const nc = await connectFromConfig(rt, nats.url, 'portstream-cluster');
     // Streams first, with 3 replicas: the readers (sink, processors) may not create them.
@@ -87,8 +106,9 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
 
     const urls = nats.urls;
     let n = 0;
-    const spawnChild = (name: string, args: string[], env: Env): Promise<ChildRunnable> =>
-      ChildRunnable.start({
+    const spawnChild = (name: string, args: string[], env: Env): Promise<ChildRunnable> => {
+      checkpoint();
+      return ChildRunnable.start({
         name,
         args,
         logDir,
@@ -104,6 +124,7 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
           ...env,
         },
       });
+    };
     const watchExit = (c: ChildRunnable): void => {
       void c.exited.then((code) => {
         if (!c.stopRequested) log.error({ child: c.name, code, log: c.logFile }, 'child process exited');
@@ -197,14 +218,16 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       }
     }
   } catch (err) {
-    log.error({ err }, 'start-up failed; stopping what was started');
+    if (shutdown.requested) await stopped;
+    else log.error({ err }, 'start-up failed; stopping what was started');
+    // Again after an interrupted start-up: what started while the shutdown ran (stopping twice is harmless).
     for (const [name, run] of steps()) {
       await run().catch((e: unknown) => {
         log.error({ err: e, step: name }, 'stop failed');
       });
     }
-    process.exitCode = 1;
+    if (!shutdown.requested) process.exitCode = 1;
     return;
   }
-  await onShutdown(rt, steps);
+  await stopped;
 }
