@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
 import { runApiCommand } from './commands/api.js';
 import { runBenchCommand } from './commands/bench.js';
+import { runClusterCommand, type ClusterOptions } from './commands/cluster.js';
 import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
@@ -30,6 +31,23 @@ addFlags(
 ).action(async (opts: Record<string, unknown>) => {
   const overrides = overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS);
   await runUp(opts.simulate === false ? { ...overrides, UP_SIMULATE: 'false' } : overrides);
+});
+
+addFlags(
+  program
+    .command('cluster')
+    .description(
+      'rehearse a multi-machine deployment on this one: a 3-node NATS cluster and each service as its own process',
+    )
+    .option('--gateways <n>', 'ingest gateway processes', '2')
+    .option('--processors <n>', 'processor processes', '2')
+    .option('--no-simulate', 'do not run the simulator against the gateways')
+    .option('--duration <seconds>', 'how long the simulator plays', '120')
+    .option('--time-scale <x>', 'simulated seconds per second for the simulator', '720')
+    .option('--seed <n>', 'simulator seed', '42'),
+  COMMON_FLAGS,
+).action(async (opts: ClusterOptions & Record<string, unknown>) => {
+  await runClusterCommand(opts, overridesFrom(opts, COMMON_FLAGS));
 });
 
 addFlags(
@@ -78,7 +96,10 @@ addFlags(
   program
     .command('simulate')
     .description('play realistic Hai Phong port traffic against running gRPC endpoints')
-    .requiredOption('--endpoint <host:port>', 'gRPC endpoint of the ingest gateway (and customs)')
+    .requiredOption(
+      '--endpoint <host:port,...>',
+      'gRPC endpoint(s) of the ingest gateways (and customs), comma-separated: terminals are spread over them',
+    )
     .option('--customs-endpoint <host:port>', 'customs endpoint when it differs')
     .option('--token <token>', 'bearer token for ingest (a terminal operator or admin)')
     .option('--customs-token <token>', 'bearer token for customs calls')

@@ -1,6 +1,7 @@
 // The customs-side clients: brokers submit declarations (unary, with a deadline, retried while the
 // service is unavailable) and, for yellow and red decisions, an officer records the document check or
-// inspection result after the simulated delay. Concurrency is bounded so a slow service slows the run.
+// inspection result after the simulated delay. Concurrency is bounded so a slow service slows the run. Given
+// several gateways, calls go to them in turn and a retry goes to the next one.
 import type { Metadata } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -25,20 +26,25 @@ export interface CustomsAgentOptions {
   readonly signal?: AbortSignal;
 }
 
-type Unary<Res> = (cb: (err: Error | null, res: Res) => void) => void;
+type Unary<Res> = (client: CustomsServiceClient, cb: (err: Error | null, res: Res) => void) => void;
 
 export class CustomsAgent {
   private inFlight = 0;
   private readonly tasks = new Set<Promise<void>>();
   private readonly wakers: (() => void)[] = [];
+  private readonly clients: readonly CustomsServiceClient[];
+  private calls = 0;
 
   constructor(
-    private readonly client: CustomsServiceClient,
+    client: CustomsServiceClient | readonly CustomsServiceClient[],
     private readonly metadata: Metadata,
     private readonly stats: SimulationStats,
     private readonly log: Logger,
     private readonly opts: CustomsAgentOptions,
-  ) {}
+  ) {
+    this.clients = Array.isArray(client) ? client : [client as CustomsServiceClient];
+    if (this.clients.length === 0) throw new RangeError('CustomsAgent needs at least one gateway client');
+  }
 
   /** Starts a submission once a slot is free; the returned promise resolves when it has started. */
   async submit(item: SimDeclarationItem): Promise<void> {
@@ -62,8 +68,8 @@ export class CustomsAgent {
     const started = Date.now();
     let res: SubmitDeclarationResponse;
     try {
-      res = await this.retrying((cb) =>
-        this.client.submitDeclaration({ declaration: d }, this.metadata, this.deadline(), cb),
+      res = await this.retrying((client, cb) =>
+        client.submitDeclaration({ declaration: d }, this.metadata, this.deadline(), cb),
       );
     } catch (err) {
       if (grpcCode(err) !== status.ALREADY_EXISTS) {
@@ -73,6 +79,7 @@ export class CustomsAgent {
       return;
     }
     this.stats.declarationsSubmitted++;
+    this.stats.ledger?.submitted.add(d.declarationNumber);
     recordLatency(this.stats, Date.now() - started);
     const channel = res.decision?.channel;
     if (channel === Channel.GREEN) this.stats.decisions.green++;
@@ -91,8 +98,8 @@ export class CustomsAgent {
     await sleep(item.inspectionDelayMs / this.opts.timeScale, this.opts.signal);
     if (this.opts.signal?.aborted === true) return;
     try {
-      await this.retrying<RecordInspectionResultResponse>((cb) =>
-        this.client.recordInspectionResult(
+      await this.retrying<RecordInspectionResultResponse>((client, cb) =>
+        client.recordInspectionResult(
           {
             declarationNumber: d.declarationNumber,
             outcome: item.inspectionOutcome,
@@ -105,6 +112,7 @@ export class CustomsAgent {
         ),
       );
       this.stats.inspectionsRecorded++;
+      this.stats.ledger?.inspected.add(d.declarationNumber);
     } catch (err) {
       this.log.warn({ err, declaration: d.declarationNumber }, 'inspection result not recorded');
     }
@@ -117,8 +125,9 @@ export class CustomsAgent {
   private async retrying<Res>(call: Unary<Res>): Promise<Res> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const client = this.clients[this.calls++ % this.clients.length] as CustomsServiceClient;
         return await new Promise<Res>((resolve, reject) => {
-          call((err, res) => {
+          call(client, (err, res) => {
             if (err) reject(err);
             else resolve(res);
           });

@@ -1,6 +1,7 @@
 // Plays the traffic model against the real gRPC APIs, as the port's clients would: one StreamEvents
 // stream per terminal operator and a pool of customs clients. Items are released when the compressed
-// clock reaches them, optionally capped at `rate` events/s; the counters in SimulationStats are live.
+// clock reaches them, optionally capped at `rate` events/s; the counters in SimulationStats are live. With
+// several gateway endpoints, terminals are spread over them and every client fails over to the next.
 import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -16,9 +17,9 @@ import { createStats } from './stats.js';
 import type { SimulationStats } from './stats.js';
 
 export interface SimulationOptions {
-  /** gRPC endpoint of the gateway and customs service, host:port. */
+  /** gRPC endpoint of the gateway and customs service, host:port; several comma-separated. */
   readonly endpoint: string;
-  /** Customs endpoint when it differs from `endpoint`. */
+  /** Customs endpoint(s) when they differ from `endpoint`. */
   readonly customsEndpoint?: string;
   readonly seed: number;
   /** Wall-clock duration of the run, ms. */
@@ -58,13 +59,25 @@ function bearer(token: string | undefined): Metadata {
   return md;
 }
 
+/** `host:port[,host:port...]` as a list; an empty list is a usage error. */
+export function endpointList(endpoints: string): string[] {
+  const list = endpoints
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (list.length === 0) throw new RangeError(`no gRPC endpoint in ${JSON.stringify(endpoints)}`);
+  return list;
+}
+
 export async function runSimulation(opts: SimulationOptions, log: Logger): Promise<SimulationStats> {
   const stats = opts.stats ?? createStats();
   const timeScale = opts.timeScale ?? 720;
   const creds = opts.credentials ?? grpcCredentials.createInsecure();
   const rng = createRng(opts.seed ^ 0x5eed);
-  const ingest = new IngestServiceClient(opts.endpoint, creds);
-  const customsClient = new CustomsServiceClient(opts.customsEndpoint ?? opts.endpoint, creds);
+  const ingest = endpointList(opts.endpoint).map((e) => new IngestServiceClient(e, creds));
+  const customsClients = endpointList(opts.customsEndpoint ?? opts.endpoint).map(
+    (e) => new CustomsServiceClient(e, creds),
+  );
   const streamers = new Map<string, EventStreamer>();
   const streamerFor = (terminal: string): EventStreamer => {
     let s = streamers.get(terminal);
@@ -73,6 +86,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
       const so = {
         name: terminal,
         random: rng.next,
+        firstGateway: streamers.size,
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
       };
       s = new EventStreamer(ingest, md, stats, log.child({ terminal }), {
@@ -83,7 +97,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
     }
     return s;
   };
-  const customs = new CustomsAgent(customsClient, bearer(opts.customsToken ?? opts.token), stats, log, {
+  const customs = new CustomsAgent(customsClients, bearer(opts.customsToken ?? opts.token), stats, log, {
     deadlineMs: opts.deadlineMs ?? 5_000,
     maxInFlight: opts.customsConcurrency ?? 16,
     maxAttempts: 8,
@@ -127,8 +141,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
     await Promise.all([...streamers.values()].map((s) => s.close()));
     await customs.drain();
   } finally {
-    ingest.close();
-    customsClient.close();
+    for (const c of [...ingest, ...customsClients]) c.close();
   }
   log.info({ stats: { ...stats, submitLatencyMs: undefined } }, 'simulation finished');
   return stats;

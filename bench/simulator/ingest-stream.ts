@@ -1,7 +1,8 @@
 // A terminal operator's client for IngestService.StreamEvents: events are batched, up to `window`
 // batches are in flight on one long-lived bidi stream, write() returning false pauses until 'drain',
 // and when the stream breaks every unanswered batch is re-sent, same batch and event ids, on a new
-// stream after backoff (the gateway deduplicates by event id, so a re-send can only yield DUPLICATE).
+// stream after backoff (the gateway deduplicates by event id, so a re-send can only yield DUPLICATE). Given
+// several gateways, each new stream goes to the next one, as a client with a list of addresses fails over.
 import type { ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
@@ -25,6 +26,8 @@ export interface StreamerOptions {
   readonly maxAttempts?: number;
   /** Prefix of batch ids, e.g. the terminal code. */
   readonly name: string;
+  /** Index of the gateway the first stream goes to, when there are several (spreads terminals over them). */
+  readonly firstGateway?: number;
   /** Source of backoff jitter (a seeded PRNG keeps runs reproducible). */
   readonly random: () => number;
 }
@@ -51,9 +54,11 @@ export class EventStreamer {
   private readonly wakers = new Set<() => void>();
   private readonly batchSize: number;
   private readonly window: number;
+  private readonly clients: readonly IngestServiceClient[];
+  private opened = 0;
 
   constructor(
-    private readonly client: IngestServiceClient,
+    client: IngestServiceClient | readonly IngestServiceClient[],
     private readonly metadata: Metadata,
     private readonly stats: SimulationStats,
     private readonly log: Logger,
@@ -61,6 +66,8 @@ export class EventStreamer {
   ) {
     this.batchSize = opts.batchSize ?? 100;
     this.window = opts.window ?? 8;
+    this.clients = Array.isArray(client) ? client : [client as IngestServiceClient];
+    if (this.clients.length === 0) throw new RangeError('EventStreamer needs at least one gateway client');
   }
 
   /** Buffers an event; resolves once its batch (if now full) fits in the window. */
@@ -124,7 +131,8 @@ export class EventStreamer {
   }
 
   private open(): void {
-    const call = this.client.streamEvents(this.metadata);
+    const gateway = ((this.opts.firstGateway ?? 0) + this.opened++) % this.clients.length;
+    const call = (this.clients[gateway] as IngestServiceClient).streamEvents(this.metadata);
     this.call = call;
     this.blocked = false;
     call.on('data', (resp: StreamEventsResponse) => {
@@ -146,9 +154,13 @@ export class EventStreamer {
     this.inFlight.delete(resp.batchId);
     this.attempt = 0;
     for (const r of resp.results) {
-      if (r.status === EventStatus.ACCEPTED) this.stats.accepted++;
-      else if (r.status === EventStatus.DUPLICATE) this.stats.duplicate++;
-      else {
+      if (r.status === EventStatus.ACCEPTED) {
+        this.stats.accepted++;
+        this.stats.ledger?.accepted.add(r.eventId);
+      } else if (r.status === EventStatus.DUPLICATE) {
+        this.stats.duplicate++;
+        this.stats.ledger?.duplicate.add(r.eventId);
+      } else {
         this.stats.rejected++;
         if (this.stats.rejections.length < MAX_REJECTIONS_KEPT) {
           this.stats.rejections.push(`${r.eventId} ${r.field}: ${r.reason}`);

@@ -19,10 +19,24 @@ export interface SimulationStats {
   inspectionsRecorded: number;
   /** Wall-clock ms from SubmitDeclaration to the response carrying the decision. */
   submitLatencyMs: { count: number; sum: number; max: number; samples: number[] };
+  /** Per-id accounting, kept only when asked for (a no-loss check needs it; a long run would not want it). */
+  ledger?: SimulationLedger;
 }
 
-export function createStats(): SimulationStats {
-  return {
+/** What the simulator was told was stored, by id: what a no-loss check must find downstream. */
+export interface SimulationLedger {
+  /** Event ids answered ACCEPTED (at least once). */
+  readonly accepted: Set<string>;
+  /** Event ids answered DUPLICATE (stored by an earlier attempt the simulator got no answer for, or re-sent). */
+  readonly duplicate: Set<string>;
+  /** Declaration numbers whose submission was answered (with a decision, or PENDING at the deadline). */
+  readonly submitted: Set<string>;
+  /** Declaration numbers whose inspection or document-check result was recorded. */
+  readonly inspected: Set<string>;
+}
+
+export function createStats(opts: { ledger?: boolean } = {}): SimulationStats {
+  const stats: SimulationStats = {
     eventsSent: 0,
     batchesSent: 0,
     batchRetries: 0,
@@ -37,6 +51,10 @@ export function createStats(): SimulationStats {
     inspectionsRecorded: 0,
     submitLatencyMs: { count: 0, sum: 0, max: 0, samples: [] },
   };
+  if (opts.ledger === true) {
+    stats.ledger = { accepted: new Set(), duplicate: new Set(), submitted: new Set(), inspected: new Set() };
+  }
+  return stats;
 }
 
 const MAX_SAMPLES = 10_000;

@@ -1,4 +1,5 @@
 // `portstream simulate`: plays a day at Hai Phong against running gRPC endpoints, as terminals and customs would.
+import { setMaxListeners } from 'node:events';
 import { runSimulation } from '../../bench/simulator/driver.js';
 import { createStats, latencyQuantile } from '../../bench/simulator/stats.js';
 import type { Env } from '../../core/config.js';
@@ -34,6 +35,8 @@ export async function runSimulateCommand(o: SimulateOptions, overrides: Env): Pr
   const rt = boot(overrides);
   const stats = createStats();
   const abort = new AbortController();
+  // Every inspection waiting for its simulated delay listens on it: hundreds at a time are expected.
+  setMaxListeners(0, abort.signal);
   process.once('SIGINT', () => {
     abort.abort();
   });

@@ -25,6 +25,21 @@ export async function readState(kv: KV, n: string): Promise<DeclarationState | u
 }
 
 /**
+ * The decision from KV once it is on the decision stream, with its position; undefined while the processor
+ * has recorded it but not yet published it (it publishes after its compare-and-set, and records the position
+ * after that).
+ */
+async function onStream(deps: ClearanceDeps, n: string, d: Decision): Promise<Decision | undefined> {
+  if (d.position > 0) return d;
+  const stored = await deps.jsm.streams.getMessage(STREAM_DECISIONS, { last_by_subj: subjects.decision(n) });
+  if (!stored) return undefined;
+  const last = Decision.decode(stored.data);
+  return last.revision === d.revision && last.status === d.status
+    ? { ...d, position: stored.seq }
+    : undefined;
+}
+
+/**
  * Persists a command and waits up to waitMs for the first decision on that declaration beyond `afterCount`
  * decisions (the number on record before the command). Returns undefined when none came in time.
  */
@@ -36,8 +51,13 @@ export async function commandAndWait(
   waitMs: number,
 ): Promise<Decision | undefined> {
   const before = await readState(deps.declarations, n);
-  if (action === DeclarationAction.SUBMIT && before?.decisions[0]) return before.decisions[0];
-  const afterCount = before?.decisions.length ?? 0;
+  const first = before?.decisions[0];
+  if (action === DeclarationAction.SUBMIT && first) {
+    const stored = await onStream(deps, n, first);
+    if (stored) return stored;
+  }
+  // A resubmission whose first decision is not on the stream yet waits for that one.
+  const afterCount = action === DeclarationAction.SUBMIT ? 0 : (before?.decisions.length ?? 0);
   // Subscribe before publishing so the decision cannot slip between the two.
   const sub = deps.nc.subscribe(subjects.decision(n));
   try {
@@ -62,7 +82,8 @@ export async function commandAndWait(
       // A decision made between our read and our subscribe is on record: check once more.
       const now = await readState(deps.declarations, n);
       const made = now?.decisions[afterCount];
-      if (made) return made;
+      const stored = made && (await onStream(deps, n, made));
+      if (stored) return stored;
       for await (const m of sub) {
         const d = Decision.decode(m.data);
         // The core message carries no stream sequence: look the position up in the stream.

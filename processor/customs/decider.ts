@@ -1,8 +1,13 @@
 // The customs decider: a named durable pull consumer on PS_CUSTOMS that applies each DeclarationCommand to the
-// declaration's KV state (compare-and-set) and publishes the Decision on PS_DECISIONS. The decision's
-// Nats-Msg-Id is derived from the declaration and its history index, so a redelivery, a crash between publish
-// and KV write, or another instance racing on the same declaration publishes it once. Acks only after both
-// writes are stored. Commands run concurrently (bounded), serialised per declaration.
+// declaration's KV state (compare-and-set) and then publishes the Decision on PS_DECISIONS. The KV write comes
+// first because it is the only place several processors agree on the order: the instance whose compare-and-set
+// wins owns the next decision index, and the decision published under `<declaration>:<index>` (Nats-Msg-Id) is
+// the very one the state holds. (Publishing first let two instances applying different commands to the same
+// declaration publish one decision and record the other, and let a client act on a decision another instance
+// could not see yet.) A decision whose position is still 0 is not yet confirmed on the stream: whoever next
+// handles the declaration, e.g. the redelivery after a crash between the two writes, publishes it (the same
+// bytes under the same id, so JetStream keeps one within its duplicate window) and records the position.
+// Acks only after both writes are stored. Commands run concurrently (bounded), serialised per declaration.
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
@@ -10,7 +15,11 @@ import PQueue from 'p-queue';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { STREAM_CUSTOMS, subjects } from '../../core/nats/topology.js';
-import { decodeDeclarationState, encodeDeclarationState } from '../../core/state/declaration.js';
+import {
+  decodeDeclarationState,
+  encodeDeclarationState,
+  type DeclarationState,
+} from '../../core/state/declaration.js';
 import { Decision, DeclarationType, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { visitIdOf } from '../../core/state/visit.js';
 import { linkDeclaration } from '../state/customs.js';
@@ -65,6 +74,53 @@ async function containersOfVisit(
   return id === undefined ? undefined : visitContainers(buckets.vesselVisits, id);
 }
 
+const unpublished = (s: DeclarationState): boolean => s.decisions.some((d) => d.position === 0);
+
+/**
+ * Publishes the decisions of `state` not yet confirmed on the stream (position 0), oldest first, each under
+ * `<declaration>:<index>`, then records their positions in the KV entry written at `revision` (or, when
+ * another instance wrote since, in its newer state).
+ */
+async function publishPending(
+  deps: DeciderDeps,
+  key: string,
+  state: DeclarationState,
+  revision: number,
+): Promise<void> {
+  const positions = new Map<number, number>();
+  for (const [i, d] of state.decisions.entries()) {
+    if (d.position !== 0) continue;
+    const ack = await deps.js.publish(subjects.decision(key), Decision.encode(d).finish(), {
+      msgID: `${key}:${i}`,
+    });
+    positions.set(i, ack.seq);
+  }
+  if (positions.size === 0) return;
+  let current = state;
+  let rev = revision;
+  for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+    let changed = false;
+    for (const [i, seq] of positions) {
+      const d = current.decisions[i];
+      if (d !== undefined && d.position === 0) {
+        d.position = seq;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    try {
+      await deps.buckets.declarations.update(key, encodeDeclarationState(current), rev);
+      return;
+    } catch {
+      const entry = await deps.buckets.declarations.get(key);
+      if (entry === null || entry.operation !== 'PUT') return;
+      current = decodeDeclarationState(entry.value);
+      rev = entry.revision;
+    }
+  }
+  throw new Error(`declaration ${key}: too many concurrent writers while recording decision positions`);
+}
+
 /** 'ack' when done (or nothing to do), 'term' when it can never succeed and was dead-lettered. */
 async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
   let cmd: DeclarationCommand;
@@ -92,26 +148,28 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
       },
       new Date(),
     );
-    if (t.kind === 'unchanged') return 'ack';
+    if (t.kind === 'unchanged') {
+      // Applied already, maybe by an instance that stopped before publishing: finish its work.
+      if (prev !== undefined && entry !== null && unpublished(prev))
+        await publishPending(deps, key, prev, entry.revision);
+      return 'ack';
+    }
     if (t.kind === 'refused') {
       await deadLetter(deps.js, STREAM_CUSTOMS, msg, t.reason);
       return 'term';
     }
-    const index = t.state.decisions.length;
-    const ack = await deps.js.publish(subjects.decision(key), Decision.encode(t.decision).finish(), {
-      msgID: `${key}:${index}`,
-    });
-    const last = t.state.decisions[index - 1];
-    if (last) last.position = ack.seq;
-    const bytes = encodeDeclarationState(t.state);
+    let revision: number;
     try {
-      if (live) await declarations.update(key, bytes, entry.revision);
-      else await declarations.create(key, bytes);
+      const bytes = encodeDeclarationState(t.state);
+      revision = live
+        ? await declarations.update(key, bytes, entry.revision)
+        : await declarations.create(key, bytes);
     } catch (err) {
       // Another instance wrote first: re-read; the command may already be applied there.
       deps.logger.debug({ err, key, attempt }, 'declaration state changed under us, retrying');
       continue;
     }
+    await publishPending(deps, key, t.state, revision);
     if (!known && taxCode !== '') await declarants.put(taxCode, new TextEncoder().encode(key));
     // Containers carry their customs and release status: written before the ack, idempotent on redelivery.
     for (const c of t.state.declaration.containerNumbers) {

@@ -21,3 +21,23 @@ export async function storedEventIds(nc: NatsConnection): Promise<Map<string, nu
   await consumer.delete().catch(() => undefined);
   return counts;
 }
+
+/** Every message of a stream, decoded, oldest first (an ordered consumer, deleted afterwards). */
+export async function storedMessages<T>(
+  nc: NatsConnection,
+  stream: string,
+  decode: (data: Uint8Array) => T,
+): Promise<T[]> {
+  const jsm = await jetstreamManager(nc);
+  const total = (await jsm.streams.info(stream)).state.messages;
+  const out: T[] = [];
+  if (total === 0) return out;
+  const consumer = await jetstream(nc).consumers.get(stream);
+  const messages = await consumer.consume();
+  for await (const m of messages) {
+    out.push(decode(m.data));
+    if (out.length >= total) break;
+  }
+  await consumer.delete().catch(() => undefined);
+  return out;
+}

@@ -10,6 +10,7 @@ import { ensureStreams, STREAM_DEADLETTERS, STREAM_DECISIONS, subjects } from '.
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import {
   Channel,
+  Decision,
   ClearanceStatus,
   DeclarationType,
   DocumentType,
@@ -123,7 +124,11 @@ describe('customs decider', () => {
       await send('a1-again', DeclarationAction.SUBMIT, numberOf(1), {
         declaration: declaration(numberOf(1)),
       });
-      const a = await waitFor(async () => (await stateOf(numberOf(1)))?.decisions[0]);
+      // Position 0 until the decision is confirmed on the stream (the state is written first).
+      const a = await waitFor(async () => {
+        const d = (await stateOf(numberOf(1)))?.decisions[0];
+        return d && d.position > 0 ? d : undefined;
+      });
       expect(a).toMatchObject({
         channel: Channel.GREEN,
         status: ClearanceStatus.CLEARED,
@@ -191,6 +196,65 @@ describe('customs decider', () => {
     } finally {
       await Promise.all([two.stop(), three.stop()]);
     }
+  });
+
+  it('two deciders given a cancel and an inspection result at once: one applies, and stream and state agree', async () => {
+    const one = await start();
+    const two = await start();
+    const N = 120;
+    const numbers = Array.from({ length: N }, (_, i) => numberOf(2000 + i));
+    const deadBefore = (await jsm.streams.info(STREAM_DEADLETTERS)).state.messages;
+    try {
+      await Promise.all(
+        numbers.map((n) =>
+          send(`s-${n}`, DeclarationAction.SUBMIT, n, { declaration: declaration(n, 'KP') }),
+        ),
+      );
+      await waitFor(
+        async () => {
+          for (const n of numbers) if ((await stateOf(n))?.decisions[0]?.position === 0) return false;
+          return (await Promise.all(numbers.map(stateOf))).every((st) => st?.decisions.length === 1);
+        },
+        { timeoutMs: 30_000, what: 'every declaration held for inspection' },
+      );
+      // A declaration's two commands are published 2 x SPREAD messages apart, so they tend to be in different
+      // pulls, taken by different instances, and handled at the same time.
+      const SPREAD = 16;
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < N + SPREAD; i++) {
+        const c = numbers[i];
+        const x = numbers[i - SPREAD];
+        if (c !== undefined) sends.push(send(`x-${c}`, DeclarationAction.CANCEL, c, { reason: 'withdrawn' }));
+        if (x !== undefined)
+          sends.push(
+            send(`i-${x}`, DeclarationAction.INSPECTION_RESULT, x, { outcome: InspectionOutcome.PASSED }),
+          );
+      }
+      await Promise.all(sends);
+      await waitFor(
+        async () =>
+          (await jsm.consumers.info('PS_CUSTOMS', 'processor-customs')).num_pending === 0 &&
+          (await jsm.consumers.info('PS_CUSTOMS', 'processor-customs')).num_ack_pending === 0,
+        { timeoutMs: 30_000, what: 'every command handled' },
+      );
+    } finally {
+      await Promise.all([one.stop(), two.stop()]);
+    }
+    const wrong: string[] = [];
+    for (const n of numbers) {
+      const st = await stateOf(n);
+      const last = await jsm.streams.getMessage(STREAM_DECISIONS, { last_by_subj: subjects.decision(n) });
+      const onStream = last ? Decision.decode(last.data) : undefined;
+      const second = st?.decisions[1];
+      // Exactly one of the two applied; the stream's latest decision is the one the state holds, at its position.
+      if (st?.decisions.length !== 2 || second?.status !== onStream?.status || second?.position !== last?.seq)
+        wrong.push(
+          `${n}: state ${String(st?.decisions.map((d) => d.status))}, stream ${String(onStream?.status)}`,
+        );
+    }
+    expect(wrong).toEqual([]);
+    // The other command of each pair could not apply any more and was dead-lettered.
+    expect((await jsm.streams.info(STREAM_DEADLETTERS)).state.messages - deadBefore).toBe(N);
   });
 
   it('submit waits for the decision from the stream, answers a resubmission the same, and times out as pending', async () => {
