@@ -31,8 +31,11 @@ export interface ClickHouseHttpServer {
   readonly dir: string;
   /** Whether the listener is up. */
   readonly running: boolean;
-  /** Requests answered 200, and the INSERTs among them. */
-  readonly stats: { ok: number; failed: number; inserts: number; dropped: number };
+  /**
+   * Statements that succeeded / failed in the engine, INSERTs among the successes, replies that found their
+   * connection gone (dropped by stop(): the client never learnt the outcome), and statements running now.
+   */
+  readonly stats: { ok: number; failed: number; inserts: number; dropped: number; running: number };
   /** Closes the listener and destroys every open connection (requests in flight get no reply). */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -117,7 +120,7 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions = {}): Pro
   // One session held for the fixture's life: it binds the folder, so per-request sessions open at once.
   const keeper = new Session(dir);
   const sockets = new Set<Socket>();
-  const stats = { ok: 0, failed: 0, inserts: 0, dropped: 0 };
+  const stats = { ok: 0, failed: 0, inserts: 0, dropped: 0, running: 0 };
   let server: Server | undefined;
   let port = 0;
 
@@ -173,6 +176,7 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions = {}): Pro
     }
     const format = url.searchParams.get('default_format') ?? 'TabSeparated';
     const session = new Session(dir);
+    stats.running++;
     try {
       for (const statement of setup) await session.queryAsync(statement);
       const result = await session.queryAsync(sql, { format });
@@ -183,6 +187,7 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions = {}): Pro
       const code = Number(/Code: (\d+)/.exec(message)?.[1] ?? 1000);
       throw new HttpFailure(500, code, message);
     } finally {
+      stats.running--;
       session.close();
     }
   }
@@ -250,7 +255,8 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions = {}): Pro
 
   async function start(): Promise<void> {
     if (server) return;
-    const s = createServer(handle);
+    // A ClickHouse server takes URIs up to 1 MiB (http_max_uri_size): query parameters travel in the URL.
+    const s = createServer({ maxHeaderSize: 1 << 20 }, handle);
     s.keepAliveTimeout = 10_000;
     s.on('connection', (socket: Socket) => {
       sockets.add(socket);
