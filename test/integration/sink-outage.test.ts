@@ -162,13 +162,13 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
         customsClient,
         () => sampleDeclaration(kinds[k++ % 3] ?? 'green', nextNumber()),
         {
-          intervalMs: 100,
+          intervalMs: 200,
           phase: () => phase,
         },
       );
       const events = streamEventsAtPace(ingestClient, 'ol', {
         batchEvents: 50,
-        intervalMs: 100,
+        intervalMs: 200,
         serialBase: 200_000,
       });
       load.push(events);
@@ -176,7 +176,7 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
       // Up: rows arrive.
       await waitFor(
         async () =>
-          (await countRows(f.ch, 'events', ours)) >= 500 && (await countRows(f.ch, 'decisions')) >= 20,
+          (await countRows(f.ch, 'events', ours)) >= 200 && (await countRows(f.ch, 'decisions')) >= 5,
         {
           timeoutMs: 20_000,
           what: 'rows flowing before the outage',
@@ -220,11 +220,12 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
       await server.start();
       phase = 'after';
       const resumedAt = Date.now();
-      await waitFor(async () => (await metric('inserts', 'events')) > (inserts[0] ?? 0), {
-        what: 'inserts resumed',
+      await waitFor(async () => ((await ackFloors())[0] ?? 0) > (floors[0] ?? 0), {
+        timeoutMs: 30_000,
+        what: 'acks resumed',
       });
       const catchUpMs = Date.now() - resumedAt;
-      await waitFor(() => decls.submissions.filter((s) => s.phase === 'after').length >= 20, {
+      await waitFor(() => decls.submissions.filter((s) => s.phase === 'after').length >= 10, {
         what: 'load after',
       });
       load = [];
@@ -235,7 +236,7 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
       const submitted = decls.submissions;
       expect(submitted.filter((s) => s.error !== undefined || !s.decided)).toEqual([]);
       const during = submitted.filter((s) => s.phase === 'outage');
-      expect(during.length).toBeGreaterThan(50);
+      expect(during.length).toBeGreaterThan(30);
 
       for (const s of streams) {
         await waitFor(() => allAcked(n.nc, s, consumer), {
@@ -281,8 +282,8 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
           `during ${JSON.stringify(lat('outage'))}, after ${JSON.stringify(lat('after'))}; ` +
           `${accepted} events and ${numbers.length} declarations/decisions acked, each in ClickHouse once ` +
           `(raw = FINAL); ${checks} checks during the outage saw no ack and no insert; ` +
-          `${pendingInOutage} event messages held unacked; inserts resumed ${catchUpMs} ms after ClickHouse ` +
-          `came back; ${server.stats.dropped} replies lost at the stop`,
+          `${pendingInOutage} event messages held unacked; acks resumed ${catchUpMs} ms after ClickHouse ` +
+          `came back (first ack); ${server.stats.dropped} replies lost at the stop`,
       );
     } finally {
       await Promise.all(load.map((l) => l.stop()));
@@ -294,5 +295,5 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
       await httpCh.close();
       await server.close();
     }
-  }, 90_000);
+  }, 150_000);
 });
