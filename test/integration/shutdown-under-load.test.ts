@@ -1,9 +1,11 @@
-// Graceful shutdown under load, of the gateway as its own process (`portstream ingest`): SIGTERM while clients
-// stream batches. It exits with code 0; every event it answered ACCEPTED is in JetStream once; the calls end
-// UNAVAILABLE (retryable) and the batches left unanswered, re-sent with the same ids to a new gateway, are
-// stored once too, so nothing acked is lost and nothing is doubled.
+// Graceful shutdown under load, of each service as its own process. The gateway (`portstream ingest`) gets
+// SIGTERM while clients stream batches: it exits with code 0; every event it answered ACCEPTED is in JetStream
+// once; the calls end UNAVAILABLE (retryable) and the batches left unanswered, re-sent with the same ids to a
+// new gateway, are stored once too. The processor (`portstream processor`) gets SIGTERM while declarations
+// flow: it exits with code 0, and with a new processor every declaration ends up with exactly one decision.
 import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,10 +13,12 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
+import { STREAM_CUSTOMS, STREAM_DECISIONS } from '../../core/nats/topology.js';
 import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startIngest } from '../../ingest/main.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
+import { CustomsServiceClient, Decision } from '../../proto/gen/portstream/v1/customs.js';
 import {
   EventStatus,
   IngestServiceClient,
@@ -22,7 +26,9 @@ import {
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import { discBatch } from '../helpers/events.js';
+import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
 import { streamBatches } from '../helpers/gateway.js';
+import { submitAtPace } from '../helpers/load.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
@@ -108,7 +114,7 @@ describe('graceful shutdown under load', () => {
       const exit = await gateway.exited;
       const ends = await Promise.all(clients.map((c) => c.ended));
 
-      expect(exit.code).toBe(0);
+      expect(exit.code, gateway.output().slice(-4000)).toBe(0);
       expect(gateway.output()).toContain('"msg":"stopped"');
       expect(ends.map((e) => e?.code)).toEqual(clients.map(() => status.UNAVAILABLE));
       const acceptedIds = clients.flatMap((c) =>
@@ -156,4 +162,91 @@ describe('graceful shutdown under load', () => {
       for (const g of grpc) g.close();
     }
   }, 60_000);
+
+  it('the processor process on SIGTERM: exit 0, and every declaration decided exactly once', async () => {
+    const tokens = await writeTokensFile(dir);
+    const env = {
+      NATS_URL: nats.url,
+      AUTH_TOKENS_FILE: tokens,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    };
+    const gateway = await startIngest({
+      config: loadConfig({ INGEST_PORT: '0', CUSTOMS_MAX_WAIT_MS: '3000' }),
+      log: silentLogger(),
+      nc,
+      registry: new Registry(),
+      auth: testAuth,
+    });
+    const customs = clientAs(CustomsServiceClient, gateway.address, TOKENS.customs);
+    const first = startService('processor', env);
+    let second: ReturnType<typeof startService> | undefined;
+    const nextNumber = numberSequence(108800000000);
+    const kinds = ['green', 'yellow', 'red'] as const;
+    let k = 0;
+    let phase = 'first';
+    const load = submitAtPace(customs, () => sampleDeclaration(kinds[k++ % 3] ?? 'green', nextNumber()), {
+      intervalMs: 50,
+      phase: () => phase,
+    });
+    try {
+      await first.logLine('processor started');
+      await waitFor(() => load.submissions.filter((s) => s.decided).length >= 40, {
+        timeoutMs: 30_000,
+        what: 'decisions from the first processor',
+      });
+      const signalled = Date.now();
+      first.proc.kill('SIGTERM');
+      phase = 'between';
+      const exit = await first.exited;
+      expect(exit.code, first.output().slice(-4000)).toBe(0);
+      expect(first.output()).toContain('"msg":"stopped"');
+      second = startService('processor', env);
+      await second.logLine('processor started');
+      phase = 'second';
+      await waitFor(() => load.submissions.filter((s) => s.phase === 'second' && s.decided).length >= 40, {
+        timeoutMs: 30_000,
+        what: 'decisions from the second processor',
+      });
+      await load.stop();
+      const jsm = await jetstreamManager(nc);
+      await waitFor(
+        async () => {
+          const c = await jsm.consumers.info(STREAM_CUSTOMS, 'processor-customs');
+          return c.num_pending === 0 && c.num_ack_pending === 0;
+        },
+        { timeoutMs: 30_000, what: 'every command acked' },
+      );
+      const submitted = load.submissions;
+      expect(submitted.filter((s) => s.error !== undefined)).toEqual([]);
+      // Every declaration has exactly one decision on the stream, whichever processor made it.
+      const decisions = new Map<string, number>();
+      const total = (await jsm.streams.info(STREAM_DECISIONS)).state.messages;
+      const reader = await jetstream(nc).consumers.get(STREAM_DECISIONS);
+      const messages = await reader.consume();
+      let seen = 0;
+      for await (const m of messages) {
+        const d = Decision.decode(m.data);
+        decisions.set(d.declarationNumber, (decisions.get(d.declarationNumber) ?? 0) + 1);
+        if (++seen >= total) break;
+      }
+      await reader.delete().catch(() => undefined);
+      expect(
+        submitted.filter((s) => decisions.get(s.declarationNumber) !== 1).map((s) => s.declarationNumber),
+      ).toEqual([]);
+      expect(decisions.size).toBe(submitted.length);
+      const pendingAnswers = submitted.filter((s) => !s.decided).length;
+      console.log(
+        `processor SIGTERM under load: exit ${exit.code} after ${exit.at - signalled} ms; ` +
+          `${submitted.length} declarations submitted, each with exactly one decision on the stream; ` +
+          `${pendingAnswers} answered PENDING while no processor ran (decided once the next one started)`,
+      );
+    } finally {
+      await load.stop();
+      first.proc.kill('SIGKILL');
+      second?.proc.kill('SIGTERM');
+      if (second) await second.exited;
+      customs.close();
+      await gateway.stop();
+    }
+  }, 90_000);
 });
