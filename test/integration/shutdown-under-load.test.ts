@@ -234,11 +234,13 @@ describe('graceful shutdown under load', () => {
         submitted.filter((s) => decisions.get(s.declarationNumber) !== 1).map((s) => s.declarationNumber),
       ).toEqual([]);
       expect(decisions.size).toBe(submitted.length);
-      const pendingAnswers = submitted.filter((s) => !s.decided).length;
+      const pending = (p: string): string =>
+        `${submitted.filter((s) => s.phase === p && !s.decided).length}/${submitted.filter((s) => s.phase === p).length}`;
       console.log(
         `processor SIGTERM under load: exit ${exit.code} after ${exit.at - signalled} ms; ` +
           `${submitted.length} declarations submitted, each with exactly one decision on the stream; ` +
-          `${pendingAnswers} answered PENDING while no processor ran (decided once the next one started)`,
+          `answered PENDING at the 3 s deadline (decided later): ${pending('first')} with the first processor, ` +
+          `${pending('between')} while none ran, ${pending('second')} with the second`,
       );
     } finally {
       await load.stop();
