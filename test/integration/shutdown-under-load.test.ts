@@ -184,13 +184,19 @@ describe('graceful shutdown under load', () => {
     const kinds = ['green', 'yellow', 'red'] as const;
     let k = 0;
     let phase = 'first';
-    const load = submitAtPace(customs, () => sampleDeclaration(kinds[k++ % 3] ?? 'green', nextNumber()), {
-      intervalMs: 50,
-      phase: () => phase,
-    });
+    let load: ReturnType<typeof submitAtPace> | undefined;
     try {
       await first.logLine('processor started');
-      await waitFor(() => load.submissions.filter((s) => s.decided).length >= 40, {
+      const running = submitAtPace(
+        customs,
+        () => sampleDeclaration(kinds[k++ % 3] ?? 'green', nextNumber()),
+        {
+          intervalMs: 50,
+          phase: () => phase,
+        },
+      );
+      load = running;
+      await waitFor(() => running.submissions.filter((s) => s.decided).length >= 40, {
         timeoutMs: 30_000,
         what: 'decisions from the first processor',
       });
@@ -203,11 +209,11 @@ describe('graceful shutdown under load', () => {
       second = startService('processor', env);
       await second.logLine('processor started');
       phase = 'second';
-      await waitFor(() => load.submissions.filter((s) => s.phase === 'second' && s.decided).length >= 40, {
+      await waitFor(() => running.submissions.filter((s) => s.phase === 'second' && s.decided).length >= 40, {
         timeoutMs: 30_000,
         what: 'decisions from the second processor',
       });
-      await load.stop();
+      await running.stop();
       const jsm = await jetstreamManager(nc);
       await waitFor(
         async () => {
@@ -216,7 +222,7 @@ describe('graceful shutdown under load', () => {
         },
         { timeoutMs: 30_000, what: 'every command acked' },
       );
-      const submitted = load.submissions;
+      const submitted = running.submissions;
       expect(submitted.filter((s) => s.error !== undefined)).toEqual([]);
       // Every declaration has exactly one decision on the stream, whichever processor made it.
       const decisions = new Map<string, number>();
@@ -243,7 +249,7 @@ describe('graceful shutdown under load', () => {
           `${pending('between')} while none ran, ${pending('second')} with the second`,
       );
     } finally {
-      await load.stop();
+      await load?.stop();
       first.proc.kill('SIGKILL');
       second?.proc.kill('SIGTERM');
       if (second) await second.exited;
