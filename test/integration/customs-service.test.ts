@@ -23,9 +23,6 @@ import {
   ClearanceStatus,
   CustomsServiceClient,
   Decision,
-  DeclarationType,
-  DocumentType,
-  EnterprisePriority,
   InspectionOutcome,
   type AmendDeclarationResponse,
   type CancelDeclarationResponse,
@@ -38,54 +35,17 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { FIRM_TAX, numberSequence, sampleDeclaration, type Kind } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 
-/** The firm's own tax code (test/helpers/auth.ts) and another enterprise's. */
-const FIRM_TAX = '0100109106';
-const OTHER_TAX = '0100107518';
+const nextNumber = numberSequence();
 
-let serial = 0;
-const nextNumber = (): string => String(108600000000 + ++serial);
-
-type Kind = 'green' | 'yellow' | 'red';
-
-/**
- * Samples under the default rules: an AEO enterprise with ordinary goods is GREEN; tobacco (HS chapter 24) is
- * YELLOW; goods from a high-risk origin are RED.
- */
 function sample(kind: Kind, over: Partial<Declaration> = {}): Declaration {
-  const n = over.declarationNumber ?? nextNumber();
-  return {
-    declarationNumber: n,
-    type: DeclarationType.IMPORT,
-    declarantTaxCode: OTHER_TAX,
-    traderTaxCode: OTHER_TAX,
-    traderName: 'Sample Trading JSC',
-    priority: kind === 'green' ? EnterprisePriority.AEO : EnterprisePriority.STANDARD,
-    goods: [
-      {
-        hsCode: kind === 'yellow' ? '24022090' : '84713020',
-        description: kind === 'yellow' ? 'cigarettes' : 'laptops',
-        quantity: 10,
-        unit: 'PCE',
-        customsValue: { currencyCode: 'USD', units: 5000, nanos: 0 },
-        originCountry: kind === 'red' ? 'KP' : 'CN',
-        grossWeightKg: 30,
-      },
-    ],
-    containerNumbers: [],
-    vessel: undefined,
-    portOfLoading: 'CNSHA',
-    portOfDischarge: 'VNHPH',
-    documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
-    customsOffice: '03CC',
-    declaredTime: new Date('2026-11-20T08:00:00Z'),
-    ...over,
-  };
+  return sampleDeclaration(kind, over.declarationNumber ?? nextNumber(), over);
 }
 
 type Callback<Res> = (err: ServiceError | null, res?: Res) => void;

@@ -14,7 +14,7 @@ import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats
 import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
-import { startLoad } from '../helpers/load.js';
+import { startLoad } from '../helpers/jetstream-load.js';
 import {
   appliedEventIds,
   decisionsOnStream,

@@ -1,0 +1,57 @@
+// Valid customs declarations for tests, one per channel under the default rules, with unique numbers.
+import {
+  DeclarationType,
+  DocumentType,
+  EnterprisePriority,
+  type Declaration,
+} from '../../proto/gen/portstream/v1/customs.js';
+
+/** The firm's own tax code (test/helpers/auth.ts) and another enterprise's. */
+export const FIRM_TAX = '0100109106';
+export const OTHER_TAX = '0100107518';
+
+export type Kind = 'green' | 'yellow' | 'red';
+
+/** 12-digit declaration numbers from base upwards: each test file picks its own base. */
+export function numberSequence(base = 108600000000): () => string {
+  let serial = 0;
+  return () => String(base + ++serial);
+}
+
+/**
+ * Samples under the default rules: an AEO enterprise with ordinary goods is GREEN; tobacco (HS chapter 24) is
+ * YELLOW; goods from a high-risk origin are RED.
+ */
+export function sampleDeclaration(
+  kind: Kind,
+  declarationNumber: string,
+  over: Partial<Declaration> = {},
+): Declaration {
+  return {
+    declarationNumber,
+    type: DeclarationType.IMPORT,
+    declarantTaxCode: OTHER_TAX,
+    traderTaxCode: OTHER_TAX,
+    traderName: 'Sample Trading JSC',
+    priority: kind === 'green' ? EnterprisePriority.AEO : EnterprisePriority.STANDARD,
+    goods: [
+      {
+        hsCode: kind === 'yellow' ? '24022090' : '84713020',
+        description: kind === 'yellow' ? 'cigarettes' : 'laptops',
+        quantity: 10,
+        unit: 'PCE',
+        customsValue: { currencyCode: 'USD', units: 5000, nanos: 0 },
+        originCountry: kind === 'red' ? 'KP' : 'CN',
+        grossWeightKg: 30,
+      },
+    ],
+    containerNumbers: [],
+    vessel: undefined,
+    portOfLoading: 'CNSHA',
+    portOfDischarge: 'VNHPH',
+    documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
+    customsOffice: '03CC',
+    declaredTime: new Date('2026-11-20T08:00:00Z'),
+    ...over,
+  };
+}
