@@ -1,0 +1,47 @@
+// Runs a harness script (a sibling module) in its own node process: built (.js under dist/) or from source
+// (.ts under tsx, with the same loader flags this process got). Load generators live there so their CPU and
+// event loop are not those of the services they measure.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface HarnessChild {
+  process: ChildProcess;
+  /** Resolves with everything the child wrote to stdout, rejects if it exits non-zero. */
+  done: Promise<string>;
+}
+
+/**
+ * `name` is a module path relative to this folder without extension ('status-load', '../../cli/portstream').
+ * Without onLine the child's stdout goes to this process's stderr (service logs stay off the result table).
+ */
+export function runHarnessScript(
+  name: string,
+  args: string[],
+  onLine?: (line: string) => void,
+  env?: NodeJS.ProcessEnv,
+): HarnessChild {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const script = fileURLToPath(new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  const child = spawn(process.execPath, [...(fromSource ? process.execArgv : []), script, ...args], {
+    stdio: ['ignore', onLine === undefined ? 2 : 'pipe', 'inherit'],
+    ...(env === undefined ? {} : { env }),
+  });
+  const done = new Promise<string>((resolve, reject) => {
+    let out = '';
+    let partial = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      const text = b.toString();
+      out += text;
+      partial += text;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLine?.(l);
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`${name} exited with ${signal ?? String(code)}`));
+    });
+  });
+  return { process: child, done };
+}
