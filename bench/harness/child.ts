@@ -10,20 +10,24 @@ export interface HarnessChild {
   done: Promise<string>;
 }
 
+export interface HarnessChildOptions {
+  /** Called per line of the child's stdout; without it stdout goes to `stdoutFd` or this process's stderr. */
+  onLine?: (line: string) => void;
+  /** File descriptor for the child's stdout when there is no onLine (e.g. a log file). */
+  stdoutFd?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * `name` is a module path relative to this folder without extension ('status-load', '../../cli/portstream').
- * Without onLine the child's stdout goes to this process's stderr (service logs stay off the result table).
+ * Service logs never reach this process's stdout, which carries the result table.
  */
-export function runHarnessScript(
-  name: string,
-  args: string[],
-  onLine?: (line: string) => void,
-  env?: NodeJS.ProcessEnv,
-): HarnessChild {
+export function runHarnessScript(name: string, args: string[], o: HarnessChildOptions = {}): HarnessChild {
+  const { onLine, env } = o;
   const fromSource = import.meta.url.endsWith('.ts');
   const script = fileURLToPath(new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   const child = spawn(process.execPath, [...(fromSource ? process.execArgv : []), script, ...args], {
-    stdio: ['ignore', onLine === undefined ? 2 : 'pipe', 'inherit'],
+    stdio: ['ignore', onLine === undefined ? (o.stdoutFd ?? 2) : 'pipe', 'inherit'],
     ...(env === undefined ? {} : { env }),
   });
   const done = new Promise<string>((resolve, reject) => {

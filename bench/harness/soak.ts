@@ -3,7 +3,8 @@
 // nats-server, with a load generator process sending events, declarations and status reads at fixed rates
 // for the whole run. RSS of every process is sampled every few seconds; the result gives each one's peak and
 // growth trend (least-squares slope after a warm-up), and the consumer lag when the load stopped.
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,9 @@ export interface SoakOptions {
 
 const OPERATOR_TOKEN = 'soak-operator-token-0123456789';
 const CUSTOMS_TOKEN = 'soak-customs-token-0123456789';
+// The bench containers are gated out within moments, after which no terminal operator sees them: reads go as
+// admin, which sees every container.
+const ADMIN_TOKEN = 'soak-admin-token-0123456789';
 const SERVICES = ['ingest', 'processor', 'sink', 'api'] as const;
 
 async function freePort(): Promise<number> {
@@ -82,6 +86,36 @@ async function stopService(c: HarnessChild): Promise<string | undefined> {
   }
 }
 
+interface LogSummary {
+  errors: number;
+  warnings: number;
+  /** Message (and error type) of the first error line. */
+  first?: string;
+}
+
+/** Counts the warn (40) and error (50+) lines of a service's JSON log. */
+async function summariseLog(file: string): Promise<LogSummary> {
+  const out: LogSummary = { errors: 0, warnings: 0 };
+  const text = await readFile(file, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const l = JSON.parse(line) as {
+        level?: number;
+        msg?: string;
+        err?: { type?: string; message?: string };
+      };
+      if ((l.level ?? 0) >= 50) {
+        out.errors++;
+        out.first ??= `${l.msg ?? ''}${l.err ? `: ${l.err.type ?? ''} ${l.err.message ?? ''}` : ''}`;
+      } else if (l.level === 40) out.warnings++;
+    } catch {
+      // A line cut short by a kill: not a log record.
+    }
+  }
+  return out;
+}
+
 /** Unprocessed plus unacknowledged messages per durable consumer of every stream. */
 async function consumerLag(url: string): Promise<Record<string, number>> {
   const nc = await connectNats({ url, name: 'bench-soak-lag' });
@@ -106,6 +140,7 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
   const pids = new Map<string, number>([['bench (soak driver)', process.pid]]);
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const services = new Map<string, HarnessChild>();
+  const logFds: number[] = [];
   const rss = new RssSeries(() => pids);
   // Every few seconds; short runs sample more often so the slope still has enough points.
   const intervalMs = durationMs >= 120_000 ? 5000 : 1000;
@@ -117,6 +152,7 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
         tokens: [
           { name: 'soak-operator', role: 'operator', token: OPERATOR_TOKEN, terminals: ['VNHPH:*'] },
           { name: 'soak-customs', role: 'customs', token: CUSTOMS_TOKEN },
+          { name: 'soak-admin', role: 'admin', token: ADMIN_TOKEN },
         ],
       }),
     );
@@ -125,19 +161,25 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
       // Each its own data folder: embedded ClickHouse binds one folder per process.
       const dataDir = path.join(dir, name);
       await mkdir(dataDir, { recursive: true });
-      const child = runHarnessScript('../../cli/portstream', [name], undefined, {
-        ...process.env,
-        NATS_URL: nats.url,
-        AUTH_TOKENS_FILE: tokensFile,
-        PORTSTREAM_DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        LOG_FORMAT: 'json',
-        INGEST_HOST: '127.0.0.1',
-        INGEST_PORT: String(ingestPort),
-        API_GRPC_HOST: '127.0.0.1',
-        API_GRPC_PORT: String(apiGrpcPort),
-        API_HTTP_HOST: '127.0.0.1',
-        API_HTTP_PORT: String(apiHttpPort),
+      // Logs to a file per service: errors are counted in the result instead of flooding the terminal.
+      const logFd = openSync(path.join(dir, `${name}.log`), 'w');
+      logFds.push(logFd);
+      const child = runHarnessScript('../../cli/portstream', [name], {
+        stdoutFd: logFd,
+        env: {
+          ...process.env,
+          NATS_URL: nats.url,
+          AUTH_TOKENS_FILE: tokensFile,
+          PORTSTREAM_DATA_DIR: dataDir,
+          LOG_LEVEL: 'warn',
+          LOG_FORMAT: 'json',
+          INGEST_HOST: '127.0.0.1',
+          INGEST_PORT: String(ingestPort),
+          API_GRPC_HOST: '127.0.0.1',
+          API_GRPC_PORT: String(apiGrpcPort),
+          API_HTTP_HOST: '127.0.0.1',
+          API_HTTP_PORT: String(apiHttpPort),
+        },
       });
       // A service that dies is reported at the end, not thrown while the others run.
       child.done.catch(() => undefined);
@@ -152,6 +194,7 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
       apiAddress: `127.0.0.1:${apiGrpcPort}`,
       operatorToken: OPERATOR_TOKEN,
       customsToken: CUSTOMS_TOKEN,
+      statusToken: ADMIN_TOKEN,
       runId: `soak${Date.now().toString(36)}`,
       eventsPerSec: o.eventsPerSec,
       declarationsPerSec: o.declarationsPerSec,
@@ -166,8 +209,10 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
       bar.update(Date.now() - started, `${Math.round((Date.now() - started) / 1000)} s`);
     }, 1000);
     try {
-      const loader = runHarnessScript('soak-load', [JSON.stringify(plan)], (line) => {
-        load = JSON.parse(line) as SoakLoadResult;
+      const loader = runHarnessScript('soak-load', [JSON.stringify(plan)], {
+        onLine: (line) => {
+          load = JSON.parse(line) as SoakLoadResult;
+        },
       });
       if (loader.process.pid !== undefined) pids.set('load generator', loader.process.pid);
       await loader.done;
@@ -197,6 +242,8 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
       if (err !== undefined) serviceErrors[name] = err;
     }
     services.clear();
+    const logs: Record<string, LogSummary> = {};
+    for (const name of SERVICES) logs[name] = await summariseLog(path.join(dir, `${name}.log`));
 
     // Warm-up excluded from the trend: start-up allocation, JIT, first buffers.
     const warmupS = Math.min(60, loadSeconds / 4);
@@ -222,7 +269,16 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
         ...(load ?? { load_error: 'the load generator printed no result' }),
         lag_at_load_end: lagAtEnd,
         lag_drained_s: drainedS,
-        ...(Object.keys(serviceErrors).length > 0 ? { service_errors: serviceErrors } : {}),
+        ...(Object.keys(serviceErrors).length > 0 ? { service_exit_errors: serviceErrors } : {}),
+        service_log_errors: Object.fromEntries(Object.entries(logs).map(([n, l]) => [n, l.errors])),
+        service_log_warnings: Object.fromEntries(Object.entries(logs).map(([n, l]) => [n, l.warnings])),
+        ...(Object.values(logs).some((l) => l.first !== undefined)
+          ? {
+              service_first_error: Object.fromEntries(
+                Object.entries(logs).flatMap(([n, l]) => (l.first === undefined ? [] : [[n, l.first]])),
+              ),
+            }
+          : {}),
       },
       memory: {
         max_rss_mb: round(Math.max(0, ...Object.values(trends).map((t) => t.peak_mb)), 1),
@@ -238,6 +294,7 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
   } finally {
     rss.stop();
     for (const c of services.values()) await stopService(c);
+    for (const fd of logFds) closeSync(fd);
     await nats.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -143,10 +143,12 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
   const phases = new Map<string, StatusPhaseResult>();
   const bar = progress('status', plan.phases.length);
   try {
-    const child = runHarnessScript('status-load', [JSON.stringify(plan)], (line) => {
-      const r = JSON.parse(line) as StatusPhaseResult;
-      phases.set(r.name, r);
-      bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
+    const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
+      onLine: (line) => {
+        const r = JSON.parse(line) as StatusPhaseResult;
+        phases.set(r.name, r);
+        bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
+      },
     });
     if (child.process.pid !== undefined) o.pids.set('status load generator', child.process.pid);
     await child.done;
