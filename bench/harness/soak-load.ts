@@ -53,7 +53,7 @@ async function statusReads(): Promise<{ ok: number; errors: number; latency: Lat
   let first: string | undefined;
   if (plan.statusPerSec <= 0 || plan.durationMs <= STATUS_START_DELAY_MS) return { ok, errors, latency };
   await delay(STATUS_START_DELAY_MS);
-  const call = caller('grpc', plan.apiAddress, plan.statusToken);
+  const call = await caller('grpc', plan.apiAddress, plan.statusToken);
   let inflight = 0;
   await openLoop(plan.statusPerSec, plan.durationMs - STATUS_START_DELAY_MS, (i, at) => {
     inflight++;

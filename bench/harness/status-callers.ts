@@ -2,7 +2,7 @@
 // gRPC, GET /v1/containers/{number} over HTTP (keep-alive), or the bare unary baseline. Each reports success
 // through `done` so the caller can time it from its scheduled start.
 import { Agent, request } from 'node:http';
-import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type Client } from '@grpc/grpc-js';
 import { TrackingServiceClient } from '../../proto/gen/portstream/v1/tracking.js';
 import { unaryDefinition } from './unary-baseline.js';
 
@@ -12,19 +12,38 @@ export type Caller = (containerNumber: string, done: (ok: boolean, why?: string)
 
 const DEADLINE_MS = 5000;
 
-export function caller(mode: StatusMode, target: string, token: string): Caller {
+/**
+ * A caller whose connection is up: requests queued behind a channel that is still connecting would otherwise
+ * all leave at once when it is ready and count its set-up as their latency.
+ */
+export async function caller(mode: StatusMode, target: string, token: string): Promise<Caller> {
   switch (mode) {
-    case 'grpc':
-      return grpcCaller(target, token);
+    case 'grpc': {
+      const client = new TrackingServiceClient(target, credentials.createInsecure());
+      await ready(client);
+      return grpcCaller(client, token);
+    }
     case 'http':
       return httpCaller(target, token);
-    case 'grpc-unary-baseline':
-      return unaryCaller(target);
+    case 'grpc-unary-baseline': {
+      const Client = makeGenericClientConstructor(unaryDefinition, 'Unary');
+      const client = new Client(target, credentials.createInsecure());
+      await ready(client);
+      return unaryCaller(client);
+    }
   }
 }
 
-function grpcCaller(target: string, token: string): Caller {
-  const client = new TrackingServiceClient(target, credentials.createInsecure());
+function ready(client: Client): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.waitForReady(Date.now() + 30_000, (err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+function grpcCaller(client: TrackingServiceClient, token: string): Caller {
   const md = new Metadata();
   md.set('authorization', `Bearer ${token}`);
   return (n, done) => {
@@ -35,9 +54,8 @@ function grpcCaller(target: string, token: string): Caller {
   };
 }
 
-function unaryCaller(target: string): Caller {
-  const Client = makeGenericClientConstructor(unaryDefinition, 'Unary');
-  const client = new Client(target, credentials.createInsecure()) as unknown as {
+function unaryCaller(generic: Client): Caller {
+  const client = generic as unknown as {
     get(
       req: Buffer,
       md: Metadata,

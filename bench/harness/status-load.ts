@@ -40,7 +40,7 @@ const numbers = Array.from({ length: plan.containers }, (_, i) => benchContainer
 const pick = (i: number): string => numbers[i % numbers.length] ?? '';
 
 for (const phase of plan.phases) {
-  const call = caller(phase.mode, phase.target, phase.token);
+  const call = await caller(phase.mode, phase.target, phase.token);
   let warm = 0;
   await openLoop(plan.rate, plan.warmupMs, (i) => {
     warm++;
