@@ -185,8 +185,9 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
       child.done.catch(() => undefined);
       services.set(name, child);
       if (child.process.pid !== undefined) pids.set(name, child.process.pid);
+      // Only the gateway creates the streams; the processor's consumers need them to exist when it starts.
+      if (name === 'ingest') await listening(ingestPort, 'ingest');
     }
-    await listening(ingestPort, 'ingest');
     await listening(apiGrpcPort, 'api');
 
     const plan: SoakLoadPlan = {
