@@ -1,53 +1,31 @@
-// Container-status latency of the tracking API at a steady request rate, over gRPC and over HTTP. Starts a
-// nats-server, embedded ClickHouse and the API (as the integration tests do), writes N container statuses to
-// the KV bucket in the processor's format, then runs the open-model load generator in a child process.
-//   npx tsx bench/api-status.ts [rate=2000] [seconds=20] [containers=1000]
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { TOKENS } from '../test/helpers/auth.js';
-import { containerNumber } from '../test/helpers/events.js';
-import { declaration, FIRM_TAX, startApiFixture, status } from '../test/integration/api-fixture.js';
+// The harness's status scenario on its own, for longer or different runs than `portstream bench` makes:
+// a local nats-server, container records in KV, the tracking API, and the load generator in a child process.
+//   npx tsx bench/api-status.ts [rate=2000] [seconds=20] [containers=5000] [firm|operator]
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalNatsServer } from '../core/nats/local-server.js';
+import { statusScenario } from './harness/status.js';
+import { resultTable } from './harness/table.js';
 
-const [rate = '2000', seconds = '20', count = '1000'] = process.argv.slice(2);
-const LOAD = fileURLToPath(new URL('./api-status-load.ts', import.meta.url));
-
-function runLoad(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', LOAD, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`load generator exited ${String(code)}`));
-    });
-  });
-}
-
-const fx = await startApiFixture();
+const [rate = '2000', seconds = '20', count = '5000', principal = 'firm'] = process.argv.slice(2);
+if (principal !== 'firm' && principal !== 'operator') throw new Error('principal must be firm or operator');
+const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-status-'));
+const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
 try {
-  const numbers = Array.from({ length: Number(count) }, (_, i) => containerNumber('BEN', i));
-  await fx.putDeclaration(declaration('300000099999', FIRM_TAX, numbers));
-  for (const n of numbers) await fx.putContainer(status(n, 'HICT', ['300000099999']));
-  const list = numbers.join(',');
-  // As a firm: the slowest access path (container read plus its declaration read).
-  for (const [mode, target] of [
-    ['grpc', fx.api.grpcAddress],
-    ['http', fx.api.httpUrl],
-  ] as const) {
-    console.log(
-      await runLoad([
-        mode,
-        target,
-        process.env.BENCH_ROLE === 'admin' ? TOKENS.admin : TOKENS.firm,
-        rate,
-        seconds,
-        list,
-      ]),
-    );
-  }
+  const pids = new Map<string, number>();
+  const r = await statusScenario({
+    natsUrl: nats.url,
+    dataDir: dir,
+    ratePerSec: Number(rate),
+    warmupMs: 2000,
+    durationMs: Number(seconds) * 1000,
+    containers: Number(count),
+    principal,
+    pids,
+  });
+  console.log(resultTable(r as unknown as Record<string, unknown>));
 } finally {
-  await fx.close();
+  await nats.stop();
+  await rm(dir, { recursive: true, force: true });
 }

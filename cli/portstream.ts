@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { configTableMarkdown } from '../core/config-doc.js';
 import { runApiCommand } from './commands/api.js';
-import { runBenchCommand } from './commands/bench.js';
+import { runBenchCommand, type BenchCommandOptions } from './commands/bench.js';
 import { runClusterCommand, type ClusterOptions } from './commands/cluster.js';
 import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
@@ -122,7 +122,17 @@ program
   .option('--json <path>', 'where to write the JSON result', 'bench/results/latest.json')
   .option('--clearance-rate <n>', 'declarations per second in the clearance scenario', '500')
   .option('--background-events <n>', 'events per second behind the clearance scenario (0: none)', '10000')
-  .action(async (opts: { quick: boolean; json: string; clearanceRate: string; backgroundEvents: string }) => {
+  .option('--status-rate <n>', 'container-status requests per second in the status scenario', '2000')
+  .option('--status-principal <role>', 'who asks in the status scenario: firm or operator', 'firm')
+  .option(
+    '--soak <minutes>',
+    'instead of the scenarios: run the services as separate processes under steady load for this long and ' +
+      'report the RSS trend of each process',
+  )
+  .option('--soak-events <n>', 'events per second during --soak', '5000')
+  .option('--soak-declarations <n>', 'declarations per second during --soak', '50')
+  .option('--soak-status <n>', 'container-status requests per second during --soak', '200')
+  .action(async (opts: BenchCommandOptions) => {
     await runBenchCommand(opts);
   });
 

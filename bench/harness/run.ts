@@ -20,6 +20,7 @@ import { clearanceLoad, declarations } from './clearance.js';
 import { ingestBackground, ingestLoad } from './ingest-load.js';
 import { round, RssSampler } from './measure.js';
 import { progress } from './progress.js';
+import { statusScenario, type StatusPrincipal } from './status.js';
 import { countStored } from './stored.js';
 
 export interface BenchOptions {
@@ -29,6 +30,9 @@ export interface BenchOptions {
   clearanceRate?: number;
   /** Background events per second during the clearance scenario (default 10,000; 0: none). */
   backgroundEvents?: number;
+  /** Container-status requests per second (default 2,000) and the principal asking (default firm). */
+  statusRate?: number;
+  statusPrincipal?: StatusPrincipal;
 }
 
 const BATCH = 500;
@@ -127,6 +131,17 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     await processor.stop();
     await ingest.stop();
     await nc.close();
+
+    const status = await statusScenario({
+      natsUrl: nats.url,
+      dataDir: dir,
+      ratePerSec: opts.statusRate ?? 2000,
+      warmupMs: opts.quick ? 300 : 2000,
+      durationMs: opts.quick ? 700 : 15_000,
+      containers: opts.quick ? 2000 : 5000,
+      principal: opts.statusPrincipal ?? 'firm',
+      pids,
+    });
     rss.stop();
 
     const eventsPerS = load.acked / (load.elapsedMs / 1000);
@@ -142,6 +157,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         nats_request_p99_ms: round(req.ms(99), 3),
         event_bytes: eventBytes.length,
         batch_events: BATCH,
+        ...status.baselines,
       },
       ingest: {
         stage: 'gRPC -> gateway -> JetStream (persisted)',
@@ -171,11 +187,11 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         max_ms: round(clearance.latency.maxMs),
         p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
       },
+      status: status.status,
       memory: {
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
         per_process_mb: Object.fromEntries([...rss.peakMb].map(([k, v]) => [k, round(v, 1)])),
       },
-      not_measured: ['status: run bench/api-status.ts (separate load process) until it joins this harness'],
     };
     await mkdir(path.dirname(path.resolve(opts.jsonPath)), { recursive: true });
     await writeFile(opts.jsonPath, JSON.stringify(result, null, 2) + '\n');

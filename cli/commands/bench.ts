@@ -1,19 +1,49 @@
-// `portstream bench`: baselines and scenarios on this machine, table to stdout, JSON to --json.
+// `portstream bench`: baselines and scenarios on this machine, table to stdout, JSON to --json; with --soak, the
+// memory soak instead (services as separate processes under steady load, RSS trend per process).
 import { runBench } from '../../bench/harness/run.js';
+import { runSoak } from '../../bench/harness/soak.js';
 import { resultTable } from '../../bench/harness/table.js';
 
-export async function runBenchCommand(opts: {
+export interface BenchCommandOptions {
   quick: boolean;
   json: string;
   clearanceRate: string;
   backgroundEvents: string;
-}): Promise<void> {
-  const result = await runBench({
-    quick: opts.quick,
-    jsonPath: opts.json,
-    clearanceRate: Number(opts.clearanceRate),
-    backgroundEvents: Number(opts.backgroundEvents),
-  });
+  statusRate: string;
+  statusPrincipal: string;
+  soak?: string;
+  soakEvents: string;
+  soakDeclarations: string;
+  soakStatus: string;
+}
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got ${v}`);
+  return n;
+}
+
+export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> {
+  if (opts.statusPrincipal !== 'firm' && opts.statusPrincipal !== 'operator') {
+    throw new Error(`--status-principal must be firm or operator, got ${opts.statusPrincipal}`);
+  }
+  const result =
+    opts.soak === undefined
+      ? await runBench({
+          quick: opts.quick,
+          jsonPath: opts.json,
+          clearanceRate: Number(opts.clearanceRate),
+          backgroundEvents: Number(opts.backgroundEvents),
+          statusRate: positive('--status-rate', opts.statusRate),
+          statusPrincipal: opts.statusPrincipal,
+        })
+      : await runSoak({
+          minutes: positive('--soak', opts.soak),
+          jsonPath: opts.json,
+          eventsPerSec: positive('--soak-events', opts.soakEvents),
+          declarationsPerSec: positive('--soak-declarations', opts.soakDeclarations),
+          statusPerSec: positive('--soak-status', opts.soakStatus),
+        });
   console.log(resultTable(result));
   console.log(`\nJSON written to ${opts.json}`);
 }

@@ -1,0 +1,200 @@
+// The status scenario: container-status latency of the real tracking API (api/main.ts) at a fixed request rate,
+// over gRPC and HTTP, beside a bare grpc-js unary call measured the same way in the same run. Container records
+// are written to KV with the processor's own encoders (core/state); the load generator is a child process
+// (status-load.ts) so it shares neither CPU time slices nor the event loop with the API.
+import os from 'node:os';
+import path from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import { Registry } from 'prom-client';
+import { startApi } from '../../api/main.js';
+import { TokenAuthenticator } from '../../core/auth/tokens.js';
+import { createClickHouse } from '../../core/clickhouse/index.js';
+import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
+import { ensureBuckets } from '../../core/nats/buckets.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { encodeContainerRecord } from '../../core/state/container.js';
+import { encodeDeclarationState } from '../../core/state/declaration.js';
+import { Declaration } from '../../proto/gen/portstream/v1/customs.js';
+import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
+import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import { runHarnessScript } from './child.js';
+import { benchContainer } from './events.js';
+import { round } from './measure.js';
+import { progress } from './progress.js';
+import type { StatusLoadPlan, StatusPhaseResult } from './status-load.js';
+import { startUnaryServer } from './unary-baseline.js';
+
+export type StatusPrincipal = 'firm' | 'operator';
+
+export interface StatusOptions {
+  natsUrl: string;
+  /** Scratch folder (embedded ClickHouse, which the API opens but container status never reads). */
+  dataDir: string;
+  ratePerSec: number;
+  warmupMs: number;
+  durationMs: number;
+  containers: number;
+  principal: StatusPrincipal;
+  /** Process table of the run's RSS sampler: the load generator is added while it runs. */
+  pids: Map<string, number>;
+}
+
+export interface StatusOutcome {
+  baselines: Record<string, number>;
+  status: Record<string, unknown>;
+}
+
+const FIRM_TAX = '0100109106';
+const FIRM_TOKEN = 'bench-firm-token-0123456789';
+const OPERATOR_TOKEN = 'bench-status-operator-token-0123456789';
+const CONTAINERS_PER_DECLARATION = 30;
+const TERMINALS = ['HICT', 'TVCT', 'DVCT', 'NDVT'];
+
+function containerStatus(i: number, declarationNumber: string): ContainerStatus {
+  return ContainerStatus.fromPartial({
+    containerNumber: benchContainer(i),
+    isoSizeType: i % 3 === 0 ? '22G1' : '45G1',
+    location: ContainerLocation.IN_YARD,
+    facility: { unLocode: 'VNHPH', terminalCode: TERMINALS[i % TERMINALS.length] ?? 'HICT' },
+    yardPosition: { block: `B${i % 20}`, bay: i % 60, row: i % 8, tier: 1 + (i % 5) },
+    customsStatus: CustomsStatus.PENDING,
+    declarationNumbers: [declarationNumber],
+    lastEventTime: new Date(Date.now() - (i % 3600) * 1000),
+  });
+}
+
+/** Writes `count` containers and their declarations (the firm is declarant on all) as the processor would. */
+async function seed(natsUrl: string, count: number): Promise<Uint8Array> {
+  const nc = await connectNats({ url: natsUrl, name: 'bench-status-seed' });
+  try {
+    const { containers, declarations } = await ensureBuckets(jetstream(nc), 1);
+    const declNo = (d: number): string => `30${String(d).padStart(10, '0')}`;
+    const writes: (() => Promise<unknown>)[] = [];
+    for (let d = 0; d * CONTAINERS_PER_DECLARATION < count; d++) {
+      const members = Array.from(
+        { length: Math.min(CONTAINERS_PER_DECLARATION, count - d * CONTAINERS_PER_DECLARATION) },
+        (_, j) => d * CONTAINERS_PER_DECLARATION + j,
+      );
+      const declaration = Declaration.fromPartial({
+        declarationNumber: declNo(d),
+        declarantTaxCode: FIRM_TAX,
+        containerNumbers: members.map(benchContainer),
+      });
+      writes.push(() =>
+        declarations.put(
+          declNo(d),
+          encodeDeclarationState({ declaration, revision: 1, appliedCommands: [], decisions: [] }),
+        ),
+      );
+      for (const i of members) {
+        writes.push(() =>
+          containers.put(
+            benchContainer(i),
+            encodeContainerRecord({
+              status: containerStatus(i, declNo(d)),
+              bookkeeping: ContainerBookkeeping.fromPartial({ recentEventIds: [`bench-${i}`] }),
+            }),
+          ),
+        );
+      }
+    }
+    // A window of puts in flight: one at a time would take seconds, all at once would be unbounded.
+    for (let k = 0; k < writes.length; k += 256) {
+      await Promise.all(writes.slice(k, k + 256).map((w) => w()));
+    }
+    return ContainerStatus.encode(containerStatus(0, declNo(0))).finish();
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
+  // On a shared machine the other tenants' load explains much of a bad run; say what it was.
+  const loadAverage = os.loadavg()[0] ?? 0;
+  const answer = await seed(o.natsUrl, o.containers);
+  const nc = await connectNats({ url: o.natsUrl, name: 'bench-status-api' });
+  const config = loadConfig({
+    PORTSTREAM_DATA_DIR: path.join(o.dataDir, 'status'),
+    API_GRPC_PORT: '0',
+    API_HTTP_PORT: '0',
+  });
+  const ch = createClickHouse(config);
+  const auth = new TokenAuthenticator({
+    tokens: [
+      { name: 'bench-firm', role: 'firm', token: FIRM_TOKEN, tax_codes: [FIRM_TAX] },
+      { name: 'bench-operator', role: 'operator', token: OPERATOR_TOKEN, terminals: ['VNHPH:*'] },
+    ],
+  });
+  const api = await startApi({ config, log: silentLogger(), nc, ch, registry: new Registry(), auth });
+  const unary = await startUnaryServer(answer);
+  const token = o.principal === 'firm' ? FIRM_TOKEN : OPERATOR_TOKEN;
+  const plan: StatusLoadPlan = {
+    rate: o.ratePerSec,
+    warmupMs: o.warmupMs,
+    durationMs: o.durationMs,
+    containers: o.containers,
+    phases: [
+      { name: 'baseline', mode: 'grpc-unary-baseline', target: unary.address, token: '' },
+      { name: 'grpc', mode: 'grpc', target: api.grpcAddress, token },
+      { name: 'http', mode: 'http', target: api.httpUrl, token },
+    ],
+  };
+  const phases = new Map<string, StatusPhaseResult>();
+  const bar = progress('status', plan.phases.length);
+  try {
+    const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
+      onLine: (line) => {
+        const r = JSON.parse(line) as StatusPhaseResult;
+        phases.set(r.name, r);
+        bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
+      },
+    });
+    if (child.process.pid !== undefined) o.pids.set('status load generator', child.process.pid);
+    await child.done;
+  } finally {
+    bar.stop();
+    unary.stop();
+    await api.stop();
+    await ch.close();
+    await nc.close();
+  }
+  const base = phases.get('baseline');
+  const grpc = phases.get('grpc');
+  const http = phases.get('http');
+  if (!base || !grpc || !http) throw new Error('status load generator gave no result for a phase');
+  const ratio = (ms: number): number => (base.p99_ms > 0 ? round(ms / base.p99_ms) : 0);
+  const fields = (prefix: string, r: StatusPhaseResult): Record<string, number> => ({
+    [`${prefix}_p50_ms`]: round(r.p50_ms, 3),
+    [`${prefix}_p90_ms`]: round(r.p90_ms, 3),
+    [`${prefix}_p99_ms`]: round(r.p99_ms, 3),
+    [`${prefix}_max_ms`]: round(r.max_ms, 3),
+    [`${prefix}_sent_per_s`]: r.sent_per_s,
+    [`${prefix}_answered_per_s`]: r.answered_per_s,
+    [`${prefix}_ok`]: r.ok,
+    [`${prefix}_errors`]: r.errors,
+  });
+  const firstErrors = Object.fromEntries(
+    [base, grpc, http].flatMap((r) => (r.first_error === undefined ? [] : [[r.name, r.first_error]])),
+  );
+  return {
+    baselines: {
+      grpc_unary_p50_ms: round(base.p50_ms, 3),
+      grpc_unary_p99_ms: round(base.p99_ms, 3),
+      grpc_unary_errors: base.errors,
+    },
+    status: {
+      stage: 'GetContainerStatus / GET /v1/containers/{n} -> API -> KV (load from a child process)',
+      principal: o.principal,
+      machine_load_1m: round(loadAverage, 1),
+      containers: o.containers,
+      rate_per_s: o.ratePerSec,
+      duration_s: o.durationMs / 1000,
+      ...fields('grpc', grpc),
+      ...fields('http', http),
+      grpc_p99_ratio_to_grpc_unary_p99: ratio(grpc.p99_ms),
+      http_p99_ratio_to_grpc_unary_p99: ratio(http.p99_ms),
+      ...(Object.keys(firstErrors).length > 0 ? { first_error: firstErrors } : {}),
+    },
+  };
+}
