@@ -11,6 +11,7 @@ import type {
   TimeRange,
 } from '../../core/clickhouse/index.js';
 import { invalidArgument } from '../../core/errors.js';
+import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
   GetClearanceMetricsRequest,
   GetClearanceMetricsResponse,
@@ -65,6 +66,22 @@ function required(v: string, field: string): string {
   return v;
 }
 
+/**
+ * A container number that may be looked up. Checked before any KV access: a key NATS cannot take (a long one
+ * breaks the connection's control line, wildcards match other keys) must never reach the store.
+ */
+export function containerNumberOf(v: string): string {
+  const reason = checkContainerNumber(required(v, 'container_number'));
+  if (reason !== undefined) throw invalidArgument('container_number', reason);
+  return v;
+}
+
+function declarationNumberOf(v: string): string {
+  const reason = checkDeclarationNumber(required(v, 'declaration_number'));
+  if (reason !== undefined) throw invalidArgument('declaration_number', reason);
+  return v;
+}
+
 function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, minBucket: number): TimeRange {
   if (!BUCKETS.has(bucketSeconds) || bucketSeconds < minBucket) {
     const allowed = [...BUCKETS].filter((b) => b >= minBucket).join(', ');
@@ -88,12 +105,12 @@ export class TrackingReads {
   ) {}
 
   async containerStatus(p: Principal, req: GetContainerStatusRequest): Promise<GetContainerStatusResponse> {
-    const n = required(req.containerNumber, 'container_number');
+    const n = containerNumberOf(req.containerNumber);
     return { status: await visibleContainer(p, n, this.store) };
   }
 
   async containerEvents(p: Principal, req: ListContainerEventsRequest): Promise<ListContainerEventsResponse> {
-    const n = required(req.containerNumber, 'container_number');
+    const n = containerNumberOf(req.containerNumber);
     const limit = pageSize(req.pageSize);
     const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, n);
     await visibleContainer(p, n, this.store);
@@ -138,7 +155,7 @@ export class TrackingReads {
   }
 
   async decisions(p: Principal, req: ListDecisionsRequest): Promise<ListDecisionsResponse> {
-    const no = required(req.declarationNumber, 'declaration_number');
+    const no = declarationNumberOf(req.declarationNumber);
     await assertMaySeeDeclaration(p, no, this.store);
     return { decisions: await this.store.decisions(no) };
   }
