@@ -51,6 +51,10 @@ export interface AnalyticsPort {
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
 }
 
+/** The range of ClickHouse DateTime (unsigned 32-bit seconds). */
+const CH_TIME_MIN_MS = 0;
+const CH_TIME_MAX_MS = (2 ** 32 - 1) * 1000;
+
 const BUCKETS = new Set([60, 300, 3600, 86_400]);
 /** Longest range one metrics call may cover, in buckets: keeps a response small whatever the client asks. */
 const MAX_BUCKETS = 10_000;
@@ -91,6 +95,15 @@ function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, min
   const end = range?.endTime;
   if (!start) throw invalidArgument('range.start_time', 'required');
   if (!end) throw invalidArgument('range.end_time', 'required');
+  for (const [t, field] of [
+    [start, 'range.start_time'],
+    [end, 'range.end_time'],
+  ] as const) {
+    // ClickHouse DateTime holds these years only; beyond them its parameter parsing fails.
+    if (!(t.getTime() >= CH_TIME_MIN_MS && t.getTime() <= CH_TIME_MAX_MS)) {
+      throw invalidArgument(field, 'must be between 1970-01-01 and 2106-02-07');
+    }
+  }
   if (end <= start) throw invalidArgument('range.end_time', 'must be after start_time');
   if ((end.getTime() - start.getTime()) / 1000 / bucketSeconds > MAX_BUCKETS) {
     throw invalidArgument('range', `covers more than ${MAX_BUCKETS} buckets`);

@@ -486,6 +486,11 @@ function timeRanges(rng: Rng): { startTime: Date | undefined; endTime: Date | un
     range(new Date(0), new Date(now)),
     range(new Date(now - 10 * YEAR_MS), new Date(now + rng.int(YEAR_MS))),
     range(new Date(8.64e15), new Date(8.64e15)),
+    // Narrow ranges beyond what ClickHouse DateTime holds (1970-2106).
+    range(new Date('9999-12-31T00:00:00Z'), new Date('9999-12-31T01:00:00Z')),
+    range(new Date('2106-02-07T06:00:00Z'), new Date('2106-02-07T07:00:00Z')),
+    range(new Date('1800-01-01T00:00:00Z'), new Date('1800-01-01T01:00:00Z')),
+    range(new Date(-8.64e15), new Date(-8.64e15 + HOUR_MS)),
   ];
 }
 
