@@ -51,6 +51,9 @@ export interface ApiHandle {
   stop(): Promise<void>;
 }
 
+/** Largest gRPC request the API takes: requests are a container number or a time range, 1 MiB is plenty. */
+export const API_GRPC_MAX_MESSAGE_BYTES = 1024 * 1024;
+
 export function analyticsOf(ch: ClickHouse): AnalyticsPort {
   return {
     containerHistory: (n, opts) => containerHistory(ch, n, opts),
@@ -77,12 +80,11 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
     store,
     log: log.child({ component: 'tracking-grpc' }),
   });
-  // Requests are a container number or a time range: 1 MiB is far more than any legitimate one.
   const grpc = await startGrpcServer(
     {
       host: config.API_GRPC_HOST,
       port: config.API_GRPC_PORT,
-      maxReceiveMessageBytes: 1024 * 1024,
+      maxReceiveMessageBytes: API_GRPC_MAX_MESSAGE_BYTES,
       tls: deps.tls,
     },
     [tracking.registration],

@@ -2,7 +2,12 @@
 // Prometheus /metrics of the whole process (the registry is shared with the other services), liveness and
 // readiness, and the dashboard's static files. Bodies are capped: these are read routes, nothing big comes in.
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import type { Authenticator } from '../../core/auth/tokens.js';
 import { ErrorCode } from '../../core/errors.js';
@@ -42,6 +47,14 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
     // Long-lived keep-alive connections must not hold shutdown open for minutes.
     forceCloseConnections: 'idle' as const,
     return503OnClosing: true,
+    // The router's own refusals (a bad percent-encoding, a path parameter over maxParamLength) bypass the
+    // error handler: answer them with the same JSON error body, without echoing the (possibly huge) path.
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void => {
+      const status = err.statusCode !== undefined && err.statusCode < 500 ? err.statusCode : 400;
+      const what =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'not a valid URL';
+      void reply.code(status).send(errorBody(ErrorCode.InvalidArgument, `path: ${what}`, 'path'));
+    },
   };
   const app: FastifyInstance =
     tls === undefined
@@ -69,6 +82,14 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
       { route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode },
       reply.elapsedTime / 1000,
     );
+  });
+  // No route takes a body, so fastify never reads one and its bodyLimit never fires: refuse any request that
+  // announces a body over the limit here, whatever its method or route, before it is read.
+  app.addHook('onRequest', async (req, reply) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > deps.bodyLimitBytes) {
+      return reply.code(413).send(errorBody(ErrorCode.ResourceExhausted, 'request body too large'));
+    }
   });
   app.setErrorHandler(errorHandler(deps.log));
   app.setNotFoundHandler((req, reply) =>

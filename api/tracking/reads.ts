@@ -11,6 +11,7 @@ import type {
   TimeRange,
 } from '../../core/clickhouse/index.js';
 import { invalidArgument } from '../../core/errors.js';
+import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
   GetClearanceMetricsRequest,
   GetClearanceMetricsResponse,
@@ -50,6 +51,10 @@ export interface AnalyticsPort {
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
 }
 
+/** The range of ClickHouse DateTime (unsigned 32-bit seconds). */
+const CH_TIME_MIN_MS = 0;
+const CH_TIME_MAX_MS = (2 ** 32 - 1) * 1000;
+
 const BUCKETS = new Set([60, 300, 3600, 86_400]);
 /** Longest range one metrics call may cover, in buckets: keeps a response small whatever the client asks. */
 const MAX_BUCKETS = 10_000;
@@ -65,6 +70,22 @@ function required(v: string, field: string): string {
   return v;
 }
 
+/**
+ * A container number that may be looked up. Checked before any KV access: a key NATS cannot take (a long one
+ * breaks the connection's control line, wildcards match other keys) must never reach the store.
+ */
+export function containerNumberOf(v: string): string {
+  const reason = checkContainerNumber(required(v, 'container_number'));
+  if (reason !== undefined) throw invalidArgument('container_number', reason);
+  return v;
+}
+
+function declarationNumberOf(v: string): string {
+  const reason = checkDeclarationNumber(required(v, 'declaration_number'));
+  if (reason !== undefined) throw invalidArgument('declaration_number', reason);
+  return v;
+}
+
 function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, minBucket: number): TimeRange {
   if (!BUCKETS.has(bucketSeconds) || bucketSeconds < minBucket) {
     const allowed = [...BUCKETS].filter((b) => b >= minBucket).join(', ');
@@ -74,6 +95,15 @@ function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, min
   const end = range?.endTime;
   if (!start) throw invalidArgument('range.start_time', 'required');
   if (!end) throw invalidArgument('range.end_time', 'required');
+  for (const [t, field] of [
+    [start, 'range.start_time'],
+    [end, 'range.end_time'],
+  ] as const) {
+    // ClickHouse DateTime holds these years only; beyond them its parameter parsing fails.
+    if (!(t.getTime() >= CH_TIME_MIN_MS && t.getTime() <= CH_TIME_MAX_MS)) {
+      throw invalidArgument(field, 'must be between 1970-01-01 and 2106-02-07');
+    }
+  }
   if (end <= start) throw invalidArgument('range.end_time', 'must be after start_time');
   if ((end.getTime() - start.getTime()) / 1000 / bucketSeconds > MAX_BUCKETS) {
     throw invalidArgument('range', `covers more than ${MAX_BUCKETS} buckets`);
@@ -88,12 +118,12 @@ export class TrackingReads {
   ) {}
 
   async containerStatus(p: Principal, req: GetContainerStatusRequest): Promise<GetContainerStatusResponse> {
-    const n = required(req.containerNumber, 'container_number');
+    const n = containerNumberOf(req.containerNumber);
     return { status: await visibleContainer(p, n, this.store) };
   }
 
   async containerEvents(p: Principal, req: ListContainerEventsRequest): Promise<ListContainerEventsResponse> {
-    const n = required(req.containerNumber, 'container_number');
+    const n = containerNumberOf(req.containerNumber);
     const limit = pageSize(req.pageSize);
     const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, n);
     await visibleContainer(p, n, this.store);
@@ -138,7 +168,7 @@ export class TrackingReads {
   }
 
   async decisions(p: Principal, req: ListDecisionsRequest): Promise<ListDecisionsResponse> {
-    const no = required(req.declarationNumber, 'declaration_number');
+    const no = declarationNumberOf(req.declarationNumber);
     await assertMaySeeDeclaration(p, no, this.store);
     return { decisions: await this.store.decisions(no) };
   }

@@ -2,7 +2,7 @@
 // change from a KV watch on the container's key. The sender is awaited before the next change is read, so a
 // slow client holds one message, not a growing queue.
 import type { Principal } from '../../core/auth/principal.js';
-import { invalidArgument } from '../../core/errors.js';
+import { containerNumberOf } from './reads.js';
 import type { ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { maySeeContainer, visibleContainer } from './access.js';
 import type { TrackingStore } from './store.js';
@@ -23,7 +23,7 @@ export async function watchContainer(
   store: TrackingStore,
   send: (s: ContainerStatus) => Promise<void>,
 ): Promise<WatchHandle> {
-  if (containerNumber === '') throw invalidArgument('container_number', 'required');
+  containerNumberOf(containerNumber);
   // Watch first, then check: a change between the two is not lost (the watch replays the latest value).
   const w = await store.watchContainer(containerNumber);
   try {

@@ -1,6 +1,7 @@
 // Builds a grpc-js server with what every portstream gRPC endpoint has: health checking (grpc.health.v1),
 // server reflection (from the descriptor set that `npm run generate` writes), message size limits and
-// keepalive settings, TLS or mutual TLS when given certificates, and a graceful shutdown.
+// keepalive settings, TLS or mutual TLS when given certificates, undecodable requests answered INVALID_ARGUMENT
+// (not INTERNAL), and a graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -10,6 +11,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../logger.js';
 import type { ServerTls } from '../tls/files.js';
 import { serverCredentials } from './credentials.js';
+import { rejectMalformed, tolerantDefinition } from './malformed.js';
 
 export interface ServiceRegistration {
   /** Fully-qualified service name, e.g. "portstream.v1.IngestService", for health status. */
@@ -63,12 +65,13 @@ export async function startGrpcServer(
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_concurrent_streams': 1000,
+    interceptors: [rejectMalformed],
   });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
   reflection().addToServer(server);
   for (const s of services) {
-    server.addService(s.definition, s.implementation);
+    server.addService(tolerantDefinition(s.definition), s.implementation);
     health.setStatus(s.name, 'SERVING');
   }
   const port = await new Promise<number>((resolve, reject) => {

@@ -17,6 +17,17 @@ const CODE_TO_STATUS: Record<ErrorCode, status> = {
   [ErrorCode.Internal]: status.INTERNAL,
 };
 
+/**
+ * Longest status message sent. Messages may quote the client's input ("vessel visit <id> not found"), and the
+ * message travels in an HTTP/2 trailer: a 100 KB one exceeds the client's header list limit, which breaks the
+ * whole connection, stalling every other call on it.
+ */
+export const MAX_DETAILS_CHARS = 512;
+
+function bounded(message: string): string {
+  return message.length <= MAX_DETAILS_CHARS ? message : `${message.slice(0, MAX_DETAILS_CHARS - 1)}…`;
+}
+
 export function toServiceError(err: unknown, log: Logger): Partial<ServiceError> {
   if (err instanceof PortstreamError) {
     const metadata = new Metadata();
@@ -25,7 +36,7 @@ export function toServiceError(err: unknown, log: Logger): Partial<ServiceError>
     if (err.code === ErrorCode.Internal || err.code === ErrorCode.Unavailable) {
       log.warn({ err, code: err.code }, 'request failed');
     }
-    return { code: CODE_TO_STATUS[err.code], details: err.message, metadata };
+    return { code: CODE_TO_STATUS[err.code], details: bounded(err.message), metadata };
   }
   log.error({ err }, 'unexpected error in request handler');
   return { code: status.INTERNAL, details: 'internal error' };

@@ -24,7 +24,7 @@ import {
   type WatchContainerResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import { clientAs, TOKENS } from '../helpers/auth.js';
-import { equipmentEvent } from '../helpers/events.js';
+import { containerNumber, equipmentEvent } from '../helpers/events.js';
 import { waitFor } from '../helpers/poll.js';
 import {
   decision,
@@ -144,7 +144,9 @@ describe('TrackingService (gRPC)', () => {
       expect((await status_('firm', MINE)).status?.declarationNumbers).toEqual([MY_DECL]);
       expect(await codeOf(status_('firm', THEIRS))).toBe(grpcStatus.NOT_FOUND);
       expect(await codeOf(status_('firm', QUIET))).toBe(grpcStatus.NOT_FOUND);
-      expect(await codeOf(status_('firm', 'MSCU0000000'))).toBe(grpcStatus.NOT_FOUND);
+      expect(await codeOf(status_('firm', containerNumber('MSC', 999_999)))).toBe(grpcStatus.NOT_FOUND);
+      // A number that cannot exist (wrong check digit) is bad input, for every caller.
+      expect(await codeOf(status_('firm', 'MSCU0000000'))).toBe(grpcStatus.INVALID_ARGUMENT);
     });
 
     it('shows an operator the containers at its terminals only', async () => {
