@@ -98,9 +98,22 @@ program
   .option('--json <path>', 'where to write the JSON result', 'bench/results/latest.json')
   .option('--clearance-rate <n>', 'declarations per second in the clearance scenario', '500')
   .option('--background-events <n>', 'events per second behind the clearance scenario (0: none)', '10000')
-  .action(async (opts: { quick: boolean; json: string; clearanceRate: string; backgroundEvents: string }) => {
-    await runBenchCommand(opts);
-  });
+  .option(
+    '--keep',
+    'keep the run folder (service logs, NATS and ClickHouse data) and print where it is',
+    false,
+  )
+  .action(
+    async (opts: {
+      quick: boolean;
+      json: string;
+      clearanceRate: string;
+      backgroundEvents: string;
+      keep: boolean;
+    }) => {
+      await runBenchCommand(opts);
+    },
+  );
 
 program
   .command('config')

@@ -7,12 +7,14 @@ export async function runBenchCommand(opts: {
   json: string;
   clearanceRate: string;
   backgroundEvents: string;
+  keep: boolean;
 }): Promise<void> {
   const result = await runBench({
     quick: opts.quick,
     jsonPath: opts.json,
     clearanceRate: Number(opts.clearanceRate),
     backgroundEvents: Number(opts.backgroundEvents),
+    keep: opts.keep,
   });
   console.log(resultTable(result));
   console.log(`\nJSON written to ${opts.json}`);
