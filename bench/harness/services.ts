@@ -30,7 +30,11 @@ export class ServiceProcess {
     private readonly child: ChildProcess,
     readonly logFile: string,
   ) {
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code) => {
+        resolve(code);
+      });
+    });
   }
 
   get pid(): number | undefined {
@@ -47,8 +51,8 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const svc = new ServiceProcess(o.name, child, logFile);
-    child.stderr?.pipe(log, { end: false });
-    const lines = createInterface({ input: child.stdout! });
+    child.stderr.pipe(log, { end: false });
+    const lines = createInterface({ input: child.stdout });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`${o.name} not ready after ${o.readyTimeoutMs ?? 60_000} ms (see ${logFile})`));
