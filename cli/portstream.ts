@@ -9,7 +9,7 @@ import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
 import { runMigrateCommand, runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
-import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
+import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom, PROCESSOR_FLAGS } from './options.js';
 
 const program = new Command()
   .name('portstream')
@@ -70,8 +70,9 @@ addFlags(
     .command('processor')
     .description('run the processor (customs decisions, container and vessel state)'),
   COMMON_FLAGS,
+  PROCESSOR_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
-  await runProcessorCommand(overridesFrom(opts, COMMON_FLAGS));
+  await runProcessorCommand(overridesFrom(opts, COMMON_FLAGS, PROCESSOR_FLAGS));
 });
 
 addFlags(

@@ -35,6 +35,14 @@ export const SETTINGS = {
     schema: optionalString,
     doc: 'Risk rule-set JSON file, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
   },
+  PROCESSOR_ROLES: {
+    schema: z
+      .string()
+      .default('customs,state')
+      .transform((v) => v.split(',').map((r) => r.trim()))
+      .pipe(z.array(z.enum(['customs', 'state'])).min(1)),
+    doc: 'What a processor runs, comma-separated: customs (the decider), state (container and vessel state). Run them as separate processes so event load never delays a decision.',
+  },
   NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
   NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },

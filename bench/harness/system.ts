@@ -51,15 +51,19 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
         readyTimeoutMs: 60_000,
       }),
     );
-    started.push(
-      await ServiceProcess.start({
-        command: 'processor',
-        name: 'processor',
-        dir,
-        env: common,
-        readyMessage: 'processor started',
-      }),
-    );
+    // The decider and the state consumer in processes of their own, as deployed under load: a batch of
+    // container writes never holds up a decision.
+    for (const role of ['state', 'customs'] as const) {
+      started.push(
+        await ServiceProcess.start({
+          command: 'processor',
+          name: role === 'customs' ? 'processor (customs)' : 'processor (state)',
+          dir,
+          env: { ...common, PROCESSOR_ROLES: role },
+          readyMessage: 'processor started',
+        }),
+      );
+    }
     started.push(
       await ServiceProcess.start({
         command: 'ingest',
