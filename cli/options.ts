@@ -10,6 +10,14 @@ export const COMMON_FLAGS: Record<string, [flag: string, variable: string, help:
   logFormat: ['--log-format <format>', 'LOG_FORMAT', 'auto|json|pretty'],
 };
 
+export const PROCESSOR_FLAGS: Record<string, [flag: string, variable: string, help: string]> = {
+  roles: [
+    '--roles <roles>',
+    'PROCESSOR_ROLES',
+    'customs,state (default both): run them as separate processes under load',
+  ],
+};
+
 export const INGEST_FLAGS: Record<string, [string, string, string]> = {
   host: ['--host <address>', 'INGEST_HOST', 'address the gRPC server binds'],
   port: ['--port <port>', 'INGEST_PORT', 'gRPC port (0: any free port)'],

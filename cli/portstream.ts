@@ -10,7 +10,7 @@ import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
 import { runMigrateCommand, runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
-import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom } from './options.js';
+import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom, PROCESSOR_FLAGS } from './options.js';
 
 const program = new Command()
   .name('portstream')
@@ -88,8 +88,9 @@ addFlags(
     .command('processor')
     .description('run the processor (customs decisions, container and vessel state)'),
   COMMON_FLAGS,
+  PROCESSOR_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
-  await runProcessorCommand(overridesFrom(opts, COMMON_FLAGS));
+  await runProcessorCommand(overridesFrom(opts, COMMON_FLAGS, PROCESSOR_FLAGS));
 });
 
 addFlags(
@@ -132,6 +133,11 @@ program
   .option('--soak-events <n>', 'events per second during --soak', '5000')
   .option('--soak-declarations <n>', 'declarations per second during --soak', '50')
   .option('--soak-status <n>', 'container-status requests per second during --soak', '200')
+  .option(
+    '--keep',
+    'keep the run folder (service logs, NATS and ClickHouse data) and print where it is',
+    false,
+  )
   .action(async (opts: BenchCommandOptions) => {
     await runBenchCommand(opts);
   });

@@ -39,6 +39,14 @@ export const SETTINGS = {
     schema: positiveInt.default(10_000),
     doc: 'ack_wait of the processor consumers: how long a command or event group a crashed processor held waits before another processor gets it (long work renews it).',
   },
+  PROCESSOR_ROLES: {
+    schema: z
+      .string()
+      .default('customs,state')
+      .transform((v) => v.split(',').map((r) => r.trim()))
+      .pipe(z.array(z.enum(['customs', 'state'])).min(1)),
+    doc: 'What a processor runs, comma-separated: customs (the decider), state (container and vessel state). Run them as separate processes so event load never delays a decision.',
+  },
   NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },
   NATS_TOKEN: { schema: optionalString, doc: 'NATS auth token (never logged).' },
@@ -259,7 +267,12 @@ export function describeSettings(): { name: string; default: string; doc: string
     const value: unknown = d.success ? d.data : undefined;
     return {
       name,
-      default: value === undefined ? '' : JSON.stringify(value).replace(/^"|"$/g, ''),
+      default:
+        value === undefined
+          ? ''
+          : Array.isArray(value)
+            ? value.join(',')
+            : JSON.stringify(value).replace(/^"|"$/g, ''),
       doc: s.doc,
     };
   });

@@ -1,5 +1,5 @@
 // Composition of the processor: the risk rules in force (reloaded when their file changes), the KV buckets, the
-// customs decider and the container/vessel state consumer, with a shutdown that stops pulling, finishes what is
+// customs decider and/or the container/vessel state consumer (PROCESSOR_ROLES), with a shutdown that stops pulling, finishes what is
 // in flight and leaves the NATS connection to the caller.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -30,21 +30,22 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const jsm = await jetstreamManager(deps.nc);
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
   const ackWaitMs = deps.config.PROCESSOR_ACK_WAIT_MS;
-  const decider = await startCustomsDecider({
-    js,
-    jsm,
-    buckets,
-    rules: () => rules.current(),
-    logger: log,
-    ackWaitMs,
-  });
-  const state = await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs });
-  log.info({ rules: rules.current().version }, 'processor started');
+  const roles = deps.config.PROCESSOR_ROLES;
+  const parts: { stop(): Promise<void> }[] = [];
+  if (roles.includes('customs')) {
+    parts.push(
+      await startCustomsDecider({ js, jsm, buckets, rules: () => rules.current(), logger: log, ackWaitMs }),
+    );
+  }
+  if (roles.includes('state')) {
+    parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+  }
+  log.info({ rules: rules.current().version, roles }, 'processor started');
   return {
     rulesVersion: () => rules.current().version,
     stop: async () => {
       rules.close();
-      await Promise.all([decider.stop(), state.stop()]);
+      await Promise.all(parts.map((p) => p.stop()));
       log.info('processor stopped');
     },
   };

@@ -17,6 +17,15 @@ export function benchContainer(n: number): string {
   return `${first10}${containerCheckDigit(first10)}`;
 }
 
+/** Containers discharged per vessel call: a large call at Hai Phong, so visits stay realistic in size. */
+const CONTAINERS_PER_CALL = 2000;
+
+/** The vessel call a bench container arrives on: one voyage per CONTAINERS_PER_CALL containers. */
+export function benchVessel(containerNo: number): { imoNumber: string; name: string; voyage: string } {
+  const call = Math.floor(containerNo / CONTAINERS_PER_CALL);
+  return { imoNumber: '9811000', name: 'BENCH', voyage: `${String(call % 10_000).padStart(4, '0')}N` };
+}
+
 /** Event number `seq` of a run: container seq/3, step seq%3. */
 export function benchEvent(runId: string, seq: number, baseTimeMs: number): Event {
   const containerNo = Math.floor(seq / STEPS.length);
@@ -34,10 +43,7 @@ export function benchEvent(runId: string, seq: number, baseTimeMs: number): Even
         isoSizeType: containerNo % 3 === 0 ? '22G1' : '45G1',
         emptyIndicator: EmptyIndicator.LADEN,
         seals: [],
-        vessel:
-          type === EquipmentEventType.DISC
-            ? { imoNumber: '9811000', name: 'BENCH', voyage: '001N' }
-            : undefined,
+        vessel: type === EquipmentEventType.DISC ? benchVessel(containerNo) : undefined,
         yardPosition: {
           block: `B${containerNo % 20}`,
           bay: containerNo % 60,

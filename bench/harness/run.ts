@@ -4,24 +4,22 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Registry } from 'prom-client';
-import { TokenAuthenticator } from '../../core/auth/tokens.js';
-import { loadConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { STREAM_EVENTS } from '../../core/nats/topology.js';
-import { startIngest } from '../../ingest/main.js';
 import { Event } from '../../proto/gen/portstream/v1/events.js';
 import { grpcEchoRate, jetstreamPublishRate, natsRequestLatency } from './baselines.js';
 import { benchBatch } from './events.js';
-import { startProcessor } from '../../processor/main.js';
 import { clearanceLoad, declarations } from './clearance.js';
 import { ingestBackground, ingestLoad } from './ingest-load.js';
 import { round, RssSampler } from './measure.js';
 import { progress } from './progress.js';
 import { statusScenario, type StatusPrincipal } from './status.js';
 import { countStored } from './stored.js';
+import { countRows, CUSTOMS_TOKEN, OPERATOR_TOKEN as TOKEN, startSystem } from './system.js';
+import { totalLag, waitCaughtUp } from './lag.js';
+import { STATE_CONSUMER } from '../../processor/state/consumer.js';
+import { SINK_CONSUMER } from '../../processor/sink/index.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -33,11 +31,11 @@ export interface BenchOptions {
   /** Container-status requests per second (default 2,000) and the principal asking (default firm). */
   statusRate?: number;
   statusPrincipal?: StatusPrincipal;
+  /** Keep the run folder (logs, stores) instead of removing it. */
+  keep?: boolean;
 }
 
 const BATCH = 500;
-const TOKEN = 'bench-operator-token-0123456789';
-const CUSTOMS_TOKEN = 'bench-customs-token-0123456789';
 
 export async function runBench(opts: BenchOptions): Promise<Record<string, unknown>> {
   const CLEARANCE_RATE = opts.clearanceRate ?? 500;
@@ -46,7 +44,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const ingestMs = opts.quick ? 5000 : 60_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-bench-'));
   const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
-  const pids = new Map<string, number>([['bench (gateway + load)', process.pid]]);
+  const pids = new Map<string, number>([['bench (load generators)', process.pid]]);
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const rss = new RssSampler(() => pids);
   rss.start();
@@ -64,26 +62,16 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     bar.stop();
 
     const nc = await connectNats({ url: nats.url, name: 'bench' });
-    const auth = new TokenAuthenticator({
-      tokens: [
-        { name: 'bench', role: 'operator', token: TOKEN, terminals: ['VNHPH:*'] },
-        { name: 'bench-customs', role: 'customs', token: CUSTOMS_TOKEN },
-      ],
-    });
-    const config = loadConfig({
-      INGEST_PORT: '0',
-      // Benches measure capacity: no per-caller limits.
-      RATE_LIMIT_EVENTS_PER_SECOND: '0',
-      RATE_LIMIT_CUSTOMS_PER_SECOND: '0',
-      RATE_LIMIT_API_PER_SECOND: '0',
-      INGEST_DEDUPE_CACHE_SIZE: '200000',
-    });
-    const ingest = await startIngest({ config, log: silentLogger(), nc, registry: new Registry(), auth });
+    const jsm = await jetstreamManager(nc);
+    const sut = await startSystem(dir, nats.url, jsm);
+    for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
+    const address = sut.address;
+
     bar = progress('ingest', ingestMs);
     const started = Date.now();
     const runId = `run${Date.now().toString(36)}`;
     const load = await ingestLoad({
-      address: ingest.address,
+      address,
       token: TOKEN,
       runId,
       durationMs: ingestMs,
@@ -95,19 +83,30 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       },
     });
     bar.stop();
+    // End to end: the processor and the sink must take in everything acked; lag at the end of the load, then
+    // how long until both had applied / written all of it.
+    const eventProbes = [
+      { stream: STREAM_EVENTS, consumer: STATE_CONSUMER },
+      { stream: STREAM_EVENTS, consumer: SINK_CONSUMER },
+    ];
+    const lagAtEnd = await totalLag(jsm, eventProbes);
+    bar = progress('ingest: catching up', lagAtEnd);
+    const caught = await waitCaughtUp(jsm, eventProbes, opts.quick ? 60_000 : 300_000, (lag) => {
+      bar.update(lagAtEnd - lag, `lag ${lag}`);
+    });
+    bar.stop();
     const stored = await countStored(nc, runId, load.sent, load.ackedMap);
+    const stateMs = caught.ms.get(STATE_CONSUMER);
+    const sinkMs = caught.ms.get(SINK_CONSUMER);
 
-    // Clearance: declarations at a fixed rate through the real gateway and processor, with event load behind.
+    // Clearance: declarations at a fixed rate through the gateway and processor, with event load behind (the
+    // processor applies it to container state and the sink writes it, as in production).
     const clearanceMs = opts.quick ? 3000 : 30_000;
-    // The ingest scenario's events were counted; the processor (which also applies events to container state)
-    // starts on an empty events stream, so only the background rate competes with clearance.
-    await (await jetstreamManager(nc)).streams.purge(STREAM_EVENTS);
-    const processor = await startProcessor({ config, log: silentLogger(), nc });
     const decls = declarations(Math.ceil((CLEARANCE_RATE * clearanceMs) / 1000), Date.now() % 1_000_000);
     bar = progress('clearance', decls.length);
     const [clearance, background] = await Promise.all([
       clearanceLoad({
-        address: ingest.address,
+        address,
         token: CUSTOMS_TOKEN,
         ratePerSec: CLEARANCE_RATE,
         durationMs: clearanceMs,
@@ -118,7 +117,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       }),
       BACKGROUND_EVENTS > 0
         ? ingestBackground({
-            address: ingest.address,
+            address,
             token: TOKEN,
             runId: `${runId}bg`,
             eventsPerSec: BACKGROUND_EVENTS,
@@ -128,13 +127,15 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         : Promise.resolve({ acked: 0 }),
     ]);
     bar.stop();
-    await processor.stop();
-    await ingest.stop();
+    await sut.stop();
+    const rows = await countRows(dir, runId, load.ackedMap);
     await nc.close();
 
     const status = await statusScenario({
       natsUrl: nats.url,
-      dataDir: dir,
+      // The sink's embedded ClickHouse folder: this process already opened it to count rows, and chDB binds
+      // one folder per process.
+      dataDir: path.join(dir, 'sink'),
       ratePerSec: opts.statusRate ?? 2000,
       warmupMs: opts.quick ? 300 : 2000,
       durationMs: opts.quick ? 700 : 15_000,
@@ -160,13 +161,24 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         ...status.baselines,
       },
       ingest: {
-        stage: 'gRPC -> gateway -> JetStream (persisted)',
+        stage: 'gRPC -> gateway -> JetStream -> processor (KV state) and sink (ClickHouse rows)',
         duration_s: round(load.elapsedMs / 1000, 1),
         events_per_s: Math.round(eventsPerS),
         acked: load.acked,
         rejected: load.rejected,
-        lost: stored.lost,
-        duplicated: stored.duplicated,
+        lag_at_end: lagAtEnd,
+        state_caught_up_s: stateMs === undefined ? null : round(stateMs / 1000, 1),
+        clickhouse_caught_up_s: sinkMs === undefined ? null : round(sinkMs / 1000, 1),
+        applied_events_per_s:
+          stateMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + stateMs) / 1000)),
+        clickhouse_events_per_s:
+          sinkMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + sinkMs) / 1000)),
+        lost: stored.lost + rows.lost,
+        duplicated: stored.duplicated + rows.duplicated,
+        stream_lost: stored.lost,
+        stream_duplicated: stored.duplicated,
+        clickhouse_lost: rows.lost,
+        clickhouse_duplicated: rows.duplicated,
         ratio_to_jetstream_publish: round(eventsPerS / jsRate),
         ratio_to_grpc_stream_events: round(eventsPerS / (grpcRate * BATCH)),
       },
@@ -199,7 +211,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   } finally {
     rss.stop();
     await nats.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (opts.keep) process.stderr.write(`run folder kept: ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -15,6 +15,7 @@ export interface BenchCommandOptions {
   soakEvents: string;
   soakDeclarations: string;
   soakStatus: string;
+  keep: boolean;
 }
 
 function positive(name: string, v: string): number {
@@ -36,6 +37,7 @@ export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> 
           backgroundEvents: Number(opts.backgroundEvents),
           statusRate: positive('--status-rate', opts.statusRate),
           statusPrincipal: opts.statusPrincipal,
+          keep: opts.keep,
         })
       : await runSoak({
           minutes: positive('--soak', opts.soak),

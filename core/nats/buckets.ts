@@ -17,6 +17,8 @@ export interface Buckets {
   declarants: KV;
   containers: KV;
   vesselVisits: KV;
+  /** Bucket names (with the prefix), for access that bypasses the KV client (core/nats/pipelined.ts). */
+  names: { containers: string; vesselVisits: string };
 }
 
 /** Creates (or opens) every bucket; safe to call from several services at once. */
@@ -29,5 +31,11 @@ export async function ensureBuckets(js: JetStreamClient, replicas: number, prefi
     open(BUCKET_CONTAINERS),
     open(BUCKET_VESSEL_VISITS),
   ]);
-  return { declarations, declarants, containers, vesselVisits };
+  return {
+    declarations,
+    declarants,
+    containers,
+    vesselVisits,
+    names: { containers: `${prefix}${BUCKET_CONTAINERS}`, vesselVisits: `${prefix}${BUCKET_VESSEL_VISITS}` },
+  };
 }

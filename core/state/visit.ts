@@ -14,6 +14,12 @@ export interface VisitRecord {
 /** Transport event ids remembered per visit for deduplication. */
 export const VISIT_RECENT_EVENT_IDS = 64;
 
+/**
+ * Most containers a visit lists per list (manifest, discharged, loaded). The largest ships carry about 24,000
+ * TEU (some 15,000 boxes); three full lists stay under NATS's default 1 MiB message size.
+ */
+export const VISIT_MAX_CONTAINERS = 20_000;
+
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
 

@@ -11,7 +11,7 @@ import {
 import { ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
 import { EmptyIndicator } from '../../proto/gen/portstream/v1/events.js';
 import { CustomsStatus, type ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { readModifyWrite } from './cas.js';
+import { kvStore, readModifyWrite } from './cas.js';
 
 export const containerCodec = { decode: decodeContainerRecord, encode: encodeContainerRecord };
 
@@ -107,7 +107,7 @@ export async function linkDeclaration(
   declarations?: KV,
 ): Promise<ContainerStatus> {
   const written = await readModifyWrite(
-    containersKv,
+    kvStore(containersKv),
     containerNumber,
     containerCodec,
     async (prev): Promise<ContainerRecord> => {

@@ -9,6 +9,7 @@ import {
   decodeVisitRecord,
   encodeVisitRecord,
   newVisitRecord,
+  VISIT_MAX_CONTAINERS,
   VISIT_RECENT_EVENT_IDS,
   visitIdOf,
   type VisitRecord,
@@ -40,11 +41,26 @@ export function visitKeyOf(ev: Event): string | undefined {
   return undefined;
 }
 
-const addTo = (set: string[], v: string): boolean => {
-  if (v === '' || set.includes(v)) return false;
-  set.push(v);
-  return true;
-};
+/**
+ * Adds to a container list kept as a set. Membership is checked against a Set built once per apply (a visit
+ * lists thousands of containers; scanning the list per event made a busy visit quadratic). A list stops growing
+ * at VISIT_MAX_CONTAINERS: no vessel call moves more, and the record must stay within a NATS message.
+ */
+function adder(): (list: string[], v: string) => boolean {
+  const sets = new Map<string[], Set<string>>();
+  return (list, v) => {
+    if (v === '' || list.length >= VISIT_MAX_CONTAINERS) return false;
+    let set = sets.get(list);
+    if (!set) {
+      set = new Set(list);
+      sets.set(list, set);
+    }
+    if (set.has(v)) return false;
+    set.add(v);
+    list.push(v);
+    return true;
+  };
+}
 
 /** The visit after the events (in any order), or undefined when they change nothing. Does not modify `prev`. */
 export function applyVisitEvents(
@@ -57,6 +73,7 @@ export function applyVisitEvents(
   const v = rec.visit;
   const bk = rec.bookkeeping;
   let changed = prev === undefined;
+  const addTo = adder();
   const raise = (s: VesselVisitStatus): void => {
     if (s > v.status) v.status = s;
   };

@@ -120,7 +120,7 @@ describe('container and vessel-visit state consumer', () => {
     return i.num_pending === 0 && i.num_ack_pending === 0;
   };
   const start = (client: JetStreamClient = js, conn: NatsConnection = nc, bs: Buckets = buckets) =>
-    startStateConsumer({ js: client, jsm, nc: conn, buckets: bs, logger: silentLogger(), concurrency: 16 });
+    startStateConsumer({ js: client, jsm, nc: conn, buckets: bs, logger: silentLogger() });
 
   beforeAll(async () => {
     nats = await startTestNats();
@@ -483,7 +483,14 @@ describe('container and vessel-visit state consumer', () => {
     );
     for (let k = 0; k < 4; k++) await Promise.all(numbers.map((n) => publish([step(n, k)])));
     const startSeq = (await jsm.consumers.info(STREAM_EVENTS, STATE_CONSUMER)).ack_floor.stream_seq;
-    const first = await startStateConsumer({ js, jsm, nc, buckets, logger: silentLogger(), concurrency: 2 });
+    const first = await startStateConsumer({
+      js,
+      jsm,
+      nc,
+      buckets,
+      logger: silentLogger(),
+      maxBatchMessages: 2,
+    });
     await waitFor(
       async () => (await jsm.consumers.info(STREAM_EVENTS, STATE_CONSUMER)).ack_floor.stream_seq > startSeq,
     );

@@ -1,0 +1,117 @@
+// The system under test as it is deployed: each service (`portstream ingest`, `processor`, `sink`) in its own
+// OS process, started from the same CLI the bench runs from, so the load generator in the bench process never
+// shares an event loop with the code it measures. Readiness is a log line; logs go to files under the run folder.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export type ServiceCommand = 'ingest' | 'processor' | 'sink';
+
+export interface ServiceOptions {
+  command: ServiceCommand;
+  /** Name for logs and memory figures, e.g. "gateway". */
+  name: string;
+  /** Folder for the log file (and the service's data). */
+  dir: string;
+  env: Record<string, string>;
+  /** Message of the log line that says the service is ready. */
+  readyMessage: string;
+  readyTimeoutMs?: number;
+}
+
+export class ServiceProcess {
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code) => {
+        resolve(code);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  static async start(o: ServiceOptions): Promise<ServiceProcess> {
+    const logFile = path.join(o.dir, `${o.name}.log`);
+    const log = createWriteStream(logFile);
+    // The CLI this bench runs from (dist/cli/portstream.js, or cli/portstream.ts under tsx) with the same loader.
+    const cli = process.argv[1] ?? 'dist/cli/portstream.js';
+    const child = spawn(process.execPath, [...process.execArgv, cli, o.command], {
+      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const svc = new ServiceProcess(o.name, child, logFile);
+    child.stderr.pipe(log, { end: false });
+    const lines = createInterface({ input: child.stdout });
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${o.name} not ready after ${o.readyTimeoutMs ?? 60_000} ms (see ${logFile})`));
+      }, o.readyTimeoutMs ?? 60_000);
+      lines.on('line', (line) => {
+        log.write(line + '\n');
+        if (line.includes(`"msg":"${o.readyMessage}"`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${o.name} exited with ${String(code)} before it was ready (see ${logFile})`));
+      });
+    });
+    try {
+      await ready;
+    } catch (err) {
+      child.kill('SIGKILL');
+      // The run folder is removed afterwards: the reason must travel with the error.
+      const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+      throw new Error(`${(err as Error).message}\n${tail}`);
+    }
+    return svc;
+  }
+
+  /** SIGTERM (the service's graceful shutdown), then SIGKILL if it takes longer than timeoutMs. */
+  async stop(timeoutMs = 20_000): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A port nobody listens on right now (the service binds it a moment later). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => {
+        if (addr && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** Writes the tokens file the services authenticate the bench's clients with. */
+export async function writeTokens(
+  file: string,
+  tokens: { name: string; role: string; token: string; terminals?: string[] }[],
+): Promise<void> {
+  await writeFile(file, JSON.stringify({ tokens }, null, 2));
+}

@@ -1,0 +1,60 @@
+// PROCESSOR_ROLES: a processor runs only the parts it is given, so the decider and the state consumer can be
+// deployed as separate processes; with both it runs both.
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { ensureStreams, STREAM_CUSTOMS, STREAM_EVENTS, topologyOptions } from '../../core/nats/topology.js';
+import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
+import { startProcessor } from '../../processor/main.js';
+import { STATE_CONSUMER } from '../../processor/state/consumer.js';
+import { startTestNats, type TestNats } from '../helpers/nats.js';
+
+describe('processor roles', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'roles-test' });
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, topologyOptions(loadConfig({})));
+  });
+
+  afterAll(async () => {
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  const consumers = async (): Promise<string[]> => {
+    const names: string[] = [];
+    for (const stream of [STREAM_EVENTS, STREAM_CUSTOMS]) {
+      for await (const c of jsm.consumers.list(stream)) names.push(c.name);
+    }
+    return names.sort();
+  };
+
+  it('starts only the state consumer for "state", then only the decider for "customs"', async () => {
+    const state = await startProcessor({
+      config: loadConfig({ PROCESSOR_ROLES: 'state' }),
+      log: silentLogger(),
+      nc,
+    });
+    expect(await consumers()).toEqual([STATE_CONSUMER]);
+    await state.stop();
+    const customs = await startProcessor({
+      config: loadConfig({ PROCESSOR_ROLES: 'customs' }),
+      log: silentLogger(),
+      nc,
+    });
+    expect(await consumers()).toEqual([CUSTOMS_CONSUMER, STATE_CONSUMER].sort());
+    await customs.stop();
+  });
+
+  it('refuses an unknown role naming the variable', () => {
+    expect(() => loadConfig({ PROCESSOR_ROLES: 'customs,billing' })).toThrow(/PROCESSOR_ROLES/);
+  });
+});
