@@ -6,6 +6,13 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { ensureBuckets } from '../core/nats/buckets.js';
+import {
+  STREAM_CUSTOMS,
+  STREAM_DEADLETTERS,
+  STREAM_DECISIONS,
+  STREAM_EVENTS,
+  waitForStreams,
+} from '../core/nats/topology.js';
 import { startCustomsDecider } from './customs/decider.js';
 import { RuleStore } from './rules/store.js';
 import { startStateConsumer } from './state/consumer.js';
@@ -31,6 +38,20 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
   const ackWaitMs = deps.config.PROCESSOR_ACK_WAIT_MS;
   const roles = deps.config.PROCESSOR_ROLES;
+  await waitForStreams(
+    jsm,
+    [
+      ...(roles.includes('state') ? [STREAM_EVENTS] : []),
+      ...(roles.includes('customs') ? [STREAM_CUSTOMS, STREAM_DECISIONS] : []),
+      STREAM_DEADLETTERS,
+    ],
+    (missing) => {
+      log.warn(
+        { missing },
+        'waiting for the streams (created by the gateway, `portstream up` or the operator)',
+      );
+    },
+  );
   const parts: { stop(): Promise<void> }[] = [];
   if (roles.includes('customs')) {
     parts.push(

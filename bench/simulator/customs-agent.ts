@@ -74,6 +74,7 @@ export class CustomsAgent {
     } catch (err) {
       if (grpcCode(err) !== status.ALREADY_EXISTS) {
         this.stats.declarationsFailed++;
+        this.stats.firstDeclarationFailure ??= `${d.declarationNumber}: ${String(err)}`;
         this.log.warn({ err, declaration: d.declarationNumber }, 'declaration not submitted');
       }
       return;

@@ -42,6 +42,8 @@ export interface SimulationOptions {
   readonly customsToken?: string;
   /** SubmitDeclaration / RecordInspectionResult deadline, ms (default 5000). */
   readonly deadlineMs?: number;
+  /** Attempts per customs call before it counts as failed (default 8: about 15 s of backoff). */
+  readonly customsAttempts?: number;
   /** Concurrent customs calls (default 16). */
   readonly customsConcurrency?: number;
   readonly callsPerDay?: number;
@@ -100,7 +102,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
   const customs = new CustomsAgent(customsClients, bearer(opts.customsToken ?? opts.token), stats, log, {
     deadlineMs: opts.deadlineMs ?? 5_000,
     maxInFlight: opts.customsConcurrency ?? 16,
-    maxAttempts: 8,
+    maxAttempts: opts.customsAttempts ?? 8,
     timeScale,
     random: rng.next,
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -15,6 +15,8 @@ export interface SimulationStats {
   rejections: string[];
   declarationsSubmitted: number;
   declarationsFailed: number;
+  /** Why the first failed declaration failed (gRPC status and message), for a failing run's report. */
+  firstDeclarationFailure?: string;
   decisions: { green: number; yellow: number; red: number; other: number };
   inspectionsRecorded: number;
   /** Wall-clock ms from SubmitDeclaration to the response carrying the decision. */

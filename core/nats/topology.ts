@@ -120,6 +120,35 @@ export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions): 
   }
 }
 
+/**
+ * Waits until every named stream exists. Readers (processor, sink) call it at start-up instead of creating
+ * streams, which a least-privilege deployment does not let them do: started before the gateway (or before an
+ * operator created the streams), they wait, saying once what for, rather than exit.
+ */
+export async function waitForStreams(
+  jsm: JetStreamManager,
+  names: readonly string[],
+  onWait: (missing: string[]) => void,
+  pollMs = 500,
+): Promise<void> {
+  let told = false;
+  for (;;) {
+    const missing: string[] = [];
+    for (const name of names) {
+      try {
+        await jsm.streams.info(name);
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+        missing.push(name);
+      }
+    }
+    if (missing.length === 0) return;
+    if (!told) onWait(missing);
+    told = true;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
 export function topologyOptions(c: {
   JS_REPLICAS: number;
   JS_EVENTS_MAX_AGE_HOURS: number;

@@ -6,6 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
 import { runMigrations } from '../../core/clickhouse/migrate.js';
+import { waitForStreams } from '../../core/nats/topology.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { holderId, openLeaseBucket } from './lease.js';
@@ -59,6 +60,16 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
   if (deps.migrate ?? true) await runMigrations(deps.ch, log);
   const js = jetstream(deps.nc);
   const jsm = await jetstreamManager(deps.nc);
+  await waitForStreams(
+    jsm,
+    MAPPINGS.map((m) => m.stream),
+    (missing) => {
+      log.warn(
+        { missing },
+        'waiting for the streams (created by the gateway, `portstream up` or the operator)',
+      );
+    },
+  );
   const ttlMs = deps.config.SINK_LEASE_TTL_MS ?? DEFAULT_SINK_LEASE_TTL_MS;
   const lease = {
     kv: await openLeaseBucket(js, ttlMs, deps.config.JS_REPLICAS ?? 1),

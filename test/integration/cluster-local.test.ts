@@ -160,6 +160,9 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
         timeScale: 5760,
         callsPerDay: 12,
         containersPerCall: [40, 80],
+        // A node kill under a loaded CI machine can keep a stream leaderless for longer than the default
+        // ~15 s of retries.
+        customsAttempts: 16,
         stats,
       },
       silentLogger(),
@@ -186,7 +189,7 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
 
     const result = await simulation;
     expect(result.rejected).toBe(0);
-    expect(result.declarationsFailed).toBe(0);
+    expect(result.declarationsFailed, stats.firstDeclarationFailure).toBe(0);
     expect(result.accepted + result.duplicate).toBe(result.eventsSent);
     expect(result.accepted).toBeGreaterThan(acceptedAtKill);
     expect(ledger.submitted.size).toBe(result.declarationsSubmitted);

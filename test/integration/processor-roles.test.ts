@@ -2,6 +2,7 @@
 // deployed as separate processes; with both it runs both.
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
@@ -11,6 +12,7 @@ import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
 import { startProcessor } from '../../processor/main.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
+import { waitFor } from '../helpers/poll.js';
 
 describe('processor roles', () => {
   let nats: TestNats;
@@ -56,5 +58,29 @@ describe('processor roles', () => {
 
   it('refuses an unknown role naming the variable', () => {
     expect(() => loadConfig({ PROCESSOR_ROLES: 'customs,billing' })).toThrow(/PROCESSOR_ROLES/);
+  });
+
+  it('started before the streams exist, waits for them (saying so) and then starts', async () => {
+    const bare = await startTestNats();
+    const conn = await connectNats({ url: bare.url, name: 'roles-test-early' });
+    try {
+      const lines: string[] = [];
+      const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+      let started = false;
+      const processor = startProcessor({ config: loadConfig({}), log, nc: conn }).then((h) => {
+        started = true;
+        return h;
+      });
+      await waitFor(() => lines.some((l) => l.includes('waiting for the streams')), { what: 'the wait log' });
+      expect(started).toBe(false);
+      const bareJsm = await jetstreamManager(conn);
+      await ensureStreams(bareJsm, topologyOptions(loadConfig({})));
+      const handle = await processor;
+      expect((await bareJsm.consumers.info(STREAM_EVENTS, STATE_CONSUMER)).name).toBe(STATE_CONSUMER);
+      await handle.stop();
+    } finally {
+      await conn.close();
+      await bare.cleanup();
+    }
   });
 });
