@@ -16,6 +16,7 @@ import { round, RssSampler } from './measure.js';
 import { progress } from './progress.js';
 import { statusScenario, type StatusPrincipal } from './status.js';
 import { countStored } from './stored.js';
+import { CpuMeter } from './cpu.js';
 import { countRows, CUSTOMS_TOKEN, OPERATOR_TOKEN as TOKEN, startSystem } from './system.js';
 import { totalLag, waitCaughtUp } from './lag.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
@@ -67,6 +68,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
     const address = sut.address;
 
+    const ingestCpu = new CpuMeter(() => pids);
+    await ingestCpu.start();
     bar = progress('ingest', ingestMs);
     const started = Date.now();
     const runId = `run${Date.now().toString(36)}`;
@@ -95,6 +98,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       bar.update(lagAtEnd - lag, `lag ${lag}`);
     });
     bar.stop();
+    // CPU of every process from the first event in to the last one written: per event, where the time goes.
+    const ingestCpuS = await ingestCpu.stop();
     const stored = await countStored(nc, runId, load.sent, load.ackedMap);
     const stateMs = caught.ms.get(STATE_CONSUMER);
     const sinkMs = caught.ms.get(SINK_CONSUMER);
@@ -103,6 +108,9 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     // processor applies it to container state and the sink writes it, as in production).
     const clearanceMs = opts.quick ? 3000 : 30_000;
     const decls = declarations(Math.ceil((CLEARANCE_RATE * clearanceMs) / 1000), Date.now() % 1_000_000);
+    const clearanceCpu = new CpuMeter(() => pids);
+    await clearanceCpu.start();
+    const clearanceStarted = performance.now();
     bar = progress('clearance', decls.length);
     const [clearance, background] = await Promise.all([
       clearanceLoad({
@@ -127,6 +135,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         : Promise.resolve({ acked: 0 }),
     ]);
     bar.stop();
+    const clearanceCpuS = await clearanceCpu.stop();
+    const clearanceWallS = (performance.now() - clearanceStarted) / 1000;
     await sut.stop();
     const rows = await countRows(dir, runId, load.ackedMap);
     await nc.close();
@@ -173,11 +183,14 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
           stateMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + stateMs) / 1000)),
         clickhouse_events_per_s:
           sinkMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + sinkMs) / 1000)),
-        lost: stored.lost + rows.lost,
+        // Rows still missing from ClickHouse only count as lost once the sink has caught up; before that
+        // they are behind (still in the stream for the sink), reported apart.
+        lost: stored.lost + (sinkMs === undefined ? 0 : rows.lost),
         duplicated: stored.duplicated + rows.duplicated,
         stream_lost: stored.lost,
         stream_duplicated: stored.duplicated,
-        clickhouse_lost: rows.lost,
+        clickhouse_lost: sinkMs === undefined ? null : rows.lost,
+        clickhouse_behind: sinkMs === undefined ? rows.lost : 0,
         clickhouse_duplicated: rows.duplicated,
         ratio_to_jetstream_publish: round(eventsPerS / jsRate),
         ratio_to_grpc_stream_events: round(eventsPerS / (grpcRate * BATCH)),
@@ -200,6 +213,16 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
       },
       status: status.status,
+      cpu: {
+        // CPU microseconds per acked event, per process, over the ingest scenario including catch-up.
+        ingest_us_per_event: Object.fromEntries(
+          [...ingestCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, load.acked), 1)]),
+        ),
+        // Cores each process kept busy during the clearance scenario (CPU seconds / wall seconds).
+        clearance_cores: Object.fromEntries(
+          [...clearanceCpuS].map(([k, v]) => [k, round(v / clearanceWallS, 2)]),
+        ),
+      },
       memory: {
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
         per_process_mb: Object.fromEntries([...rss.peakMb].map(([k, v]) => [k, round(v, 1)])),

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -20,6 +21,8 @@ export interface ServiceOptions {
   /** Message of the log line that says the service is ready. */
   readyMessage: string;
   readyTimeoutMs?: number;
+  /** OS scheduling niceness (0-19): higher yields the CPU to the others when the machine is saturated. */
+  nice?: number;
 }
 
 export class ServiceProcess {
@@ -51,6 +54,7 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const svc = new ServiceProcess(o.name, child, logFile);
+    if (o.nice !== undefined && child.pid !== undefined) os.setPriority(child.pid, o.nice);
     child.stderr.pipe(log, { end: false });
     const lines = createInterface({ input: child.stdout });
     const ready = new Promise<void>((resolve, reject) => {

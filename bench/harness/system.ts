@@ -13,6 +13,13 @@ export const OPERATOR_TOKEN = 'bench-operator-token-0123456789';
 export const CUSTOMS_TOKEN = 'bench-customs-token-0123456789';
 export const FIRM_TOKEN = 'bench-admin-token-0123456789';
 
+/**
+ * Niceness of the services that may lag and catch up (container state, the ClickHouse sink): when they and the
+ * clearance path (gateway, decider, nats-server) want more CPU than there is, clearance gets it first. On
+ * several machines ClickHouse has its own; on one, this is the deployment's choice (deploy/README.md).
+ */
+const BEST_EFFORT_NICE = 10;
+
 export interface System {
   /** gRPC address of the gateway (IngestService and CustomsService). */
   address: string;
@@ -56,6 +63,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
         dir,
         env: { ...common, PORTSTREAM_DATA_DIR: sinkDir },
         readyMessage: 'clickhouse sink started',
+        nice: BEST_EFFORT_NICE,
         readyTimeoutMs: 60_000,
       }),
     );
@@ -68,6 +76,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
           name: role === 'customs' ? 'processor (customs)' : 'processor (state)',
           dir,
           env: { ...common, PROCESSOR_ROLES: role },
+          ...(role === 'state' ? { nice: BEST_EFFORT_NICE } : {}),
           readyMessage: 'processor started',
         }),
       );
