@@ -9,10 +9,12 @@ export async function runSinkCommand(overrides: Env): Promise<void> {
   const rt = boot(overrides);
   const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-sink');
   const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
-  const sink = await startSink({ nc, ch, config: rt.config, log: rt.log });
+  const leaseNc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-sink-lease');
+  const sink = await startSink({ nc, leaseNc, ch, config: rt.config, log: rt.log });
   await onShutdown(rt, () => [
     ['sink', () => sink.stop(rt.config.SHUTDOWN_TIMEOUT_MS)],
     ['nats', () => nc.drain()],
+    ['nats (lease)', () => leaseNc.drain()],
     ['clickhouse', () => ch.close()],
   ]);
 }

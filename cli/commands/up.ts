@@ -35,7 +35,9 @@ export async function runUp(overrides: Env): Promise<void> {
 
     const ch = createClickHouse(config, log.child({ component: 'clickhouse' }));
     steps.unshift(['clickhouse', () => ch.close()]);
-    const sink = await startSink({ nc, ch, config, log, metrics: createSinkMetrics(registry) });
+    const leaseNc = await connectFromConfig(rt, nats.url, 'portstream-up-sink-lease');
+    steps.unshift(['nats connection (sink lease)', () => leaseNc.drain()]);
+    const sink = await startSink({ nc, leaseNc, ch, config, log, metrics: createSinkMetrics(registry) });
     steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
 
     const processor = await startProcessor({ config, log, nc });

@@ -33,6 +33,11 @@ export const DEFAULT_SINK_LEASE_TTL_MS = 10_000;
 
 export interface SinkDeps {
   nc: NatsConnection;
+  /**
+   * A second connection for the lease (default: nc). The data connection carries thousands of event groups in
+   * flight; a renewal queued behind them on the same socket can miss its deadline and cost the lease.
+   */
+  leaseNc?: NatsConnection;
   ch: ClickHouse;
   config: SinkConfig;
   log: Logger;
@@ -72,7 +77,11 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
   );
   const ttlMs = deps.config.SINK_LEASE_TTL_MS ?? DEFAULT_SINK_LEASE_TTL_MS;
   const lease = {
-    kv: await openLeaseBucket(js, ttlMs, deps.config.JS_REPLICAS ?? 1),
+    kv: await openLeaseBucket(
+      deps.leaseNc ? jetstream(deps.leaseNc) : js,
+      ttlMs,
+      deps.config.JS_REPLICAS ?? 1,
+    ),
     holder: holderId(),
     ttlMs,
   };
