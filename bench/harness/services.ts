@@ -4,10 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+
+export { freePort } from '../../core/nats/local-cluster.js';
 
 export type ServiceCommand = 'ingest' | 'processor' | 'sink';
 
@@ -95,21 +96,6 @@ export class ServiceProcess {
       clearTimeout(timer);
     }
   }
-}
-
-/** A port nobody listens on right now (the service binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** Writes the tokens file the services authenticate the bench's clients with. */

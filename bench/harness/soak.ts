@@ -5,12 +5,13 @@
 // growth trend (least-squares slope after a warm-up), and the consumer lag when the load stopped.
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../core/nats/connect.js';
+import { freePort } from '../../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { runHarnessScript, type HarnessChild } from './child.js';
 import { round } from './measure.js';
@@ -32,20 +33,6 @@ const CUSTOMS_TOKEN = 'soak-customs-token-0123456789';
 // admin, which sees every container.
 const ADMIN_TOKEN = 'soak-admin-token-0123456789';
 const SERVICES = ['ingest', 'processor', 'sink', 'api'] as const;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 /** Polls until something accepts TCP connections on the port, or throws at the deadline. */
 async function listening(port: number, what: string, timeoutMs = 60_000): Promise<void> {

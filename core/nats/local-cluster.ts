@@ -20,7 +20,7 @@ export interface LocalClusterOptions {
 }
 
 /** A port nobody listens on right now. The OS could hand it to someone else before the node binds it. */
-async function freePort(host: string): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
