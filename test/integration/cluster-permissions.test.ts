@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { SINK_CONSUMER } from '../../processor/sink/index.js';
 import { ensureStreams, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -126,8 +127,8 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const nc = await as('sink');
     const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
     const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
-    await jsm.consumers.add(STREAM_EVENTS, { durable_name: 'sink-events', ack_policy: AckPolicy.Explicit });
-    const m = await (await js.consumers.get(STREAM_EVENTS, 'sink-events')).next({ expires: 2000 });
+    await jsm.consumers.add(STREAM_EVENTS, { durable_name: SINK_CONSUMER, ack_policy: AckPolicy.Explicit });
+    const m = await (await js.consumers.get(STREAM_EVENTS, SINK_CONSUMER)).next({ expires: 2000 });
     expect(await m?.ackAck()).toBe(true);
     await expect(jsm.streams.add({ name: 'SINK_OWN', subjects: ['sink.>'] })).rejects.toThrow(DENIED);
     await expect(js.publish('ps.deadletters.PS_EVENTS', new Uint8Array([1]))).rejects.toThrow(DENIED);
