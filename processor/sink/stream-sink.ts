@@ -48,6 +48,9 @@ interface Pending {
   since: number;
 }
 
+/** Bytes one pull may bring: a few batches of event groups, far below the server's per-client max_pending. */
+const PULL_MAX_BYTES = 8 * 1024 * 1024;
+
 export class StreamSink {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
@@ -116,7 +119,10 @@ export class StreamSink {
     const { js, mapping, consumerName } = this.o;
     if (this.messages !== undefined || this.stopping) return;
     const consumer = await js.consumers.get(mapping.stream, consumerName);
-    this.messages = await consumer.consume({ max_messages: Math.min(1000, this.o.maxAckPending) });
+    // Pulls are bounded in bytes, not messages: a thousand event groups are 50 MB, and two pulls outstanding
+    // passed nats-server's per-client max_pending (64 MB by default), which disconnects the client as a slow
+    // consumer and loses its pulls and acks with the connection.
+    this.messages = await consumer.consume({ max_bytes: PULL_MAX_BYTES });
     this.loop = this.run(this.messages);
     const tick = Math.max(10, Math.floor(this.o.flushIntervalMs / 4));
     this.timer = setInterval(() => {
