@@ -1,0 +1,76 @@
+// How the sink's cost per batch grows with the size of the events table, in embedded ClickHouse (chDB) alone:
+// writes batches of B event rows through the sink's writer and reports, per batch, the time and process CPU of
+// the key lookup alone and of the whole write (the lookup again, then the INSERT, which also feeds the
+// projections and materialized views). The cost per batch should stay flat as the table grows.
+//   npx tsx bench/sink-growth.ts [batches=40] [batchRows=50000] [variant=default|no-projections]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClickHouse } from '../core/clickhouse/client.js';
+import { runMigrations } from '../core/clickhouse/migrate.js';
+import { silentLogger } from '../core/logger.js';
+import { MAPPINGS, eventRow } from '../processor/sink/rows.js';
+import { existingKeys, writeBatch } from '../processor/sink/writer.js';
+import { benchEvent } from './harness/events.js';
+
+const batches = Number(process.argv[2] ?? 40);
+const batchRows = Number(process.argv[3] ?? 50_000);
+const variant = process.argv[4] ?? 'default';
+const mapping = MAPPINGS.find((m) => m.table === 'events');
+if (mapping === undefined) throw new Error('no events mapping');
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-growth-'));
+const ch = createClickHouse(
+  {
+    CLICKHOUSE_USER: 'default',
+    CLICKHOUSE_DATABASE: 'bench',
+    CLICKHOUSE_REQUEST_TIMEOUT_MS: 600_000,
+    PORTSTREAM_DATA_DIR: dir,
+  },
+  silentLogger(),
+);
+await runMigrations(ch, silentLogger());
+if (variant === 'no-projections') {
+  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_visit');
+  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
+}
+const runId = `g${Date.now().toString(36)}`;
+const baseTime = Date.now() - 3_600_000;
+const rowsOut: object[] = [];
+let seq = 0;
+for (let b = 0; b < batches; b += 1) {
+  const rows = Array.from({ length: batchRows }, () => {
+    seq += 1;
+    return eventRow(benchEvent(runId, seq, baseTime), new Date(), 'bench', seq);
+  });
+  const c0 = cpuMs();
+  const t0 = performance.now();
+  const seen = await existingKeys(ch, mapping.kind, rows.map((r) => r.key));
+  const t1 = performance.now();
+  const c1 = cpuMs();
+  const res = await writeBatch(ch, mapping, rows);
+  const t2 = performance.now();
+  const c2 = cpuMs();
+  rowsOut.push({
+    batch: b + 1,
+    table_rows: (b + 1) * batchRows,
+    lookup_ms: Math.round(t1 - t0),
+    lookup_cpu_ms: Math.round(c1 - c0),
+    seen: seen.size,
+    write_ms: Math.round(t2 - t1),
+    write_cpu_ms: Math.round(c2 - c1),
+    inserted: res.inserted,
+  });
+  console.log(JSON.stringify(rowsOut.at(-1)));
+}
+const [parts] = await ch.query<{ parts: number }>(
+  "SELECT count() AS parts FROM system.parts WHERE database = 'bench' AND table = 'events' AND active",
+);
+console.log('active parts of events:', parts?.parts);
+await ch.close();
+await rm(dir, { recursive: true, force: true });
