@@ -1,6 +1,6 @@
-// The customs gateway's side of a command: persist it in PS_CUSTOMS, then wait for the decision it causes on
-// the decision subject (the message the processor stores in PS_DECISIONS) until a deadline; PENDING when none
-// comes in time. A decision already on record (the same declaration submitted again) is answered at once.
+// The customs gateway's side of a command: persist it in PS_CUSTOMS, then wait for the decision it causes, as
+// delivered by the gateway's decision feed (decision-feed.ts), until a deadline; PENDING when none comes in time.
+// A decision already on record (the same declaration submitted again) is answered at once.
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -11,17 +11,39 @@ import type { DeclarationState } from '../../core/state/declaration.js';
 import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import type { DecisionFeed, DecisionWaiter } from './decision-feed.js';
 
 export interface ClearanceDeps {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   declarations: KV;
+  feed: DecisionFeed;
 }
 
 export async function readState(kv: KV, n: string): Promise<DeclarationState | undefined> {
   const e = await kv.get(n);
   return e && e.operation === 'PUT' ? decodeDeclarationState(e.value) : undefined;
+}
+
+/**
+ * A waiter on the declaration's decisions registered before its state was read: decisions made before the read
+ * are in `state`, later ones reach the waiter. Close the waiter when done.
+ */
+export interface Watched {
+  waiter: DecisionWaiter;
+  state: DeclarationState | undefined;
+}
+
+export async function watchAndRead(deps: ClearanceDeps, n: string): Promise<Watched> {
+  await deps.feed.ready();
+  const waiter = deps.feed.watch(n);
+  try {
+    return { waiter, state: await readState(deps.declarations, n) };
+  } catch (err) {
+    waiter.close();
+    throw err;
+  }
 }
 
 /**
@@ -39,84 +61,48 @@ async function onStream(deps: ClearanceDeps, n: string, d: Decision): Promise<De
     : undefined;
 }
 
-/**
- * Persists a command and waits up to waitMs for the first decision on that declaration beyond `afterCount`
- * decisions (the number on record before the command). Returns undefined when none came in time.
- */
-export async function commandAndWait(
+/** Publishes the command with a new id unless it carries one; resolves with its stream sequence. */
+export async function publishCommand(
   deps: ClearanceDeps,
   action: DeclarationAction,
   n: string,
   fields: Partial<DeclarationCommand>,
-  waitMs: number,
-): Promise<Decision | undefined> {
-  const before = await readState(deps.declarations, n);
-  const first = before?.decisions[0];
-  if (action === DeclarationAction.SUBMIT && first) {
-    const stored = await onStream(deps, n, first);
-    if (stored) return stored;
-  }
-  // A resubmission whose first decision is not on the stream yet waits for that one.
-  const afterCount = action === DeclarationAction.SUBMIT ? 0 : (before?.decisions.length ?? 0);
-  // Subscribe before publishing so the decision cannot slip between the two.
-  const sub = deps.nc.subscribe(subjects.decision(n));
-  try {
-    const commandId = fields.commandId ?? randomUUID();
-    const cmd = DeclarationCommand.fromPartial({
-      ...fields,
-      commandId,
-      action,
-      declarationNumber: n,
-      receivedTime: new Date(),
-    });
-    await deps.js.publish(subjects.customsCommand(n), DeclarationCommand.encode(cmd).finish(), {
-      msgID: commandId,
-    });
-    const timer = setTimeout(
-      () => {
-        sub.unsubscribe();
-      },
-      Math.max(0, waitMs),
-    );
-    try {
-      // A decision made between our read and our subscribe is on record: check once more.
-      const now = await readState(deps.declarations, n);
-      const made = now?.decisions[afterCount];
-      const stored = made && (await onStream(deps, n, made));
-      if (stored) return stored;
-      for await (const m of sub) {
-        const d = Decision.decode(m.data);
-        // The core message carries no stream sequence: look the position up in the stream.
-        const stored = await deps.jsm.streams.getMessage(STREAM_DECISIONS, { last_by_subj: m.subject });
-        if (stored) {
-          const last = Decision.decode(stored.data);
-          if (last.revision === d.revision && last.status === d.status) d.position = stored.seq;
-        }
-        return d;
-      }
-      return undefined;
-    } finally {
-      clearTimeout(timer);
-    }
-  } finally {
-    sub.unsubscribe();
-  }
+): Promise<number> {
+  const commandId = fields.commandId ?? randomUUID();
+  const cmd = DeclarationCommand.fromPartial({
+    ...fields,
+    commandId,
+    action,
+    declarationNumber: n,
+    receivedTime: new Date(),
+  });
+  const ack = await deps.js.publish(subjects.customsCommand(n), DeclarationCommand.encode(cmd).finish(), {
+    msgID: commandId,
+  });
+  return ack.seq;
 }
 
-/** Submission id: the declaration number makes a resubmission the same command (deduplicated by JetStream). */
-export function submit(
+/**
+ * Persists a submission and waits up to waitMs for the declaration's first decision. Returns undefined when
+ * none came in time.
+ */
+export async function submit(
   deps: ClearanceDeps,
   decl: Declaration,
   waitMs: number,
+  watched: Watched,
 ): Promise<Decision | undefined> {
-  return commandAndWait(
-    deps,
-    DeclarationAction.SUBMIT,
-    decl.declarationNumber,
-    {
-      commandId: `submit:${decl.declarationNumber}`,
-      declaration: decl,
-    },
-    waitMs,
-  );
+  const n = decl.declarationNumber;
+  const first = watched.state?.decisions[0];
+  if (first) {
+    const stored = await onStream(deps, n, first);
+    if (stored) return stored;
+  }
+  // The declaration number makes a resubmission the same command (deduplicated by JetStream). A resubmission
+  // whose first decision is not on the stream yet waits for that one: its publisher publishes it.
+  await publishCommand(deps, DeclarationAction.SUBMIT, n, {
+    commandId: `submit:${n}`,
+    declaration: decl,
+  });
+  return watched.waiter.next(0, waitMs);
 }

@@ -44,10 +44,11 @@ import {
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
-import { readState, submit, type ClearanceDeps } from './clearance.js';
+import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
 import { runCommand, type CommandOutcome } from './command.js';
+import { DecisionFeed } from './decision-feed.js';
 
-export interface CustomsServiceDeps extends ClearanceDeps {
+export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
   auth: TokenAuthenticator;
   log: Logger;
   /** Server-side cap on how long a command waits for its decision (CUSTOMS_MAX_WAIT_MS). */
@@ -153,8 +154,12 @@ function drained(call: ServerWritableStream<WatchDecisionsRequest, WatchDecision
   });
 }
 
-export function createCustomsService(deps: CustomsServiceDeps): ServiceRegistration {
-  const { auth, log, maxWaitMs } = deps;
+export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRegistration {
+  const { auth, log, maxWaitMs } = serviceDeps;
+  // One reader of the decision stream for every call of this service; it stops with the service.
+  const feed = new DecisionFeed(serviceDeps.nc, serviceDeps.js, serviceDeps.jsm, log);
+  const deps = { ...serviceDeps, feed };
+  deps.signal?.addEventListener('abort', () => void feed.stop(), { once: true });
   /** Ends each open WatchDecisions call with this error. */
   const watches = new Set<(err: unknown) => void>();
   const shuttingDown = (): PortstreamError =>
@@ -232,25 +237,31 @@ export function createCustomsService(deps: CustomsServiceDeps): ServiceRegistrat
           );
         }
         const n = decl.declarationNumber;
-        const existing = await readState(deps.declarations, n);
-        if (existing) {
-          // The same declaration again is answered with its decision; other content under its number is not.
-          const same =
-            existing.revision === 1
-              ? sameContent(existing.declaration, decl)
-              : maySeeDeclaration(p, partiesOf(existing.declaration));
-          if (!same) {
-            throw new PortstreamError(
-              ErrorCode.AlreadyExists,
-              `declaration ${n} was already submitted with other content; use AmendDeclaration to change it`,
-            );
+        // Listening for the decision starts before the state is read, so no decision falls between the two.
+        const watched = await persisting(watchAndRead(deps, n));
+        try {
+          const existing = watched.state;
+          if (existing) {
+            // The same declaration again is answered with its decision; other content under its number is not.
+            const same =
+              existing.revision === 1
+                ? sameContent(existing.declaration, decl)
+                : maySeeDeclaration(p, partiesOf(existing.declaration));
+            if (!same) {
+              throw new PortstreamError(
+                ErrorCode.AlreadyExists,
+                `declaration ${n} was already submitted with other content; use AmendDeclaration to change it`,
+              );
+            }
           }
+          const decision = await persisting(submit(deps, decl, waitBudget(call, maxWaitMs), watched));
+          log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
+          return decision
+            ? { declarationNumber: n, status: decision.status, decision }
+            : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
+        } finally {
+          watched.waiter.close();
         }
-        const decision = await persisting(submit(deps, decl, waitBudget(call, maxWaitMs)));
-        log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
-        return decision
-          ? { declarationNumber: n, status: decision.status, decision }
-          : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
       },
     ),
 

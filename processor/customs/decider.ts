@@ -132,26 +132,35 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
   }
   const key = cmd.declarationNumber || (cmd.declaration?.declarationNumber ?? '');
   const { declarations, declarants } = deps.buckets;
+  const isKnown = async (taxCode: string): Promise<boolean> =>
+    taxCode !== '' && (await declarants.get(taxCode))?.operation === 'PUT';
   for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-    const entry = await declarations.get(key);
+    // The three reads are independent when the command carries the declaration (a submission or amendment):
+    // one round trip instead of three before the decision can be made.
+    const carried = cmd.declaration;
+    const [entry, knownFromCommand, visitFromCommand] = await Promise.all([
+      declarations.get(key),
+      carried === undefined ? undefined : isKnown(carried.declarantTaxCode),
+      carried === undefined ? undefined : containersOfVisit(deps.buckets, carried),
+    ]);
     const live = entry !== null && entry.operation === 'PUT';
     const prev = live ? decodeDeclarationState(entry.value) : undefined;
-    const taxCode = cmd.declaration?.declarantTaxCode ?? prev?.declaration.declarantTaxCode ?? '';
-    const known = (await declarants.get(taxCode))?.operation === 'PUT';
+    const taxCode = carried?.declarantTaxCode ?? prev?.declaration.declarantTaxCode ?? '';
+    const known = knownFromCommand ?? (await isKnown(taxCode));
     const t = transition(
       prev,
       cmd,
       deps.rules(),
       {
         declarantKnown: known,
-        visitContainers: await containersOfVisit(deps.buckets, cmd.declaration ?? prev?.declaration),
+        visitContainers:
+          carried === undefined ? await containersOfVisit(deps.buckets, prev?.declaration) : visitFromCommand,
       },
       new Date(),
     );
     if (t.kind === 'unchanged') {
-      // Applied already, maybe by an instance that stopped before publishing: finish its work.
-      if (prev !== undefined && entry !== null && unpublished(prev))
-        await publishPending(deps, key, prev, entry.revision);
+      // Applied already, maybe by an instance that stopped before finishing: finish its work (all idempotent).
+      if (prev !== undefined && entry !== null) await afterDecision(deps, key, prev, entry.revision, known);
       return 'ack';
     }
     if (t.kind === 'refused') {
@@ -169,15 +178,37 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
       deps.logger.debug({ err, key, attempt }, 'declaration state changed under us, retrying');
       continue;
     }
-    await publishPending(deps, key, t.state, revision);
-    if (!known && taxCode !== '') await declarants.put(taxCode, new TextEncoder().encode(key));
-    // Containers carry their customs and release status: written before the ack, idempotent on redelivery.
-    for (const c of t.state.declaration.containerNumbers) {
-      await linkDeclaration(deps.buckets.containers, c, key, t.decision.status, deps.buckets.declarations);
-    }
+    await afterDecision(deps, key, t.state, revision, known);
     return 'ack';
   }
   throw new Error(`declaration ${key}: too many concurrent writers`);
+}
+
+/**
+ * What follows a decision recorded in the state at `revision`, all at once: publishing it (then recording its
+ * position), marking the declarant known, and giving each listed container its customs and release status.
+ * Each is idempotent, so a redelivered command that finds its decision already recorded runs this again.
+ */
+async function afterDecision(
+  deps: DeciderDeps,
+  key: string,
+  state: DeclarationState,
+  revision: number,
+  declarantKnown: boolean,
+): Promise<void> {
+  const taxCode = state.declaration.declarantTaxCode;
+  const status = state.decisions.at(-1)?.status;
+  await Promise.all([
+    unpublished(state) ? publishPending(deps, key, state, revision) : undefined,
+    declarantKnown || taxCode === ''
+      ? undefined
+      : deps.buckets.declarants.put(taxCode, new TextEncoder().encode(key)),
+    ...(status === undefined
+      ? []
+      : state.declaration.containerNumbers.map((c) =>
+          linkDeclaration(deps.buckets.containers, c, key, status, deps.buckets.declarations),
+        )),
+  ]);
 }
 
 export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHandle> {
@@ -190,8 +221,10 @@ export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHan
 
   const run = async (msg: JsMsg): Promise<void> => {
     try {
+      // A plain ack, no round trip: if it is lost, the redelivered command finds its decision recorded and
+      // only repeats the idempotent follow-up (afterDecision).
       if ((await handle(deps, msg)) === 'term') msg.term();
-      else await msg.ackAck();
+      else msg.ack();
     } catch (err) {
       deps.logger.warn(
         { err, seq: msg.seq, redelivery: msg.info.deliveryCount },

@@ -22,7 +22,8 @@ import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstrea
 import { startCustomsDecider } from '../../processor/customs/decider.js';
 import type { DeciderHandle } from '../../processor/customs/decider.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
-import { submit } from '../../ingest/customs/clearance.js';
+import { submit as submitDeclaration, watchAndRead } from '../../ingest/customs/clearance.js';
+import { DecisionFeed } from '../../ingest/customs/decision-feed.js';
 import { startTestNats } from '../helpers/nats.js';
 import type { TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
@@ -259,23 +260,32 @@ describe('customs decider', () => {
 
   it('submit waits for the decision from the stream, answers a resubmission the same, and times out as pending', async () => {
     const d = await start();
-    const deps = { nc, js, jsm, declarations: buckets.declarations };
+    const feed = new DecisionFeed(nc, js, jsm, silentLogger());
+    const deps = { nc, js, jsm, declarations: buckets.declarations, feed };
+    const submit = async (decl: Declaration, waitMs: number): Promise<Decision | undefined> => {
+      const watched = await watchAndRead(deps, decl.declarationNumber);
+      try {
+        return await submitDeclaration(deps, decl, waitMs, watched);
+      } finally {
+        watched.waiter.close();
+      }
+    };
     try {
       const n = numberOf(900);
-      const first = await submit(deps, declaration(n), 5000);
+      const first = await submit(declaration(n), 5000);
       expect(first).toMatchObject({
         declarationNumber: n,
         channel: Channel.GREEN,
         status: ClearanceStatus.CLEARED,
       });
       expect(first?.position).toBeGreaterThan(0);
-      const again = await submit(deps, declaration(n), 5000);
+      const again = await submit(declaration(n), 5000);
       expect(again).toEqual(first);
     } finally {
       await d.stop();
     }
     // No decider running: the deadline passes and the caller gets no decision (PENDING).
-    expect(await submit(deps0(), declaration(numberOf(901)), 50)).toBeUndefined();
+    expect(await submit(declaration(numberOf(901)), 50)).toBeUndefined();
+    await feed.stop();
   });
-  const deps0 = () => ({ nc, js, jsm, declarations: buckets.declarations });
 });

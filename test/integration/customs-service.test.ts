@@ -16,6 +16,7 @@ import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.
 import { ensureStreams, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { runCommand } from '../../ingest/customs/command.js';
 import { createCustomsService } from '../../ingest/customs/service.js';
+import { DecisionFeed, FEED_CONSUMER_PREFIX } from '../../ingest/customs/decision-feed.js';
 import { startCustomsDecider, type DeciderHandle } from '../../processor/customs/decider.js';
 import { DEFAULT_RULES } from '../../processor/rules/store.js';
 import {
@@ -137,6 +138,12 @@ describe('customs service', () => {
     );
   const get = (c: CustomsServiceClient, declarationNumber: string) =>
     rpc<GetDeclarationResponse>((md, o, cb) => c.getDeclaration({ declarationNumber }, md, o, cb));
+  /** The WatchDecisions calls' consumers on PS_DECISIONS (not the gateway's own decision feed). */
+  const watcherConsumers = async () =>
+    (await jsm.consumers.list(STREAM_DECISIONS).next()).filter(
+      (c) => !c.name.startsWith(FEED_CONSUMER_PREFIX),
+    );
+  const watchers = async (): Promise<number> => (await watcherConsumers()).length;
   const code = async (p: Promise<unknown>): Promise<status> => {
     try {
       await p;
@@ -323,7 +330,8 @@ describe('customs service', () => {
     const green = sample('green');
     await submit(customs, green);
     // Past the gateway's state check (as when another command got there first): the decider refuses it.
-    const deps = { nc, js, jsm, declarations: buckets.declarations };
+    const feed = new DecisionFeed(nc, js, jsm, silentLogger());
+    const deps = { nc, js, jsm, declarations: buckets.declarations, feed };
     const outcome = await runCommand(
       deps,
       DeclarationAction.INSPECTION_RESULT,
@@ -332,6 +340,7 @@ describe('customs service', () => {
       5000,
     );
     expect(outcome).toEqual({ kind: 'refused', reason: 'declaration is not held for a check or inspection' });
+    await feed.stop();
   });
 
   it('follows every decision from a position and misses nothing across a reconnect', async () => {
@@ -339,7 +348,7 @@ describe('customs service', () => {
     // Only new decisions: the first one seen is the next one made.
     const fresh = watch(customs, {});
     const redOnly = watch(admin, { fromStart: true, channels: [Channel.RED] });
-    const first = await waitFor(async () => (await jsm.consumers.list(STREAM_DECISIONS).next()).length >= 2);
+    const first = await waitFor(async () => (await watchers()) >= 2);
     expect(first).toBe(true);
     const d1 = await submit(customs, sample('green'));
     await waitFor(() => fresh.decisions.length === 1);
@@ -374,14 +383,14 @@ describe('customs service', () => {
     redOnly.call.cancel();
     await redOnly.ended;
     // Each cancelled watch removed its consumer.
-    await waitFor(async () => (await jsm.consumers.list(STREAM_DECISIONS).next()).length === 0);
+    await waitFor(async () => (await watchers()) === 0);
   });
 
   it('stops reading the decision stream while the client does not read, and delivers everything after', async () => {
     const first = (await jsm.streams.info(STREAM_DECISIONS)).state.last_seq + 1;
     const w = watch(customs, { afterPosition: first - 1 });
     w.call.pause();
-    const consumerInfo = async () => (await jsm.consumers.list(STREAM_DECISIONS).next())[0];
+    const consumerInfo = async () => (await watcherConsumers())[0];
     await waitFor(consumerInfo);
     // Large decisions, straight onto the stream: far more than the HTTP/2 windows and socket buffers hold.
     const N = 400;
@@ -448,9 +457,10 @@ describe('customs service', () => {
 
   it('ends open watches with UNAVAILABLE at shutdown', async () => {
     const w = watch(customs, { fromStart: true });
-    await waitFor(async () => (await jsm.consumers.list(STREAM_DECISIONS).next()).length === 1);
+    await waitFor(async () => (await watchers()) === 1);
     shutdown.abort();
     expect((await w.ended)?.code).toBe(status.UNAVAILABLE);
+    // Every consumer is gone: the watches' and the gateway's decision feed.
     await waitFor(async () => (await jsm.consumers.list(STREAM_DECISIONS).next()).length === 0);
     expect((await watch(customs, {}).ended)?.code).toBe(status.UNAVAILABLE);
   });
