@@ -4,8 +4,7 @@
 //   ps_containers    key: container number         value: core/state/container.ts (protobuf)
 //   ps_vessel_visits key: "<UN/LOCODE>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import type { KV } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 
 export const BUCKET_DECLARATIONS = 'ps_declarations';
 export const BUCKET_DECLARANTS = 'ps_declarants';
@@ -21,10 +20,14 @@ export interface Buckets {
   names: { containers: string; vesselVisits: string };
 }
 
+/** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
+export function ensureBucket(js: JetStreamClient, name: string, replicas: number): Promise<KV> {
+  return new Kvm(js).create(name, { history: 1, replicas });
+}
+
 /** Creates (or opens) every bucket; safe to call from several services at once. */
 export async function ensureBuckets(js: JetStreamClient, replicas: number, prefix = ''): Promise<Buckets> {
-  const kvm = new Kvm(js);
-  const open = (name: string): Promise<KV> => kvm.create(`${prefix}${name}`, { history: 1, replicas });
+  const open = (name: string): Promise<KV> => ensureBucket(js, `${prefix}${name}`, replicas);
   const [declarations, declarants, containers, vesselVisits] = await Promise.all([
     open(BUCKET_DECLARATIONS),
     open(BUCKET_DECLARANTS),

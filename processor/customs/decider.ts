@@ -122,7 +122,24 @@ async function publishPending(
 }
 
 /** 'ack' when done (or nothing to do), 'term' when it can never succeed and was dead-lettered. */
-async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
+/**
+ * Declarants known to be on record. A declarant, once recorded, stays (nothing deletes from ps_declarants), so
+ * a positive answer can be remembered; a negative one cannot. Saves a KV read for every declaration of a
+ * declarant seen before. Cleared when full, which only costs reads.
+ */
+class KnownDeclarants {
+  private readonly known = new Set<string>();
+  constructor(private readonly max = 100_000) {}
+  has(taxCode: string): boolean {
+    return this.known.has(taxCode);
+  }
+  add(taxCode: string): void {
+    if (this.known.size >= this.max) this.known.clear();
+    this.known.add(taxCode);
+  }
+}
+
+async function handle(deps: DeciderDeps, known: KnownDeclarants, msg: JsMsg): Promise<'ack' | 'term'> {
   let cmd: DeclarationCommand;
   try {
     cmd = DeclarationCommand.decode(msg.data);
@@ -132,8 +149,13 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
   }
   const key = cmd.declarationNumber || (cmd.declaration?.declarationNumber ?? '');
   const { declarations, declarants } = deps.buckets;
-  const isKnown = async (taxCode: string): Promise<boolean> =>
-    taxCode !== '' && (await declarants.get(taxCode))?.operation === 'PUT';
+  const isKnown = async (taxCode: string): Promise<boolean> => {
+    if (taxCode === '') return false;
+    if (known.has(taxCode)) return true;
+    const yes = (await declarants.get(taxCode))?.operation === 'PUT';
+    if (yes) known.add(taxCode);
+    return yes;
+  };
   for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
     // The three reads are independent when the command carries the declaration (a submission or amendment):
     // one round trip instead of three before the decision can be made.
@@ -146,13 +168,13 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
     const live = entry !== null && entry.operation === 'PUT';
     const prev = live ? decodeDeclarationState(entry.value) : undefined;
     const taxCode = carried?.declarantTaxCode ?? prev?.declaration.declarantTaxCode ?? '';
-    const known = knownFromCommand ?? (await isKnown(taxCode));
+    const declarantKnown = knownFromCommand ?? (await isKnown(taxCode));
     const t = transition(
       prev,
       cmd,
       deps.rules(),
       {
-        declarantKnown: known,
+        declarantKnown,
         visitContainers:
           carried === undefined ? await containersOfVisit(deps.buckets, prev?.declaration) : visitFromCommand,
       },
@@ -160,7 +182,8 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
     );
     if (t.kind === 'unchanged') {
       // Applied already, maybe by an instance that stopped before finishing: finish its work (all idempotent).
-      if (prev !== undefined && entry !== null) await afterDecision(deps, key, prev, entry.revision, known);
+      if (prev !== undefined && entry !== null)
+        await afterDecision(deps, key, prev, entry.revision, declarantKnown);
       return 'ack';
     }
     if (t.kind === 'refused') {
@@ -178,7 +201,7 @@ async function handle(deps: DeciderDeps, msg: JsMsg): Promise<'ack' | 'term'> {
       deps.logger.debug({ err, key, attempt }, 'declaration state changed under us, retrying');
       continue;
     }
-    await afterDecision(deps, key, t.state, revision, known);
+    await afterDecision(deps, key, t.state, revision, declarantKnown);
     return 'ack';
   }
   throw new Error(`declaration ${key}: too many concurrent writers`);
@@ -217,13 +240,14 @@ export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHan
   const concurrency = deps.concurrency ?? 64;
   const queue = new PQueue({ concurrency });
   const tails = new Map<string, Promise<void>>();
+  const known = new KnownDeclarants();
   const messages = await consumer.consume({ max_messages: concurrency * 2 });
 
   const run = async (msg: JsMsg): Promise<void> => {
     try {
       // A plain ack, no round trip: if it is lost, the redelivered command finds its decision recorded and
       // only repeats the idempotent follow-up (afterDecision).
-      if ((await handle(deps, msg)) === 'term') msg.term();
+      if ((await handle(deps, known, msg)) === 'term') msg.term();
       else msg.ack();
     } catch (err) {
       deps.logger.warn(

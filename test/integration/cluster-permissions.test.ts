@@ -1,6 +1,8 @@
 // The per-service NATS users of deploy/nats/accounts.conf, enforced by a real nats-server with TLS from
 // scripts/dev-ca.sh: each service can do what it needs through the real clients, and the things it must not do
-// (a gateway deleting a stream, a processor publishing events, the API writing state) are refused.
+// (a gateway deleting a stream, a processor publishing events, the API writing state) are refused. The real
+// gateway and processor run as their users too, so a permission the code needs cannot go missing unnoticed.
+import { Metadata } from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,22 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/logger.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { startIngest } from '../../ingest/main.js';
+import { startProcessor } from '../../processor/main.js';
+import {
+  ClearanceStatus,
+  CustomsServiceClient,
+  type SubmitDeclarationResponse,
+} from '../../proto/gen/portstream/v1/customs.js';
+import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
+import { sampleDeclaration } from '../helpers/declarations.js';
+import { equipmentEvent } from '../helpers/events.js';
+import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
 import { ensureStreams, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 
@@ -148,5 +165,44 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     await decisions.delete();
     await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
     await expect(js.publish('ps.customs.decisions.D2', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+
+  it('the real gateway and processor, each as its own user, take events and decide a declaration', async () => {
+    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0' });
+    const log = silentLogger();
+    const ingest = await startIngest({
+      config,
+      log,
+      nc: await as('ingest'),
+      registry: new Registry(),
+      auth: testAuth,
+    });
+    const processor = await startProcessor({ config, log, nc: await as('processor') });
+    const events = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
+    const customs = clientAs(CustomsServiceClient, ingest.address, TOKENS.customs);
+    try {
+      const res = await publish(events, [equipmentEvent('perm-1', 1)]);
+      expect(res.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED]);
+      // Submit waits on the gateway's decision feed (an ordered consumer) and reads the declaration's state.
+      const declaration = sampleDeclaration('green', '108600000123');
+      const answer = await new Promise<SubmitDeclarationResponse>((resolve, reject) => {
+        customs.submitDeclaration(
+          { declaration },
+          new Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err, r) => {
+            if (err) reject(err);
+            else resolve(r);
+          },
+        );
+      });
+      expect(answer.status).toBe(ClearanceStatus.CLEARED);
+      expect(answer.decision?.position).toBeGreaterThan(0);
+    } finally {
+      events.close();
+      customs.close();
+      await ingest.stop();
+      await processor.stop();
+    }
   });
 });
