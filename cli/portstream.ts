@@ -123,6 +123,12 @@ program
   .option('--json <path>', 'where to write the JSON result', 'bench/results/latest.json')
   .option('--clearance-rate <n>', 'declarations per second in the clearance scenario', '500')
   .option('--background-events <n>', 'events per second behind the clearance scenario (0: none)', '10000')
+  .option(
+    '--sustain-rate <n>',
+    'events per second of the fixed-rate end-to-end ingest run (0: skip it); the lag must be back to zero ' +
+      'within 5 s after it',
+    '20000',
+  )
   .option('--status-rate <n>', 'container-status requests per second in the status scenario', '2000')
   .option('--status-principal <role>', 'who asks in the status scenario: firm or operator', 'firm')
   .option(

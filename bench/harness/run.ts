@@ -29,6 +29,8 @@ export interface BenchOptions {
   clearanceRate?: number;
   /** Background events per second during the clearance scenario (default 10,000; 0: none). */
   backgroundEvents?: number;
+  /** Events per second of the fixed-rate end-to-end ingest run (default 20,000; 0: skip it). */
+  sustainRate?: number;
   /** Container-status requests per second (default 2,000) and the principal asking (default firm). */
   statusRate?: number;
   statusPrincipal?: StatusPrincipal;
@@ -39,10 +41,15 @@ export interface BenchOptions {
 const BATCH = 500;
 
 export async function runBench(opts: BenchOptions): Promise<Record<string, unknown>> {
+  const ingestProbes = [
+    { stream: STREAM_EVENTS, consumer: STATE_CONSUMER },
+    { stream: STREAM_EVENTS, consumer: SINK_CONSUMER },
+  ];
   const CLEARANCE_RATE = opts.clearanceRate ?? 500;
   const BACKGROUND_EVENTS = opts.backgroundEvents ?? 10_000;
   const baselineMs = opts.quick ? 2000 : 10_000;
   const ingestMs = opts.quick ? 5000 : 60_000;
+  const sustainMs = opts.quick ? 2000 : 60_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-bench-'));
   const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
   const pids = new Map<string, number>([['bench (load generators)', process.pid]]);
@@ -64,6 +71,44 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
 
     const nc = await connectNats({ url: nats.url, name: 'bench' });
     const jsm = await jetstreamManager(nc);
+
+    const sustainedIngest = async (address: string, runId: string, rate: number) => {
+      const bar = progress(`ingest at ${rate} events/s`, sustainMs);
+      const started = Date.now();
+      const tick = setInterval(() => {
+        bar.update(Math.min(sustainMs, Date.now() - started));
+      }, 1000);
+      const load = await ingestBackground({
+        address,
+        token: TOKEN,
+        runId,
+        eventsPerSec: rate,
+        durationMs: sustainMs,
+        batchSize: BATCH,
+      }).finally(() => {
+        clearInterval(tick);
+        bar.stop();
+      });
+      const lagAtEnd = await totalLag(jsm, ingestProbes);
+      const caught = await waitCaughtUp(jsm, ingestProbes, opts.quick ? 60_000 : 300_000);
+      const s = (consumer: string): number | null => {
+        const ms = caught.ms.get(consumer);
+        return ms === undefined ? null : round(ms / 1000, 1);
+      };
+      const state = s(STATE_CONSUMER);
+      const sink = s(SINK_CONSUMER);
+      return {
+        rate_per_s: rate,
+        duration_s: round(sustainMs / 1000, 1),
+        acked: load.acked,
+        acked_per_s: Math.round(load.acked / (sustainMs / 1000)),
+        ...(load.error === undefined ? {} : { error: load.error }),
+        lag_at_end: lagAtEnd,
+        state_caught_up_s: state,
+        clickhouse_caught_up_s: sink,
+        lag_zero_within_5s: state !== null && sink !== null && Math.max(state, sink) <= 5,
+      };
+    };
     const sut = await startSystem(dir, nats.url, jsm);
     for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
     const address = sut.address;
@@ -88,10 +133,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     bar.stop();
     // End to end: the processor and the sink must take in everything acked; lag at the end of the load, then
     // how long until both had applied / written all of it.
-    const eventProbes = [
-      { stream: STREAM_EVENTS, consumer: STATE_CONSUMER },
-      { stream: STREAM_EVENTS, consumer: SINK_CONSUMER },
-    ];
+    const eventProbes = ingestProbes;
     const lagAtEnd = await totalLag(jsm, eventProbes);
     bar = progress('ingest: catching up', lagAtEnd);
     const caught = await waitCaughtUp(jsm, eventProbes, opts.quick ? 60_000 : 300_000, (lag) => {
@@ -103,6 +145,13 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     const stored = await countStored(nc, runId, load.sent, load.ackedMap);
     const stateMs = caught.ms.get(STATE_CONSUMER);
     const sinkMs = caught.ms.get(SINK_CONSUMER);
+
+    // Sustained end to end: events at a fixed rate (open model) for the same duration, then the lag when the
+    // load stops and how long the processor and the sink take to have all of it. Target: back to zero in 5 s.
+    const sustainRate = opts.quick
+      ? Math.min(opts.sustainRate ?? 20_000, 5000)
+      : (opts.sustainRate ?? 20_000);
+    const sustained = sustainRate > 0 ? await sustainedIngest(address, `${runId}fx`, sustainRate) : undefined;
 
     // Clearance: declarations at a fixed rate through the gateway and processor, with event load behind (the
     // processor applies it to container state and the sink writes it, as in production).
@@ -194,6 +243,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         clickhouse_duplicated: rows.duplicated,
         ratio_to_jetstream_publish: round(eventsPerS / jsRate),
         ratio_to_grpc_stream_events: round(eventsPerS / (grpcRate * BATCH)),
+        ...(sustained === undefined ? {} : { sustained }),
       },
       clearance: {
         stage: 'gRPC SubmitDeclaration -> JetStream -> processor decision -> answer',
@@ -225,6 +275,11 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       },
       memory: {
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
+        // The services alone (the target's "no process above 400 MB"), without the bench's load generators.
+        max_service_rss_mb: round(
+          Math.max(...[...rss.peakMb].filter(([k]) => !/load generator/.test(k)).map(([, v]) => v)),
+          1,
+        ),
         per_process_mb: Object.fromEntries([...rss.peakMb].map(([k, v]) => [k, round(v, 1)])),
       },
     };

@@ -9,6 +9,7 @@ export interface BenchCommandOptions {
   json: string;
   clearanceRate: string;
   backgroundEvents: string;
+  sustainRate: string;
   statusRate: string;
   statusPrincipal: string;
   soak?: string;
@@ -35,6 +36,7 @@ export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> 
           jsonPath: opts.json,
           clearanceRate: Number(opts.clearanceRate),
           backgroundEvents: Number(opts.backgroundEvents),
+          sustainRate: positive('--sustain-rate', opts.sustainRate),
           statusRate: positive('--status-rate', opts.statusRate),
           statusPrincipal: opts.statusPrincipal,
           keep: opts.keep,
