@@ -65,6 +65,8 @@ for (let b = 0; b < batches; b += 1) {
     write_ms: Math.round(t2 - t1),
     write_cpu_ms: Math.round(c2 - c1),
     inserted: res.inserted,
+    rss_mb: Math.round(process.memoryUsage().rss / 1024 ** 2),
+    heap_mb: Math.round(process.memoryUsage().heapUsed / 1024 ** 2),
   });
   console.log(JSON.stringify(rowsOut.at(-1)));
 }
