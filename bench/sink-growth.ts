@@ -43,12 +43,17 @@ const runId = `g${Date.now().toString(36)}`;
 const baseTime = Date.now() - 3_600_000;
 const rowsOut: object[] = [];
 let seq = 0;
+let genCpuMs = 0;
+let lookupCpuMs = 0;
+let writeCpuMs = 0;
 for (let b = 0; b < batches; b += 1) {
+  const g0 = cpuMs();
   const rows = Array.from({ length: batchRows }, () => {
     seq += 1;
     return eventRow(benchEvent(runId, seq, baseTime), new Date(), 'bench', seq);
   });
   const c0 = cpuMs();
+  genCpuMs += c0 - g0;
   const t0 = performance.now();
   const seen = await existingKeys(ch, mapping.kind, rows.map((r) => r.key));
   const t1 = performance.now();
@@ -56,6 +61,8 @@ for (let b = 0; b < batches; b += 1) {
   const res = await writeBatch(ch, mapping, rows);
   const t2 = performance.now();
   const c2 = cpuMs();
+  lookupCpuMs += c1 - c0;
+  writeCpuMs += c2 - c1;
   rowsOut.push({
     batch: b + 1,
     table_rows: (b + 1) * batchRows,
@@ -70,6 +77,24 @@ for (let b = 0; b < batches; b += 1) {
   });
   console.log(JSON.stringify(rowsOut.at(-1)));
 }
+// Merges run in the background, between and after the INSERTs: wait for them, then report all of this
+// process's CPU per row, which the per-batch figures miss.
+for (;;) {
+  const [m] = await ch.query<{ n: number }>('SELECT count() AS n FROM system.merges');
+  if ((m?.n ?? 0) === 0) break;
+  await new Promise((r) => setTimeout(r, 200));
+}
+const perRow = (ms: number): number => Math.round(((ms * 1000) / (batches * batchRows)) * 10) / 10;
+console.log(
+  JSON.stringify({
+    cpu_us_per_row: {
+      generating_rows: perRow(genCpuMs),
+      key_lookup: perRow(lookupCpuMs),
+      write: perRow(writeCpuMs),
+      whole_process: perRow(cpuMs()),
+    },
+  }),
+);
 const [parts] = await ch.query<{ parts: number }>(
   "SELECT count() AS parts FROM system.parts WHERE database = 'bench' AND table = 'events' AND active",
 );

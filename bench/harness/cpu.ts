@@ -36,3 +36,34 @@ export class CpuMeter {
     return this.used;
   }
 }
+
+/** Busy and total jiffies of the whole machine so far (/proc/stat, first line). */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  // idle and iowait are the 4th and 5th values.
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine as a whole uses less than `maxBusyCores` over a one-second window (what an earlier
+ * scenario left behind, such as ClickHouse merging the parts it wrote, has finished), or until `timeoutMs`.
+ * Resolves with the seconds waited and the busy cores of the last window.
+ */
+export async function settle(
+  maxBusyCores: number,
+  timeoutMs: number,
+): Promise<{ waitedS: number; busyCores: number }> {
+  const start = performance.now();
+  const cores = Math.max(1, (await readFile('/proc/cpuinfo', 'utf8')).split('\nprocessor').length);
+  for (;;) {
+    const a = await machineTicks();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = await machineTicks();
+    const busyCores = ((b.busy - a.busy) / Math.max(1, b.total - a.total)) * cores;
+    const waitedS = (performance.now() - start) / 1000;
+    if (busyCores < maxBusyCores || waitedS * 1000 >= timeoutMs) return { waitedS, busyCores };
+  }
+}

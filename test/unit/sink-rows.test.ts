@@ -49,6 +49,8 @@ describe('sink rows', () => {
     expect(r.key).toBe('100000000001/2/PHYSICAL_INSPECTION');
     expect(r.row).toMatchObject({ channel: 'RED', rules: ['HS_HIGH_RISK'], position: 7 });
     expect(chTime(undefined)).toBe('1970-01-01 00:00:00.000');
+    expect(chTime(new Date('2026-11-27T03:04:05.678Z'))).toBe('2026-11-27 03:04:05.678');
+    expect(chTime(new Date(Date.UTC(12_000, 0, 1)))).toBe('+012000-01-01 00:00:00.000');
   });
 
   it('throws on bytes that are not a record, so the sink can dead-letter them', () => {
