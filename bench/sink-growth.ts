@@ -55,7 +55,11 @@ for (let b = 0; b < batches; b += 1) {
   const c0 = cpuMs();
   genCpuMs += c0 - g0;
   const t0 = performance.now();
-  const seen = await existingKeys(ch, mapping.kind, rows.map((r) => r.key));
+  const seen = await existingKeys(
+    ch,
+    mapping.kind,
+    rows.map((r) => r.key),
+  );
   const t1 = performance.now();
   const c1 = cpuMs();
   const res = await writeBatch(ch, mapping, rows);

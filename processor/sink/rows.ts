@@ -43,7 +43,9 @@ export interface RecordMapping {
 export function chTime(d: Date | undefined): string {
   const iso = (d ?? new Date(0)).toISOString();
   // Years 0-9999 print as "YYYY-MM-DDTHH:MM:SS.mmmZ"; others (which validation refuses) keep the generic form.
-  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
+  return iso.length === 24
+    ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}`
+    : iso.replace('T', ' ').replace('Z', '');
 }
 
 /** "EQUIPMENT_EVENT_TYPE_LOAD" -> "LOAD": the short names read better in SQL and cost less. */
