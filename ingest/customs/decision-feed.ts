@@ -21,6 +21,13 @@ import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 const FEED_BUFFER = 512;
 /** Names of the feed's consumers start with this, so operators (and tests) can tell them from watchers'. */
 export const FEED_CONSUMER_PREFIX = 'decision_feed_';
+/**
+ * Each pull lasts this long; the server sends idle heartbeats at half of it, and a consumer lost under the
+ * feed (deleted, or its server gone) shows as missed heartbeats, after which the ordered consumer starts
+ * over from the last position seen. With the client's default of 30 s a lost consumer stalled the feed for
+ * longer than any caller waits.
+ */
+const PULL_EXPIRES_MS = 4000;
 /** Pause before re-creating a lost consumer. */
 const RETRY_MS = 500;
 
@@ -88,7 +95,7 @@ export class DecisionFeed {
         });
         if (!this.live()) return;
         this.consumer = consumer;
-        this.messages = await consumer.consume({ max_messages: FEED_BUFFER });
+        this.messages = await consumer.consume({ max_messages: FEED_BUFFER, expires: PULL_EXPIRES_MS });
         for await (const m of this.messages) {
           this.lastSeq = m.seq;
           const n = m.subject.slice(m.subject.lastIndexOf('.') + 1);
