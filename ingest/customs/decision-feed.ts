@@ -27,7 +27,7 @@ export const FEED_CONSUMER_PREFIX = 'decision_feed_';
  * over from the last position seen. With the client's default of 30 s a lost consumer stalled the feed for
  * longer than any caller waits.
  */
-const PULL_EXPIRES_MS = 4000;
+export const PULL_EXPIRES_MS = 4000;
 /** Pause before re-creating a lost consumer. */
 const RETRY_MS = 500;
 

@@ -46,7 +46,7 @@ import {
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
 import { runCommand, type CommandOutcome } from './command.js';
-import { DecisionFeed } from './decision-feed.js';
+import { DecisionFeed, PULL_EXPIRES_MS } from './decision-feed.js';
 
 export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
   auth: TokenAuthenticator;
@@ -431,7 +431,8 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         });
         // The server-side consumer is created by consume(); nothing to clean up before it.
         if (isClosed()) return;
-        messages = await consumer.consume({ max_messages: WATCH_BUFFER });
+        // Short pulls, as in the decision feed: a consumer lost under the watch shows within seconds.
+        messages = await consumer.consume({ max_messages: WATCH_BUFFER, expires: PULL_EXPIRES_MS });
         try {
           if (isClosed()) return;
           for await (const m of messages) {

@@ -455,6 +455,21 @@ describe('customs service', () => {
     expect((await submit(firm, d)).decision).toEqual(decided);
   });
 
+  it('keeps a watch going when its consumer is deleted under it', async () => {
+    const w = watch(customs, {});
+    const [lost] = await waitFor(async () => {
+      const names = (await watcherConsumers()).map((c) => c.name);
+      return names.length === 1 ? names : undefined;
+    });
+    await jsm.consumers.delete(STREAM_DECISIONS, lost ?? '');
+    const made = await submit(customs, sample('green'));
+    await waitFor(() => w.decisions.some((d) => d.position === made.decision?.position), {
+      timeoutMs: 20_000,
+    });
+    w.call.cancel();
+    await w.ended;
+  });
+
   it('ends open watches with UNAVAILABLE at shutdown', async () => {
     const w = watch(customs, { fromStart: true });
     await waitFor(async () => (await watchers()) === 1);
