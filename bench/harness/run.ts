@@ -47,9 +47,9 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   ];
   const CLEARANCE_RATE = opts.clearanceRate ?? 500;
   const BACKGROUND_EVENTS = opts.backgroundEvents ?? 10_000;
-  const baselineMs = opts.quick ? 2000 : 10_000;
-  const ingestMs = opts.quick ? 5000 : 60_000;
-  const sustainMs = opts.quick ? 2000 : 60_000;
+  const baselineMs = opts.quick ? 1000 : 10_000;
+  const ingestMs = opts.quick ? 3000 : 60_000;
+  const sustainMs = opts.quick ? 1000 : 60_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-bench-'));
   const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
   const pids = new Map<string, number>([['bench (load generators)', process.pid]]);
