@@ -8,10 +8,18 @@ import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
-import { BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
+import {
+  BUCKET_CONTAINERS,
+  BUCKET_DECLARATIONS,
+  BUCKET_VESSEL_VISITS,
+  ensureBucket,
+  ensureManifestBuckets,
+} from '../core/nats/buckets.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
+import { createManifestService } from './manifest/service.js';
+import { ManifestStore } from './manifest/store.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
 import { createIngestService } from './gateway/service.js';
@@ -72,9 +80,25 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     }),
     log: log.child({ component: 'ingest' }),
   });
-  // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
-  // Only the declarations bucket: the gateway reads declaration state and nothing else (see its NATS user).
-  const declarations = await ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS);
+  // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream;
+  // and cargo manifests, whose bills say who may declare which containers (see its NATS user for the buckets).
+  const [declarations, containers, visits, manifestBuckets] = await Promise.all([
+    ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
+    ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS),
+    ensureBucket(js, BUCKET_VESSEL_VISITS, config.JS_REPLICAS),
+    ensureManifestBuckets(js, config.JS_REPLICAS),
+  ]);
+  const manifestStore = new ManifestStore({ ...manifestBuckets, containers, visits });
+  const customsLimiter = new RateLimiter('customs calls', {
+    perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
+    burst: config.RATE_LIMIT_CUSTOMS_BURST,
+  });
+  const manifests = createManifestService({
+    store: manifestStore,
+    auth: deps.auth,
+    log: log.child({ component: 'manifests' }),
+    limiter: customsLimiter,
+  });
   const customsShutdown = new AbortController();
   const customs = createCustomsService({
     nc,
@@ -84,11 +108,9 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
-    limiter: new RateLimiter('customs calls', {
-      perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
-      burst: config.RATE_LIMIT_CUSTOMS_BURST,
-    }),
+    limiter: customsLimiter,
     signal: customsShutdown.signal,
+    manifests: manifestStore,
   });
   const grpc = await startGrpcServer(
     {
@@ -97,7 +119,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
       tls: deps.tls,
     },
-    [registration, customs, ...(deps.extraServices ?? [])],
+    [registration, customs, manifests, ...(deps.extraServices ?? [])],
     log,
   );
   return {

@@ -30,7 +30,7 @@ import type {
   TimeRange as ProtoTimeRange,
   VesselVisit,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { assertMaySeeDeclaration, notFound, visibleContainer } from './access.js';
+import { assertMaySeeDeclaration, inView, notFound, visibleContainer } from './access.js';
 import {
   clearancePoint,
   decodeToken,
@@ -119,20 +119,27 @@ export class TrackingReads {
 
   async containerStatus(p: Principal, req: GetContainerStatusRequest): Promise<GetContainerStatusResponse> {
     const n = containerNumberOf(req.containerNumber);
-    return { status: await visibleContainer(p, n, this.store) };
+    return { status: (await visibleContainer(p, n, this.store)).status };
   }
 
   async containerEvents(p: Principal, req: ListContainerEventsRequest): Promise<ListContainerEventsResponse> {
     const n = containerNumberOf(req.containerNumber);
     const limit = pageSize(req.pageSize);
     const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, n);
-    await visibleContainer(p, n, this.store);
+    const view = await visibleContainer(p, n, this.store);
     const page = await this.analytics.containerHistory(n, {
       limit,
       ...(cursor === undefined ? {} : { cursor }),
     });
+    // What lies outside the caller's view (another party's shipment, another terminal) is left out; the cursor
+    // still moves past it, so a page may hold fewer events than asked for.
+    const events = page.items
+      .map((r) => historyToEvent(n, r))
+      .filter((e) =>
+        inView(view, e.eventTime ?? new Date(0), e.facility?.unLocode ?? '', e.facility?.terminalCode ?? ''),
+      );
     return {
-      events: page.items.map((r) => historyToEvent(n, r)),
+      events,
       nextPageToken: page.nextCursor === undefined ? '' : encodeToken(n, page.nextCursor),
     };
   }

@@ -15,16 +15,18 @@ import { ensureBuckets } from '../../core/nats/buckets.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { Decision, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
-import { ContainerStatus, VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
+import { VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
+import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
 
 export interface StatusWatch {
-  /** Each new status of the container (deletes are skipped). */
-  updates: AsyncIterable<ContainerStatus>;
+  /** Each new state of the container (deletes are skipped). */
+  updates: AsyncIterable<ContainerRecord>;
   stop(): void;
 }
 
 export interface TrackingStore {
-  container(containerNumber: string): Promise<ContainerStatus | undefined>;
+  /** The container's status and the processor's bookkeeping of it (shipments decide who may see it). */
+  container(containerNumber: string): Promise<ContainerRecord | undefined>;
   watchContainer(containerNumber: string): Promise<StatusWatch>;
   vesselVisit(visitId: string): Promise<VesselVisit | undefined>;
   /** Every visit id, sorted (the bucket holds active and recent visits only). */
@@ -53,17 +55,15 @@ export class KvTrackingStore implements TrackingStore {
     return new KvTrackingStore(js, await jetstreamManager(nc), b.containers, b.vesselVisits, b.declarations);
   }
 
-  async container(n: string): Promise<ContainerStatus | undefined> {
-    return KEY.test(n)
-      ? decodeEntry(await this.containers.get(n), (b) => ContainerStatus.decode(b))
-      : undefined;
+  async container(n: string): Promise<ContainerRecord | undefined> {
+    return KEY.test(n) ? decodeEntry(await this.containers.get(n), decodeContainerRecord) : undefined;
   }
 
   async watchContainer(n: string): Promise<StatusWatch> {
     const it = await this.containers.watch({ key: n });
-    async function* updates(): AsyncGenerator<ContainerStatus> {
+    async function* updates(): AsyncGenerator<ContainerRecord> {
       for await (const e of it) {
-        if (e.operation === 'PUT') yield ContainerStatus.decode(e.value);
+        if (e.operation === 'PUT') yield decodeContainerRecord(e.value);
       }
     }
     return {

@@ -4,7 +4,7 @@
 import type { Principal } from '../../core/auth/principal.js';
 import { containerNumberOf } from './reads.js';
 import type { ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { maySeeContainer, visibleContainer } from './access.js';
+import { containerView, visibleContainer } from './access.js';
 import type { TrackingStore } from './store.js';
 
 export interface WatchHandle {
@@ -35,12 +35,13 @@ export async function watchContainer(
   let stopped = false;
   const loop = async (): Promise<void> => {
     try {
-      for await (const status of w.updates) {
+      for await (const rec of w.updates) {
         if (stopped) break;
-        // Re-checked on each change: a container moving to another terminal, or a declaration changing
-        // hands, ends what this caller may see.
-        if (!(await maySeeContainer(p, status, store))) break;
-        await send(status);
+        // Re-checked on each change: a container moving to another terminal, or the caller's shipment ending,
+        // ends what this caller may see.
+        const view = await containerView(p, rec, store);
+        if (!view) break;
+        await send(view.status);
       }
     } finally {
       w.stop();

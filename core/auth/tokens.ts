@@ -11,7 +11,7 @@ import { Role, type Principal } from './principal.js';
 const entrySchema = z
   .object({
     name: z.string().min(1).max(100),
-    role: z.enum([Role.Admin, Role.Customs, Role.Operator, Role.Firm]),
+    role: z.enum([Role.Admin, Role.Customs, Role.Operator, Role.Firm, Role.Carrier]),
     token: z.string().min(16).optional(),
     token_sha256: z
       .string()
@@ -20,6 +20,10 @@ const entrySchema = z
     // "<UN/LOCODE>:<terminal>", or "<UN/LOCODE>:*" for every terminal of a port.
     terminals: z.array(z.string().regex(/^[A-Z]{2}[A-Z2-9]{3}:([A-Z0-9]{2,6}|\*)$/)).default([]),
     tax_codes: z.array(z.string().min(10).max(14)).default([]),
+    // Firms: tax codes of the parties it is registered to act for as customs broker.
+    acts_for: z.array(z.string().min(10).max(14)).default([]),
+    // Carriers: carrier codes (SMDG/SCAC style) whose manifests it files.
+    carriers: z.array(z.string().regex(/^[A-Z0-9]{2,4}$/)).default([]),
   })
   .refine((e) => (e.token === undefined) !== (e.token_sha256 === undefined), {
     message: 'exactly one of token or token_sha256 is required',
@@ -27,7 +31,8 @@ const entrySchema = z
   .refine((e) => e.role !== Role.Operator || e.terminals.length > 0, {
     message: 'an operator needs terminals',
   })
-  .refine((e) => e.role !== Role.Firm || e.tax_codes.length > 0, { message: 'a firm needs tax_codes' });
+  .refine((e) => e.role !== Role.Firm || e.tax_codes.length > 0, { message: 'a firm needs tax_codes' })
+  .refine((e) => e.role !== Role.Carrier || e.carriers.length > 0, { message: 'a carrier needs carriers' });
 
 export const tokensFileSchema = z.object({ tokens: z.array(entrySchema).min(1) });
 export type TokensFile = z.input<typeof tokensFileSchema>;
@@ -52,6 +57,8 @@ export class TokenAuthenticator implements Authenticator {
         role: e.role,
         terminals: new Set(e.terminals),
         taxCodes: new Set(e.tax_codes),
+        actsFor: new Set(e.acts_for),
+        carriers: new Set(e.carriers),
       });
     }
   }
@@ -87,33 +94,55 @@ export class TokenAuthenticator implements Authenticator {
   }
 }
 
+/** The simulated port's carrier codes (bench/simulator): the dev carrier token files their manifests. */
+export const DEV_CARRIER_CODES = [
+  'HLCU',
+  'MAEU',
+  'MSCU',
+  'CMDU',
+  'ONEY',
+  'EGLV',
+  'COSU',
+  'YMLU',
+  'HDMU',
+  'ZIMU',
+];
+
 /**
  * For the one-machine mode: a tokens file with a fresh random token per role, created on first run and kept, so
- * the tokens printed once stay valid across restarts.
+ * the tokens printed once stay valid across restarts. A file from an earlier version that lacks a role's token
+ * gets one added.
  */
 export async function ensureDevTokens(
   file: string,
 ): Promise<{ name: string; role: string; token: string }[]> {
+  const make = (): string => randomBytes(18).toString('base64url');
+  const fresh: TokensFile['tokens'] = [
+    { name: 'admin', role: Role.Admin, token: make() },
+    { name: 'customs', role: Role.Customs, token: make() },
+    { name: 'terminal-operators', role: Role.Operator, token: make(), terminals: ['VNHPH:*'] },
+    { name: 'logistics-firm', role: Role.Firm, token: make(), tax_codes: ['0100109106'] },
+    { name: 'carriers', role: Role.Carrier, token: make(), carriers: DEV_CARRIER_CODES },
+  ];
+  let tokens: TokensFile['tokens'];
+  let changed = false;
   try {
-    const existing = tokensFileSchema.parse(JSON.parse(await readFile(file, 'utf8')));
-    return existing.tokens
-      .filter((t) => t.token !== undefined)
-      .map((t) => ({ name: t.name, role: t.role, token: t.token ?? '' }));
+    tokens = tokensFileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).tokens;
+    for (const t of fresh) {
+      if (!tokens.some((e) => e.role === t.role)) {
+        tokens.push(t);
+        changed = true;
+      }
+    }
   } catch {
-    const make = (): string => randomBytes(18).toString('base64url');
-    const tokens = [
-      { name: 'admin', role: Role.Admin, token: make() },
-      { name: 'customs', role: Role.Customs, token: make() },
-      {
-        name: 'terminal-operators',
-        role: Role.Operator,
-        token: make(),
-        terminals: ['VNHPH:*'],
-      },
-      { name: 'logistics-firm', role: Role.Firm, token: make(), tax_codes: ['0100109106'] },
-    ];
+    tokens = fresh;
+    changed = true;
+  }
+  if (changed) {
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, JSON.stringify({ tokens }, null, 2) + '\n', { mode: 0o600 });
-    return tokens.map(({ name, role, token }) => ({ name, role, token }));
   }
+  return tokens
+    .filter((t) => t.token !== undefined)
+    .map((t) => ({ name: t.name, role: t.role, token: t.token ?? '' }));
 }

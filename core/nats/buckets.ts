@@ -3,6 +3,8 @@
 //   ps_declarants    key: declarant tax code       value: first declaration number (marks a known declarant)
 //   ps_containers    key: container number         value: core/state/container.ts (protobuf)
 //   ps_vessel_visits key: "<UN/LOCODE>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
+//   ps_manifests     key: "<call id>.<carrier code>"   value: ManifestHeader (protobuf; the last 16 versions kept)
+//   ps_bills         key: bill of lading number     value: BillRecord (protobuf)
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 
@@ -10,6 +12,10 @@ export const BUCKET_DECLARATIONS = 'ps_declarations';
 export const BUCKET_DECLARANTS = 'ps_declarants';
 export const BUCKET_CONTAINERS = 'ps_containers';
 export const BUCKET_VESSEL_VISITS = 'ps_vessel_visits';
+export const BUCKET_MANIFESTS = 'ps_manifests';
+export const BUCKET_BILLS = 'ps_bills';
+/** Versions of a manifest's header kept for audit. */
+const MANIFEST_HISTORY = 16;
 
 export interface Buckets {
   declarations: KV;
@@ -21,8 +27,26 @@ export interface Buckets {
 }
 
 /** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
-export function ensureBucket(js: JetStreamClient, name: string, replicas: number): Promise<KV> {
-  return new Kvm(js).create(name, { history: 1, replicas });
+export function ensureBucket(js: JetStreamClient, name: string, replicas: number, history = 1): Promise<KV> {
+  return new Kvm(js).create(name, { history, replicas });
+}
+
+export interface ManifestBuckets {
+  manifests: KV;
+  bills: KV;
+}
+
+/** The manifest service's buckets (created or opened). */
+export async function ensureManifestBuckets(
+  js: JetStreamClient,
+  replicas: number,
+  prefix = '',
+): Promise<ManifestBuckets> {
+  const [manifests, bills] = await Promise.all([
+    ensureBucket(js, `${prefix}${BUCKET_MANIFESTS}`, replicas, MANIFEST_HISTORY),
+    ensureBucket(js, `${prefix}${BUCKET_BILLS}`, replicas),
+  ]);
+  return { manifests, bills };
 }
 
 /** Creates (or opens) every bucket; safe to call from several services at once. */

@@ -16,7 +16,15 @@ import {
 } from '../identifiers/index.js';
 import type { Problem } from './event.js';
 
-export const DECLARATION_LIMITS = { maxGoods: 1000, maxContainers: 500, maxDocuments: 100, maxText: 512 };
+export const DECLARATION_LIMITS = {
+  maxGoods: 1000,
+  maxContainers: 500,
+  maxBills: 100,
+  maxDocuments: 100,
+  maxText: 512,
+};
+
+const BILL_NUMBER = /^[A-Z0-9]{4,35}$/;
 
 const TYPES = new Set<number>([DeclarationType.IMPORT, DeclarationType.EXPORT, DeclarationType.TRANSIT]);
 const PRIORITIES = new Set<number>([
@@ -119,6 +127,16 @@ export function checkDeclaration(d: Declaration | undefined): Problem | undefine
     if (bad) return bad;
     if (seen.has(c)) return { field: `declaration.container_numbers[${i}]`, reason: 'listed twice' };
     seen.add(c);
+  }
+  if (d.billNumbers.length > DECLARATION_LIMITS.maxBills) {
+    return { field: 'declaration.bill_numbers', reason: 'too many bills' };
+  }
+  const bills = new Set<string>();
+  for (const [i, b] of d.billNumbers.entries()) {
+    const at = `declaration.bill_numbers[${i}]`;
+    if (!BILL_NUMBER.test(b)) return { field: at, reason: 'must be 4-35 of A-Z 0-9' };
+    if (bills.has(b)) return { field: at, reason: 'listed twice' };
+    bills.add(b);
   }
   if (d.vessel) {
     const bad =

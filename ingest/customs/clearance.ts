@@ -91,6 +91,7 @@ export async function submit(
   decl: Declaration,
   waitMs: number,
   watched: Watched,
+  fields: Partial<DeclarationCommand> = {},
 ): Promise<Decision | undefined> {
   const n = decl.declarationNumber;
   const first = watched.state?.decisions[0];
@@ -101,6 +102,7 @@ export async function submit(
   // The declaration number makes a resubmission the same command (deduplicated by JetStream). A resubmission
   // whose first decision is not on the stream yet waits for that one: its publisher publishes it.
   await publishCommand(deps, DeclarationAction.SUBMIT, n, {
+    ...fields,
     commandId: `submit:${n}`,
     declaration: decl,
   });

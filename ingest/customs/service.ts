@@ -44,6 +44,7 @@ import {
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { resolveBills, type BillLookup } from './bills.js';
 import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
 import { runCommand, type CommandOutcome } from './command.js';
 import { DecisionFeed, PULL_EXPIRES_MS } from './decision-feed.js';
@@ -57,6 +58,8 @@ export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
   limiter: RateLimiter;
   /** Aborted at shutdown: open WatchDecisions calls end with UNAVAILABLE so clients resume elsewhere. */
   signal?: AbortSignal;
+  /** The filed bills of lading: who may declare them and which containers they cover. */
+  manifests: BillLookup;
 }
 
 /** Answer this long before the caller's deadline, so a PENDING answer arrives in time. */
@@ -228,14 +231,17 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       log,
       async (call: ServerUnaryCall<SubmitDeclarationRequest, SubmitDeclarationResponse>) => {
         const p = caller(call.metadata, SUBMITTERS, 'submit declarations');
-        const decl = call.request.declaration;
-        assertDeclaration(decl);
-        if (p.role === Role.Firm && !p.taxCodes.has(decl.declarantTaxCode)) {
+        const submitted = call.request.declaration;
+        assertDeclaration(submitted);
+        if (p.role === Role.Firm && !p.taxCodes.has(submitted.declarantTaxCode)) {
           throw new PortstreamError(
             ErrorCode.PermissionDenied,
             `${p.name} may submit only declarations where it is the declarant`,
           );
         }
+        const { declaration: decl, unmanifested } = await persisting(
+          resolveBills(deps.manifests, p, submitted),
+        );
         const n = decl.declarationNumber;
         // Listening for the decision starts before the state is read, so no decision falls between the two.
         const watched = await persisting(watchAndRead(deps, n));
@@ -254,7 +260,11 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
               );
             }
           }
-          const decision = await persisting(submit(deps, decl, waitBudget(call, maxWaitMs), watched));
+          const decision = await persisting(
+            submit(deps, decl, waitBudget(call, maxWaitMs), watched, {
+              unmanifestedBillNumbers: unmanifested,
+            }),
+          );
           log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
           return decision
             ? { declarationNumber: n, status: decision.status, decision }
@@ -269,8 +279,11 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       log,
       async (call: ServerUnaryCall<AmendDeclarationRequest, AmendDeclarationResponse>) => {
         const p = caller(call.metadata, DECIDERS, 'amend declarations');
-        const decl = call.request.declaration;
-        assertDeclaration(decl);
+        const amended = call.request.declaration;
+        assertDeclaration(amended);
+        const { declaration: decl, unmanifested } = await persisting(
+          resolveBills(deps.manifests, p, amended),
+        );
         const n = decl.declarationNumber;
         // The same amendment again (a retry) is answered with the assessment it got.
         const current = await persisting(readState(deps.declarations, n));
@@ -296,6 +309,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
             {
               commandId: `amend:${n}:${revision}:${digest}`,
               declaration: decl,
+              unmanifestedBillNumbers: unmanifested,
               reason: call.request.reason,
               source: p.name,
             },

@@ -20,10 +20,8 @@ import {
   encodeDeclarationState,
   type DeclarationState,
 } from '../../core/state/declaration.js';
-import { Decision, DeclarationType, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
-import { visitIdOf } from '../../core/state/visit.js';
+import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { linkDeclaration } from '../state/customs.js';
-import { visitContainers } from '../state/visit.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { RuleSet } from '../rules/schema.js';
 import { ensureDurable } from '../durable.js';
@@ -60,18 +58,6 @@ async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise
     max_deliver: 10,
     max_ack_pending: 1000,
   });
-}
-
-/** The containers an import's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). */
-async function containersOfVisit(
-  buckets: Buckets,
-  decl: Declaration | undefined,
-): Promise<ReadonlySet<string> | undefined> {
-  // Only an import can be checked against the visit: its containers are on the arrival manifest. Export
-  // containers are declared before they are loaded, so the visit cannot list them yet.
-  if (decl?.type !== DeclarationType.IMPORT) return undefined;
-  const id = visitIdOf(decl.portOfDischarge, decl.vessel);
-  return id === undefined ? undefined : visitContainers(buckets.vesselVisits, id);
 }
 
 const unpublished = (s: DeclarationState): boolean => s.decisions.some((d) => d.position === 0);
@@ -157,13 +143,12 @@ async function handle(deps: DeciderDeps, known: KnownDeclarants, msg: JsMsg): Pr
     return yes;
   };
   for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-    // The three reads are independent when the command carries the declaration (a submission or amendment):
-    // one round trip instead of three before the decision can be made.
+    // The two reads are independent when the command carries the declaration (a submission or amendment):
+    // one round trip instead of two before the decision can be made.
     const carried = cmd.declaration;
-    const [entry, knownFromCommand, visitFromCommand] = await Promise.all([
+    const [entry, knownFromCommand] = await Promise.all([
       declarations.get(key),
       carried === undefined ? undefined : isKnown(carried.declarantTaxCode),
-      carried === undefined ? undefined : containersOfVisit(deps.buckets, carried),
     ]);
     const live = entry !== null && entry.operation === 'PUT';
     const prev = live ? decodeDeclarationState(entry.value) : undefined;
@@ -173,11 +158,7 @@ async function handle(deps: DeciderDeps, known: KnownDeclarants, msg: JsMsg): Pr
       prev,
       cmd,
       deps.rules(),
-      {
-        declarantKnown,
-        visitContainers:
-          carried === undefined ? await containersOfVisit(deps.buckets, prev?.declaration) : visitFromCommand,
-      },
+      { declarantKnown, unmanifestedBills: cmd.unmanifestedBillNumbers },
       new Date(),
     );
     if (t.kind === 'unchanged') {
@@ -229,7 +210,14 @@ async function afterDecision(
     ...(status === undefined
       ? []
       : state.declaration.containerNumbers.map((c) =>
-          linkDeclaration(deps.buckets.containers, c, key, status, deps.buckets.declarations),
+          linkDeclaration(
+            deps.buckets.containers,
+            c,
+            key,
+            status,
+            deps.buckets.declarations,
+            state.declaration.billNumbers,
+          ),
         )),
   ]);
 }

@@ -1,5 +1,5 @@
 // The risk engine: a pure function from a declaration, what the processor knows about its context (declarant
-// history, vessel-visit manifest) and a rule set to a channel and the rules that fired. Pure so that every
+// history, whether its bills are on a carrier's manifest) and a rule set to a channel and the rules that fired. Pure so that every
 // decision can be replayed and audited from the same inputs.
 import { createHash } from 'node:crypto';
 import { Channel, DocumentType, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
@@ -9,8 +9,8 @@ import type { RuleChannel, RuleSet } from './schema.js';
 export interface RiskContext {
   /** The declarant has had a declaration assessed before. */
   declarantKnown: boolean;
-  /** Containers the vessel visit lists (manifest plus discharges/loads); undefined when the visit is unknown. */
-  visitContainers: ReadonlySet<string> | undefined;
+  /** Bills of lading the declaration names that were on no carrier's filed manifest when it was received. */
+  unmanifestedBills: readonly string[];
 }
 
 export interface Assessment {
@@ -26,7 +26,7 @@ export const RuleCode = {
   VALUE_ANOMALY: 'VALUE_ANOMALY',
   HIGH_RISK_ORIGIN: 'HIGH_RISK_ORIGIN',
   HIGH_RISK_ROUTE: 'HIGH_RISK_ROUTE',
-  CONTAINER_NOT_ON_VISIT: 'CONTAINER_NOT_ON_VISIT',
+  CARGO_NOT_MANIFESTED: 'CARGO_NOT_MANIFESTED',
   RANDOM_INSPECTION: 'RANDOM_INSPECTION',
   PRIORITY_ENTERPRISE: 'PRIORITY_ENTERPRISE',
 } as const;
@@ -105,15 +105,12 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
     }
   }
 
-  if (ctx.visitContainers) {
-    const missing = decl.containerNumbers.filter((c) => !ctx.visitContainers?.has(c));
-    if (missing.length > 0) {
-      hit(
-        RuleCode.CONTAINER_NOT_ON_VISIT,
-        `vessel visit does not list ${missing.join(', ')}`,
-        rules.unlistedContainerChannel,
-      );
-    }
+  if (ctx.unmanifestedBills.length > 0) {
+    hit(
+      RuleCode.CARGO_NOT_MANIFESTED,
+      `bill ${ctx.unmanifestedBills.join(', ')} is on no carrier's cargo manifest`,
+      rules.unlistedContainerChannel,
+    );
   }
 
   if (!ctx.declarantKnown) {

@@ -34,6 +34,7 @@ export const ruleSetSchema = z
     highRiskOrigins: z.array(country).default([]),
     highRiskPorts: z.array(locode).default([]),
     highRiskOriginChannel: channel.default('RED'),
+    // Channel for cargo whose bill of lading is on no carrier's manifest (CARGO_NOT_MANIFESTED).
     unlistedContainerChannel: channel.default('RED'),
     randomInspection: z
       .object({ rate: z.number().min(0).max(1), seed: z.string().default(''), channel })

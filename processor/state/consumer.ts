@@ -20,7 +20,7 @@ import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { deadLetter } from '../customs/dead-letter.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { ensureDurable } from '../durable.js';
-import { readModifyWrite } from './cas.js';
+import { readModifyWrite } from '../../core/nats/cas.js';
 import { applyContainerEvents, equipmentOf, hasGateOut } from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
 import { applyVisitEvents, visitCodec, visitKeyOf } from './visit.js';

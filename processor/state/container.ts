@@ -21,9 +21,12 @@ import {
   type Seal,
 } from '../../proto/gen/portstream/v1/events.js';
 import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { aggregateCustoms, applyRelease, customsStatusOf } from './customs.js';
+import { aggregateCustoms, applyRelease, customsStatusOf, unclearedBills } from '../../core/state/release.js';
+import { activeShipment, advanceShipments } from '../../core/state/shipment.js';
+import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 
 export const GATE_OUT_WITHOUT_RELEASE = 'GATE_OUT_WITHOUT_RELEASE';
+export const LOAD_WITHOUT_CLEARANCE = 'LOAD_WITHOUT_CLEARANCE';
 
 export interface ContainerApplyContext {
   /** Write time, for the dwell of a container still in the terminal. */
@@ -174,6 +177,7 @@ function move(
       }
       break;
     case EquipmentEventType.LOAD:
+      checkLoad(rec, ev, t);
       s.location = ContainerLocation.ON_VESSEL;
       s.yardPosition = undefined;
       bk.leftTime = t;
@@ -188,13 +192,55 @@ function move(
     default:
       break;
   }
+  // After the checks above, which judge the departure against the shipment it ends.
+  advanceShipments(bk, eq.type, ev.facility, eq.vessel, t);
   s.lastEventType = eq.type;
   s.lastEventTime = t;
   s.lastEventId = ev.eventId;
 }
 
-/** A discharged (import) container leaving without every listed declaration cleared is flagged, still moved. */
+function flag(rec: ContainerRecord, code: string, reason: string, ev: Event, t: Date): void {
+  const flags = rec.status.flags;
+  flags.push({ code, reason, eventId: ev.eventId, time: t });
+  if (flags.length > CONTAINER_MAX_FLAGS) flags.splice(0, flags.length - CONTAINER_MAX_FLAGS);
+}
+
+/** An export loaded before every bill in it was cleared for export is flagged, still moved. */
+function checkLoad(rec: ContainerRecord, ev: Event, t: Date): void {
+  const shipment = activeShipment(rec.bookkeeping);
+  if (shipment?.flow !== CargoFlow.EXPORT) return;
+  const open = unclearedBills(shipment);
+  if (open.length > 0) {
+    const bills = open.map((b) => b.billNumber).join(', ');
+    flag(rec, LOAD_WITHOUT_CLEARANCE, `loaded with bill ${bills} not cleared for export`, ev, t);
+  }
+}
+
+/**
+ * A container leaving by road that may not is flagged, still moved: import cargo with a bill not cleared,
+ * transshipment cargo (under customs supervision until loaded), or, on no manifest, a discharged container
+ * without every listed declaration cleared.
+ */
 function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerApplyContext): void {
+  const shipment = activeShipment(rec.bookkeeping);
+  if (shipment) {
+    if (shipment.flow === CargoFlow.TRANSSHIPMENT) {
+      flag(
+        rec,
+        GATE_OUT_WITHOUT_RELEASE,
+        'transshipment cargo under customs supervision left by road',
+        ev,
+        t,
+      );
+    } else if (shipment.flow === CargoFlow.IMPORT) {
+      const open = unclearedBills(shipment);
+      if (open.length > 0) {
+        const bills = open.map((b) => b.billNumber).join(', ');
+        flag(rec, GATE_OUT_WITHOUT_RELEASE, `bill ${bills} not cleared`, ev, t);
+      }
+    }
+    return;
+  }
   const s = rec.status;
   if (s.dischargedTime === undefined) return;
   const statuses = ctx.declarationStatuses;
@@ -225,16 +271,14 @@ function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerAp
   } else if (s.emptyIndicator === EmptyIndicator.LADEN) {
     reason = 'no customs declaration for a laden import';
   }
-  if (reason === '') return;
-  s.flags.push({ code: GATE_OUT_WITHOUT_RELEASE, reason, eventId: ev.eventId, time: t });
-  if (s.flags.length > CONTAINER_MAX_FLAGS) s.flags.splice(0, s.flags.length - CONTAINER_MAX_FLAGS);
+  if (reason !== '') flag(rec, GATE_OUT_WITHOUT_RELEASE, reason, ev, t);
 }
 
 function finish(rec: ContainerRecord, now: Date): void {
   const s = rec.status;
   const bk = rec.bookkeeping;
   if (s.declarationNumbers.length === 0) s.customsStatus = CustomsStatus.NO_DECLARATION;
-  applyRelease(s);
+  applyRelease(rec);
   const end = bk.leftTime ?? now;
   s.dwellSeconds =
     bk.enteredTime === undefined

@@ -52,6 +52,7 @@ export function sampleDeclaration(
     documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
     customsOffice: '03CC',
     declaredTime: new Date('2026-11-20T08:00:00Z'),
+    billNumbers: [],
     ...over,
   };
 }

@@ -41,6 +41,7 @@ export function importDeclaration(declarationNumber: string): Declaration {
     documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
     customsOffice: '03CC',
     declaredTime: undefined,
+    billNumbers: [],
   };
 }
 

@@ -60,6 +60,7 @@ const declaration = (n: string, origin = 'CN'): Declaration => ({
   documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
   customsOffice: '03CC',
   declaredTime: undefined,
+  billNumbers: [],
 });
 
 const numberOf = (i: number): string => String(100000000000 + i);

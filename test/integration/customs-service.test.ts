@@ -10,7 +10,8 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
+import { ensureBuckets, ensureManifestBuckets, type Buckets } from '../../core/nats/buckets.js';
+import { ManifestStore } from '../../ingest/manifest/store.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
 import { ensureStreams, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
@@ -171,6 +172,11 @@ describe('customs service', () => {
       maxWaitMs: 5000,
       limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
       signal: shutdown.signal,
+      manifests: new ManifestStore({
+        ...(await ensureManifestBuckets(js, 1)),
+        containers: buckets.containers,
+        visits: buckets.vesselVisits,
+      }),
     });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },

@@ -12,7 +12,7 @@ import {
   PipelinedRequestError,
   PipelinedRequests,
 } from '../../core/nats/pipelined.js';
-import { kvStore, readModifyWrite } from '../../processor/state/cas.js';
+import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -81,6 +81,7 @@ describe('ClickHouse sink: exactly once in effect', () => {
       reason: '',
       outcome: 0,
       inspector: '',
+      unmanifestedBillNumbers: [],
     });
     const decision = (n: string, channel: Channel) => ({
       declarationNumber: n,
@@ -133,6 +134,7 @@ describe('ClickHouse sink: exactly once in effect', () => {
       reason: 'withdrawn',
       outcome: 0,
       inspector: '',
+      unmanifestedBillNumbers: [],
     });
     await waitFor(() => allAcked(n.nc, STREAM_CUSTOMS, SINK_CONSUMER), { what: 'commands acked' });
     expect(await countRows(f.ch, 'declarations', "command_id = 'cmd-after-poison'")).toBe(1);

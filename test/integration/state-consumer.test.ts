@@ -191,7 +191,7 @@ describe('container and vessel-visit state consumer', () => {
 
       // The tracking API reads the same value as a ContainerStatus.
       const api = await KvTrackingStore.open(nc);
-      expect(await api.container(a)).toEqual(s2?.status);
+      expect((await api.container(a))?.status).toEqual(s2?.status);
     } finally {
       await c.stop();
     }

@@ -30,6 +30,7 @@ const valid = (over: Partial<Declaration> = {}): Declaration => ({
   documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
   customsOffice: '03CC',
   declaredTime: new Date(),
+  billNumbers: [],
   ...over,
 });
 

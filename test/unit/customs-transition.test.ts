@@ -17,7 +17,7 @@ import type { Transition } from '../../processor/customs/transition.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
 
 const rules = ruleSetSchema.parse({ version: 'r7', highRiskOrigins: ['KP'] });
-const ctx = { declarantKnown: true, visitContainers: undefined };
+const ctx = { declarantKnown: true, unmanifestedBills: [] };
 const now = new Date('2026-11-23T00:00:01Z');
 
 const declaration = (origin = 'CN'): Declaration => ({
@@ -45,6 +45,7 @@ const declaration = (origin = 'CN'): Declaration => ({
   documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
   customsOffice: '03CC',
   declaredTime: undefined,
+  billNumbers: [],
 });
 
 const cmd = (
@@ -61,6 +62,7 @@ const cmd = (
   reason: '',
   outcome: InspectionOutcome.UNSPECIFIED,
   inspector: '',
+  unmanifestedBillNumbers: [],
   ...over,
 });
 

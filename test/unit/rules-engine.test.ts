@@ -53,10 +53,11 @@ const decl = (over: Partial<Declaration> = {}): Declaration => ({
   documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
   customsOffice: '03CC',
   declaredTime: undefined,
+  billNumbers: [],
   ...over,
 });
 
-const known: RiskContext = { declarantKnown: true, visitContainers: new Set(['MSCU1234565']) };
+const known: RiskContext = { declarantKnown: true, unmanifestedBills: [] };
 const codes = (d: Declaration, ctx: RiskContext = known, rs: RuleSet = rules): string[] =>
   assess(d, ctx, rs).rules.map((r) => r.code);
 
@@ -113,13 +114,14 @@ describe('risk engine', () => {
     expect(route.rules.map((r) => r.code)).toEqual([RuleCode.HIGH_RISK_ROUTE]);
   });
 
-  it('containers the vessel visit does not list go red; an unknown visit does not fire', () => {
-    const d = decl({ containerNumbers: ['MSCU1234565', 'TGHU0000001'] });
-    const a = assess(d, known, rules);
+  it('cargo whose bill is on no manifest goes red; manifested bills fire nothing', () => {
+    const d = decl({ billNumbers: ['HLCUHPH000001', 'HLCUHPH000002'] });
+    const a = assess(d, { declarantKnown: true, unmanifestedBills: ['HLCUHPH000002'] }, rules);
     expect(a.channel).toBe(Channel.RED);
-    expect(a.rules[0]?.reason).toContain('TGHU0000001');
-    expect(a.rules[0]?.reason).not.toContain('MSCU1234565');
-    expect(codes(d, { declarantKnown: true, visitContainers: undefined })).toEqual([]);
+    expect(a.rules.map((r) => r.code)).toEqual([RuleCode.CARGO_NOT_MANIFESTED]);
+    expect(a.rules[0]?.reason).toContain('HLCUHPH000002');
+    expect(a.rules[0]?.reason).not.toContain('HLCUHPH000001');
+    expect(codes(d, known)).toEqual([]);
   });
 
   it('priority/AEO stays green over soft rules but not over hard ones', () => {

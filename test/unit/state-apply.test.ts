@@ -24,7 +24,7 @@ import {
   VesselVisitStatus,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import { applyContainerEvents, GATE_OUT_WITHOUT_RELEASE } from '../../processor/state/container.js';
-import { aggregateCustoms } from '../../processor/state/customs.js';
+import { aggregateCustoms } from '../../core/state/release.js';
 import { applyVisitEvents } from '../../processor/state/visit.js';
 import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
 

@@ -103,6 +103,7 @@ export function buildDeclaration(rng: Rng, input: DeclarationInput): SimDeclarat
     priority: risk === 'green' && rng.chance(0.2) ? EnterprisePriority.AEO : EnterprisePriority.STANDARD,
     goods: [item(rng, goods, imp ? partner.country : 'VN', undervalue)],
     containerNumbers: containers,
+    billNumbers: [],
     vessel: input.vessel,
     portOfLoading: imp ? partner.locode : PORT,
     portOfDischarge: imp ? PORT : partner.locode,

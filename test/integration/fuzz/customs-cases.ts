@@ -42,6 +42,7 @@ export function validDeclaration(rng: Rng, number = declarationNumber(rng)): Dec
     documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'INV-1' }],
     customsOffice: '03CC',
     declaredTime: new Date(),
+    billNumbers: [],
   };
 }
 

@@ -399,6 +399,13 @@ export interface Declaration {
   customsOffice: string;
   /** When the declarant registered it. */
   declaredTime: Date | undefined;
+  /**
+   * Bills of lading the declaration clears (as filed on a cargo manifest). A firm may name only bills on which it
+   * (or a party it acts for) is the consignee (imports) or shipper (exports). The declaration's containers come from
+   * its bills: container_numbers sent by a firm are replaced by them; only customs and admin may name containers
+   * directly. A bill on no manifest yet is decided by the rules and grants nothing.
+   */
+  billNumbers: string[];
 }
 
 /** A risk rule that fired for a decision. */
@@ -793,6 +800,7 @@ function createBaseDeclaration(): Declaration {
     documents: [],
     customsOffice: '',
     declaredTime: undefined,
+    billNumbers: [],
   };
 }
 
@@ -839,6 +847,9 @@ export const Declaration: MessageFns<Declaration> = {
     }
     if (message.declaredTime !== undefined) {
       Timestamp.encode(toTimestamp(message.declaredTime), writer.uint32(114).fork()).join();
+    }
+    for (const v of message.billNumbers) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -968,6 +979,14 @@ export const Declaration: MessageFns<Declaration> = {
             message.declaredTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.billNumbers.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1036,6 +1055,11 @@ export const Declaration: MessageFns<Declaration> = {
         : isSet(object.declared_time)
           ? fromJsonTimestamp(object.declared_time)
           : undefined,
+      billNumbers: globalThis.Array.isArray(object?.billNumbers)
+        ? object.billNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bill_numbers)
+          ? object.bill_numbers.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -1083,6 +1107,9 @@ export const Declaration: MessageFns<Declaration> = {
     if (message.declaredTime !== undefined) {
       obj.declaredTime = message.declaredTime.toISOString();
     }
+    if (message.billNumbers?.length) {
+      obj.billNumbers = message.billNumbers;
+    }
     return obj;
   },
 
@@ -1108,6 +1135,7 @@ export const Declaration: MessageFns<Declaration> = {
     message.documents = object.documents?.map((e) => Document.fromPartial(e)) || [];
     message.customsOffice = object.customsOffice ?? '';
     message.declaredTime = object.declaredTime ?? undefined;
+    message.billNumbers = object.billNumbers?.map((e) => e) || [];
     return message;
   },
 };

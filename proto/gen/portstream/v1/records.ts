@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Timestamp } from '../../google/protobuf/timestamp.js';
+import { Facility, VesselRef } from './common.js';
 import {
   Declaration,
   InspectionOutcome,
@@ -14,6 +15,17 @@ import {
   inspectionOutcomeToJSON,
 } from './customs.js';
 import { Event } from './events.js';
+import {
+  BillOfLading,
+  CargoFlow,
+  cargoFlowFromJSON,
+  cargoFlowToJSON,
+  ManifestContainer,
+  ManifestStatus,
+  manifestStatusFromJSON,
+  manifestStatusToJSON,
+} from './manifest.js';
+import { CustomsStatus, customsStatusFromJSON, customsStatusToJSON } from './tracking.js';
 
 export const protobufPackage = 'portstream.v1';
 
@@ -97,6 +109,11 @@ export interface DeclarationCommand {
   /** INSPECTION_RESULT. */
   outcome: InspectionOutcome;
   inspector: string;
+  /**
+   * SUBMIT and AMEND: the declaration's bills that were on no filed manifest when the gateway received it (the
+   * risk rules hold cargo that is not manifested).
+   */
+  unmanifestedBillNumbers: string[];
 }
 
 /**
@@ -113,6 +130,41 @@ export interface ContainerBookkeeping {
   enteredTime: Date | undefined;
   /** When it left (gate-out or load), for dwell time. */
   leftTime: Date | undefined;
+  /**
+   * The shipments the container carries or will carry, from the cargo manifests (bounded: ended ones are dropped
+   * oldest first).
+   */
+  shipments: Shipment[];
+}
+
+/** One bill of lading in a container, with its customs standing. */
+export interface ShipmentBill {
+  billNumber: string;
+  /** Tax codes of the bill's Vietnamese parties (shipper, consignee, notify party): who may see the shipment. */
+  partyTaxCodes: string[];
+  /** Declarations that name the bill (cancelled ones are removed). */
+  declarationNumbers: string[];
+  /** The least advanced customs status of those declarations; NO_DECLARATION when none. */
+  customsStatus: CustomsStatus;
+}
+
+/**
+ * A container's part in one vessel call's manifest: from its start (discharge from the call's vessel, or entry
+ * into the terminal for cargo leaving on it) to its end (gate-out or loading).
+ */
+export interface Shipment {
+  /** The vessel call "<UN/LOCODE>-<terminal>-<IMO>-<voyage>". */
+  callId: string;
+  facility: Facility | undefined;
+  vessel: VesselRef | undefined;
+  flow: CargoFlow;
+  bills: ShipmentBill[];
+  startedTime: Date | undefined;
+  endedTime: Date | undefined;
+  /** Version of the manifest that listed the container. */
+  manifestVersion: number;
+  /** The carrier whose manifest listed it. */
+  carrierCode: string;
 }
 
 /**
@@ -127,6 +179,34 @@ export interface VisitBookkeeping {
   loadedContainerNumbers: string[];
   /** Ids of the last transport events applied (bounded). */
   recentEventIds: string[];
+}
+
+/**
+ * The header of a vessel call's manifest in the ps_manifests KV bucket (key: call id). The bills themselves are
+ * kept one per key in ps_bills; the header is written last and is what makes a filing count: a bill is on the
+ * manifest when the header lists it.
+ */
+export interface ManifestHeader {
+  callId: string;
+  carrierCode: string;
+  facility: Facility | undefined;
+  vessel: VesselRef | undefined;
+  version: number;
+  status: ManifestStatus;
+  filedBy: string;
+  filedTime: Date | undefined;
+  billNumbers: string[];
+  emptyContainers: ManifestContainer[];
+  /** SHA-256 of the filed CargoManifest's encoding: a re-sent filing of the same content is answered, not refused. */
+  contentSha256: Buffer;
+}
+
+/** One bill of lading in the ps_bills KV bucket (key: bill number): the bill and the call whose manifest holds it. */
+export interface BillRecord {
+  bill: BillOfLading | undefined;
+  callId: string;
+  carrierCode: string;
+  manifestVersion: number;
 }
 
 function createBaseEventGroup(): EventGroup {
@@ -247,6 +327,7 @@ function createBaseDeclarationCommand(): DeclarationCommand {
     reason: '',
     outcome: 0,
     inspector: '',
+    unmanifestedBillNumbers: [],
   };
 }
 
@@ -278,6 +359,9 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     }
     if (message.inspector !== '') {
       writer.uint32(74).string(message.inspector);
+    }
+    for (const v of message.unmanifestedBillNumbers) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -367,6 +451,14 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
             message.inspector = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.unmanifestedBillNumbers.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -402,6 +494,11 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
       reason: isSet(object.reason) ? globalThis.String(object.reason) : '',
       outcome: isSet(object.outcome) ? inspectionOutcomeFromJSON(object.outcome) : 0,
       inspector: isSet(object.inspector) ? globalThis.String(object.inspector) : '',
+      unmanifestedBillNumbers: globalThis.Array.isArray(object?.unmanifestedBillNumbers)
+        ? object.unmanifestedBillNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unmanifested_bill_numbers)
+          ? object.unmanifested_bill_numbers.map((e: any) => globalThis.String(e))
+          : [],
     };
   },
 
@@ -434,6 +531,9 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     if (message.inspector !== '') {
       obj.inspector = message.inspector;
     }
+    if (message.unmanifestedBillNumbers?.length) {
+      obj.unmanifestedBillNumbers = message.unmanifestedBillNumbers;
+    }
     return obj;
   },
 
@@ -454,12 +554,19 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     message.reason = object.reason ?? '';
     message.outcome = object.outcome ?? 0;
     message.inspector = object.inspector ?? '';
+    message.unmanifestedBillNumbers = object.unmanifestedBillNumbers?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseContainerBookkeeping(): ContainerBookkeeping {
-  return { recentEventIds: [], watermarkTime: undefined, enteredTime: undefined, leftTime: undefined };
+  return {
+    recentEventIds: [],
+    watermarkTime: undefined,
+    enteredTime: undefined,
+    leftTime: undefined,
+    shipments: [],
+  };
 }
 
 export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
@@ -475,6 +582,9 @@ export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
     }
     if (message.leftTime !== undefined) {
       Timestamp.encode(toTimestamp(message.leftTime), writer.uint32(826).fork()).join();
+    }
+    for (const v of message.shipments) {
+      Shipment.encode(v!, writer.uint32(834).fork()).join();
     }
     return writer;
   },
@@ -524,6 +634,14 @@ export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
             message.leftTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 104: {
+            if (tag !== 834) {
+              break;
+            }
+
+            message.shipments.push(Shipment.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -558,6 +676,9 @@ export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
         : isSet(object.left_time)
           ? fromJsonTimestamp(object.left_time)
           : undefined,
+      shipments: globalThis.Array.isArray(object?.shipments)
+        ? object.shipments.map((e: any) => Shipment.fromJSON(e))
+        : [],
     };
   },
 
@@ -575,6 +696,9 @@ export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
     if (message.leftTime !== undefined) {
       obj.leftTime = message.leftTime.toISOString();
     }
+    if (message.shipments?.length) {
+      obj.shipments = message.shipments.map((e) => Shipment.toJSON(e));
+    }
     return obj;
   },
 
@@ -587,6 +711,375 @@ export const ContainerBookkeeping: MessageFns<ContainerBookkeeping> = {
     message.watermarkTime = object.watermarkTime ?? undefined;
     message.enteredTime = object.enteredTime ?? undefined;
     message.leftTime = object.leftTime ?? undefined;
+    message.shipments = object.shipments?.map((e) => Shipment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseShipmentBill(): ShipmentBill {
+  return { billNumber: '', partyTaxCodes: [], declarationNumbers: [], customsStatus: 0 };
+}
+
+export const ShipmentBill: MessageFns<ShipmentBill> = {
+  encode(message: ShipmentBill, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.billNumber !== '') {
+      writer.uint32(10).string(message.billNumber);
+    }
+    for (const v of message.partyTaxCodes) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.declarationNumbers) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.customsStatus !== 0) {
+      writer.uint32(32).int32(message.customsStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShipmentBill {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShipmentBill();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.billNumber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.partyTaxCodes.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.declarationNumbers.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.customsStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShipmentBill {
+    return {
+      billNumber: isSet(object.billNumber)
+        ? globalThis.String(object.billNumber)
+        : isSet(object.bill_number)
+          ? globalThis.String(object.bill_number)
+          : '',
+      partyTaxCodes: globalThis.Array.isArray(object?.partyTaxCodes)
+        ? object.partyTaxCodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.party_tax_codes)
+          ? object.party_tax_codes.map((e: any) => globalThis.String(e))
+          : [],
+      declarationNumbers: globalThis.Array.isArray(object?.declarationNumbers)
+        ? object.declarationNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.declaration_numbers)
+          ? object.declaration_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      customsStatus: isSet(object.customsStatus)
+        ? customsStatusFromJSON(object.customsStatus)
+        : isSet(object.customs_status)
+          ? customsStatusFromJSON(object.customs_status)
+          : 0,
+    };
+  },
+
+  toJSON(message: ShipmentBill): unknown {
+    const obj: any = {};
+    if (message.billNumber !== '') {
+      obj.billNumber = message.billNumber;
+    }
+    if (message.partyTaxCodes?.length) {
+      obj.partyTaxCodes = message.partyTaxCodes;
+    }
+    if (message.declarationNumbers?.length) {
+      obj.declarationNumbers = message.declarationNumbers;
+    }
+    if (message.customsStatus !== 0) {
+      obj.customsStatus = customsStatusToJSON(message.customsStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ShipmentBill>): ShipmentBill {
+    return ShipmentBill.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ShipmentBill>): ShipmentBill {
+    const message = createBaseShipmentBill();
+    message.billNumber = object.billNumber ?? '';
+    message.partyTaxCodes = object.partyTaxCodes?.map((e) => e) || [];
+    message.declarationNumbers = object.declarationNumbers?.map((e) => e) || [];
+    message.customsStatus = object.customsStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseShipment(): Shipment {
+  return {
+    callId: '',
+    facility: undefined,
+    vessel: undefined,
+    flow: 0,
+    bills: [],
+    startedTime: undefined,
+    endedTime: undefined,
+    manifestVersion: 0,
+    carrierCode: '',
+  };
+}
+
+export const Shipment: MessageFns<Shipment> = {
+  encode(message: Shipment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== '') {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.facility !== undefined) {
+      Facility.encode(message.facility, writer.uint32(18).fork()).join();
+    }
+    if (message.vessel !== undefined) {
+      VesselRef.encode(message.vessel, writer.uint32(26).fork()).join();
+    }
+    if (message.flow !== 0) {
+      writer.uint32(32).int32(message.flow);
+    }
+    for (const v of message.bills) {
+      ShipmentBill.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.startedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedTime), writer.uint32(50).fork()).join();
+    }
+    if (message.endedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endedTime), writer.uint32(58).fork()).join();
+    }
+    if (message.manifestVersion !== 0) {
+      writer.uint32(64).uint32(message.manifestVersion);
+    }
+    if (message.carrierCode !== '') {
+      writer.uint32(74).string(message.carrierCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Shipment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShipment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.facility = Facility.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.vessel = VesselRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.flow = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.bills.push(ShipmentBill.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.startedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.endedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.manifestVersion = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.carrierCode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Shipment {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
+      facility: isSet(object.facility) ? Facility.fromJSON(object.facility) : undefined,
+      vessel: isSet(object.vessel) ? VesselRef.fromJSON(object.vessel) : undefined,
+      flow: isSet(object.flow) ? cargoFlowFromJSON(object.flow) : 0,
+      bills: globalThis.Array.isArray(object?.bills)
+        ? object.bills.map((e: any) => ShipmentBill.fromJSON(e))
+        : [],
+      startedTime: isSet(object.startedTime)
+        ? fromJsonTimestamp(object.startedTime)
+        : isSet(object.started_time)
+          ? fromJsonTimestamp(object.started_time)
+          : undefined,
+      endedTime: isSet(object.endedTime)
+        ? fromJsonTimestamp(object.endedTime)
+        : isSet(object.ended_time)
+          ? fromJsonTimestamp(object.ended_time)
+          : undefined,
+      manifestVersion: isSet(object.manifestVersion)
+        ? globalThis.Number(object.manifestVersion)
+        : isSet(object.manifest_version)
+          ? globalThis.Number(object.manifest_version)
+          : 0,
+      carrierCode: isSet(object.carrierCode)
+        ? globalThis.String(object.carrierCode)
+        : isSet(object.carrier_code)
+          ? globalThis.String(object.carrier_code)
+          : '',
+    };
+  },
+
+  toJSON(message: Shipment): unknown {
+    const obj: any = {};
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
+    if (message.facility !== undefined) {
+      obj.facility = Facility.toJSON(message.facility);
+    }
+    if (message.vessel !== undefined) {
+      obj.vessel = VesselRef.toJSON(message.vessel);
+    }
+    if (message.flow !== 0) {
+      obj.flow = cargoFlowToJSON(message.flow);
+    }
+    if (message.bills?.length) {
+      obj.bills = message.bills.map((e) => ShipmentBill.toJSON(e));
+    }
+    if (message.startedTime !== undefined) {
+      obj.startedTime = message.startedTime.toISOString();
+    }
+    if (message.endedTime !== undefined) {
+      obj.endedTime = message.endedTime.toISOString();
+    }
+    if (message.manifestVersion !== 0) {
+      obj.manifestVersion = Math.round(message.manifestVersion);
+    }
+    if (message.carrierCode !== '') {
+      obj.carrierCode = message.carrierCode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Shipment>): Shipment {
+    return Shipment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Shipment>): Shipment {
+    const message = createBaseShipment();
+    message.callId = object.callId ?? '';
+    message.facility =
+      object.facility !== undefined && object.facility !== null
+        ? Facility.fromPartial(object.facility)
+        : undefined;
+    message.vessel =
+      object.vessel !== undefined && object.vessel !== null
+        ? VesselRef.fromPartial(object.vessel)
+        : undefined;
+    message.flow = object.flow ?? 0;
+    message.bills = object.bills?.map((e) => ShipmentBill.fromPartial(e)) || [];
+    message.startedTime = object.startedTime ?? undefined;
+    message.endedTime = object.endedTime ?? undefined;
+    message.manifestVersion = object.manifestVersion ?? 0;
+    message.carrierCode = object.carrierCode ?? '';
     return message;
   },
 };
@@ -728,6 +1221,419 @@ export const VisitBookkeeping: MessageFns<VisitBookkeeping> = {
     return message;
   },
 };
+
+function createBaseManifestHeader(): ManifestHeader {
+  return {
+    callId: '',
+    carrierCode: '',
+    facility: undefined,
+    vessel: undefined,
+    version: 0,
+    status: 0,
+    filedBy: '',
+    filedTime: undefined,
+    billNumbers: [],
+    emptyContainers: [],
+    contentSha256: Buffer.alloc(0),
+  };
+}
+
+export const ManifestHeader: MessageFns<ManifestHeader> = {
+  encode(message: ManifestHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== '') {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.carrierCode !== '') {
+      writer.uint32(18).string(message.carrierCode);
+    }
+    if (message.facility !== undefined) {
+      Facility.encode(message.facility, writer.uint32(26).fork()).join();
+    }
+    if (message.vessel !== undefined) {
+      VesselRef.encode(message.vessel, writer.uint32(34).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(40).uint32(message.version);
+    }
+    if (message.status !== 0) {
+      writer.uint32(48).int32(message.status);
+    }
+    if (message.filedBy !== '') {
+      writer.uint32(58).string(message.filedBy);
+    }
+    if (message.filedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.filedTime), writer.uint32(66).fork()).join();
+    }
+    for (const v of message.billNumbers) {
+      writer.uint32(74).string(v!);
+    }
+    for (const v of message.emptyContainers) {
+      ManifestContainer.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.contentSha256.length !== 0) {
+      writer.uint32(90).bytes(message.contentSha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManifestHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManifestHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.carrierCode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.facility = Facility.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vessel = VesselRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.filedBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.filedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.billNumbers.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.emptyContainers.push(ManifestContainer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.contentSha256 = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ManifestHeader {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
+      carrierCode: isSet(object.carrierCode)
+        ? globalThis.String(object.carrierCode)
+        : isSet(object.carrier_code)
+          ? globalThis.String(object.carrier_code)
+          : '',
+      facility: isSet(object.facility) ? Facility.fromJSON(object.facility) : undefined,
+      vessel: isSet(object.vessel) ? VesselRef.fromJSON(object.vessel) : undefined,
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      status: isSet(object.status) ? manifestStatusFromJSON(object.status) : 0,
+      filedBy: isSet(object.filedBy)
+        ? globalThis.String(object.filedBy)
+        : isSet(object.filed_by)
+          ? globalThis.String(object.filed_by)
+          : '',
+      filedTime: isSet(object.filedTime)
+        ? fromJsonTimestamp(object.filedTime)
+        : isSet(object.filed_time)
+          ? fromJsonTimestamp(object.filed_time)
+          : undefined,
+      billNumbers: globalThis.Array.isArray(object?.billNumbers)
+        ? object.billNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bill_numbers)
+          ? object.bill_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      emptyContainers: globalThis.Array.isArray(object?.emptyContainers)
+        ? object.emptyContainers.map((e: any) => ManifestContainer.fromJSON(e))
+        : globalThis.Array.isArray(object?.empty_containers)
+          ? object.empty_containers.map((e: any) => ManifestContainer.fromJSON(e))
+          : [],
+      contentSha256: isSet(object.contentSha256)
+        ? Buffer.from(bytesFromBase64(object.contentSha256))
+        : isSet(object.content_sha256)
+          ? Buffer.from(bytesFromBase64(object.content_sha256))
+          : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ManifestHeader): unknown {
+    const obj: any = {};
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
+    if (message.carrierCode !== '') {
+      obj.carrierCode = message.carrierCode;
+    }
+    if (message.facility !== undefined) {
+      obj.facility = Facility.toJSON(message.facility);
+    }
+    if (message.vessel !== undefined) {
+      obj.vessel = VesselRef.toJSON(message.vessel);
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.status !== 0) {
+      obj.status = manifestStatusToJSON(message.status);
+    }
+    if (message.filedBy !== '') {
+      obj.filedBy = message.filedBy;
+    }
+    if (message.filedTime !== undefined) {
+      obj.filedTime = message.filedTime.toISOString();
+    }
+    if (message.billNumbers?.length) {
+      obj.billNumbers = message.billNumbers;
+    }
+    if (message.emptyContainers?.length) {
+      obj.emptyContainers = message.emptyContainers.map((e) => ManifestContainer.toJSON(e));
+    }
+    if (message.contentSha256.length !== 0) {
+      obj.contentSha256 = base64FromBytes(message.contentSha256);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ManifestHeader>): ManifestHeader {
+    return ManifestHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ManifestHeader>): ManifestHeader {
+    const message = createBaseManifestHeader();
+    message.callId = object.callId ?? '';
+    message.carrierCode = object.carrierCode ?? '';
+    message.facility =
+      object.facility !== undefined && object.facility !== null
+        ? Facility.fromPartial(object.facility)
+        : undefined;
+    message.vessel =
+      object.vessel !== undefined && object.vessel !== null
+        ? VesselRef.fromPartial(object.vessel)
+        : undefined;
+    message.version = object.version ?? 0;
+    message.status = object.status ?? 0;
+    message.filedBy = object.filedBy ?? '';
+    message.filedTime = object.filedTime ?? undefined;
+    message.billNumbers = object.billNumbers?.map((e) => e) || [];
+    message.emptyContainers = object.emptyContainers?.map((e) => ManifestContainer.fromPartial(e)) || [];
+    message.contentSha256 = object.contentSha256 ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseBillRecord(): BillRecord {
+  return { bill: undefined, callId: '', carrierCode: '', manifestVersion: 0 };
+}
+
+export const BillRecord: MessageFns<BillRecord> = {
+  encode(message: BillRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bill !== undefined) {
+      BillOfLading.encode(message.bill, writer.uint32(10).fork()).join();
+    }
+    if (message.callId !== '') {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.carrierCode !== '') {
+      writer.uint32(26).string(message.carrierCode);
+    }
+    if (message.manifestVersion !== 0) {
+      writer.uint32(32).uint32(message.manifestVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BillRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBillRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bill = BillOfLading.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.carrierCode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.manifestVersion = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BillRecord {
+    return {
+      bill: isSet(object.bill) ? BillOfLading.fromJSON(object.bill) : undefined,
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
+      carrierCode: isSet(object.carrierCode)
+        ? globalThis.String(object.carrierCode)
+        : isSet(object.carrier_code)
+          ? globalThis.String(object.carrier_code)
+          : '',
+      manifestVersion: isSet(object.manifestVersion)
+        ? globalThis.Number(object.manifestVersion)
+        : isSet(object.manifest_version)
+          ? globalThis.Number(object.manifest_version)
+          : 0,
+    };
+  },
+
+  toJSON(message: BillRecord): unknown {
+    const obj: any = {};
+    if (message.bill !== undefined) {
+      obj.bill = BillOfLading.toJSON(message.bill);
+    }
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
+    if (message.carrierCode !== '') {
+      obj.carrierCode = message.carrierCode;
+    }
+    if (message.manifestVersion !== 0) {
+      obj.manifestVersion = Math.round(message.manifestVersion);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BillRecord>): BillRecord {
+    return BillRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BillRecord>): BillRecord {
+    const message = createBaseBillRecord();
+    message.bill =
+      object.bill !== undefined && object.bill !== null ? BillOfLading.fromPartial(object.bill) : undefined;
+    message.callId = object.callId ?? '';
+    message.carrierCode = object.carrierCode ?? '';
+    message.manifestVersion = object.manifestVersion ?? 0;
+    return message;
+  },
+};
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, 'base64'));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString('base64');
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -34,6 +34,7 @@ import {
   Seal,
   YardPosition,
 } from './events.js';
+import { CargoFlow, cargoFlowFromJSON, cargoFlowToJSON } from './manifest.js';
 
 export const protobufPackage = 'portstream.v1';
 
@@ -236,14 +237,23 @@ export interface ContainerStatus {
   lastEventId: string;
   customsStatus: CustomsStatus;
   declarationNumbers: string[];
-  /** Whether the container may gate out now. */
+  /**
+   * Whether the container may take its next step out of customs control now: gate out (import, empty), or be
+   * loaded (export, transshipment).
+   */
   released: boolean;
-  /** Why it may not, when released is false. */
+  /** Why it may not, when released is false, in words a truck dispatcher understands. */
   releaseBlocker: string;
   dischargedTime: Date | undefined;
   /** Seconds in the terminal so far (or until it left). */
   dwellSeconds: number;
   flags: ContainerFlag[];
+  /** What the current (or next) shipment's cargo does here, from the cargo manifest. */
+  flow: CargoFlow;
+  /** Bills of lading of the current (or next) shipment the caller may see. */
+  billNumbers: string[];
+  /** The vessel call of that shipment. */
+  callId: string;
 }
 
 export interface GetContainerStatusRequest {
@@ -512,6 +522,9 @@ function createBaseContainerStatus(): ContainerStatus {
     dischargedTime: undefined,
     dwellSeconds: 0,
     flags: [],
+    flow: 0,
+    billNumbers: [],
+    callId: '',
   };
 }
 
@@ -570,6 +583,15 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     for (const v of message.flags) {
       ContainerFlag.encode(v!, writer.uint32(146).fork()).join();
+    }
+    if (message.flow !== 0) {
+      writer.uint32(152).int32(message.flow);
+    }
+    for (const v of message.billNumbers) {
+      writer.uint32(162).string(v!);
+    }
+    if (message.callId !== '') {
+      writer.uint32(170).string(message.callId);
     }
     return writer;
   },
@@ -731,6 +753,30 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.flags.push(ContainerFlag.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.flow = reader.int32() as any;
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.billNumbers.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -813,6 +859,17 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       flags: globalThis.Array.isArray(object?.flags)
         ? object.flags.map((e: any) => ContainerFlag.fromJSON(e))
         : [],
+      flow: isSet(object.flow) ? cargoFlowFromJSON(object.flow) : 0,
+      billNumbers: globalThis.Array.isArray(object?.billNumbers)
+        ? object.billNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bill_numbers)
+          ? object.bill_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
     };
   },
 
@@ -872,6 +929,15 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.flags?.length) {
       obj.flags = message.flags.map((e) => ContainerFlag.toJSON(e));
     }
+    if (message.flow !== 0) {
+      obj.flow = cargoFlowToJSON(message.flow);
+    }
+    if (message.billNumbers?.length) {
+      obj.billNumbers = message.billNumbers;
+    }
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
     return obj;
   },
 
@@ -907,6 +973,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.dischargedTime = object.dischargedTime ?? undefined;
     message.dwellSeconds = object.dwellSeconds ?? 0;
     message.flags = object.flags?.map((e) => ContainerFlag.fromPartial(e)) || [];
+    message.flow = object.flow ?? 0;
+    message.billNumbers = object.billNumbers?.map((e) => e) || [];
+    message.callId = object.callId ?? '';
     return message;
   },
 };

@@ -3,7 +3,7 @@
 // get and an expected-revision write: the pipelined CasBucket on hot paths, the KV client elsewhere.
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { CasConflictError, type CasEntry } from '../../core/nats/pipelined.js';
+import { CasConflictError, type CasEntry } from './pipelined.js';
 
 const MAX_CAS_ATTEMPTS = 20;
 
