@@ -15,6 +15,10 @@ export const TOKENS = {
   operator: 'test-operator-token-0123456789',
   otherOperator: 'test-operator2-token-0123456789',
   firm: 'test-firm-token-0123456789',
+  otherFirm: 'test-firm2-token-0123456789',
+  broker: 'test-broker-token-0123456789',
+  carrier: 'test-carrier-token-0123456789',
+  otherCarrier: 'test-carrier2-token-0123456789',
 } as const;
 
 export const testAuth = new TokenAuthenticator({
@@ -24,6 +28,17 @@ export const testAuth = new TokenAuthenticator({
     { name: 'hict-operator', role: 'operator', token: TOKENS.operator, terminals: ['VNHPH:HICT'] },
     { name: 'tvct-operator', role: 'operator', token: TOKENS.otherOperator, terminals: ['VNHPH:TVCT'] },
     { name: 'viettel-logistics', role: 'firm', token: TOKENS.firm, tax_codes: ['0100109106'] },
+    { name: 'saigon-trading', role: 'firm', token: TOKENS.otherFirm, tax_codes: ['0300588569'] },
+    // A customs broker registered to act for the first firm.
+    {
+      name: 'hp-broker',
+      role: 'firm',
+      token: TOKENS.broker,
+      tax_codes: ['0101243150'],
+      acts_for: ['0100109106'],
+    },
+    { name: 'hapag-agency', role: 'carrier', token: TOKENS.carrier, carriers: ['HLCU'] },
+    { name: 'maersk-agency', role: 'carrier', token: TOKENS.otherCarrier, carriers: ['MAEU'] },
   ],
 });
 
