@@ -148,16 +148,17 @@ export function createManifestService(deps: ManifestServiceDeps): ServiceRegistr
       if (!found) throw notFound(what);
       const h = found.header;
       const full = p.role === Role.Customs || actsForCarrier(p, req.carrierCode);
-      if (!full && p.role === Role.Operator && !operatesTerminal(p, h)) throw notFound(what);
+      const partial = p.role === Role.Firm || (p.role === Role.Operator && operatesTerminal(p, h));
+      if (!full && !partial) throw notFound(what);
       const filed = await storing(store.bills(h.billNumbers));
       let bills = h.billNumbers.flatMap((n) => {
         const b = filed.get(n)?.record.bill;
         return b ? [b] : [];
       });
-      if (p.role === Role.Firm) {
+      if (!full && p.role === Role.Firm) {
         bills = bills.filter((b) => isBillParty(p, b));
         if (bills.length === 0) throw notFound(what);
-      } else if (p.role === Role.Operator) {
+      } else if (!full) {
         // The terminal handles the boxes; who owns the cargo and what it is stays between the parties.
         bills = bills.map((b) => ({
           ...b,
