@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel, ClearanceStatus, DeclarationType } from '../../proto/gen/portstream/v1/customs.js';
 import { EquipmentEventType } from '../../proto/gen/portstream/v1/events.js';
 import { CargoFlow, type GetManifestResponse } from '../../proto/gen/portstream/v1/manifest.js';
-import type { ContainerStatus, ListContainerEventsResponse } from '../../proto/gen/portstream/v1/tracking.js';
+import {
+  ContainerLocation,
+  type ContainerStatus,
+  type ListContainerEventsResponse,
+} from '../../proto/gen/portstream/v1/tracking.js';
 import { TOKENS } from '../helpers/auth.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
 import { containerNumber } from '../helpers/events.js';
@@ -220,8 +224,8 @@ describe('parties as attackers', () => {
       await fx.until(CB, (s) => s.released, 'released');
       const gateOut = new Date(Date.now() - 30_000);
       allAccepted(await fx.publish('operator', [move(EquipmentEventType.GTOT, CB, { at: gateOut })]));
-      await fx.until(CB, (s) => s.location === 4, 'gated out');
-      expect((await fx.status('otherFirm', CB)).location).toBe(4);
+      await fx.until(CB, (s) => s.location === ContainerLocation.LEFT_TERMINAL, 'gated out');
+      expect((await fx.status('otherFirm', CB)).location).toBe(ContainerLocation.LEFT_TERMINAL);
 
       await fx.file(
         'carrier',
@@ -231,7 +235,11 @@ describe('parties as attackers', () => {
       );
       const gateIn = new Date(Date.now() - 10_000);
       allAccepted(await fx.publish('operator', [move(EquipmentEventType.GTIN, CB, { at: gateIn })]));
-      await fx.until(CB, (s) => s.flow === CargoFlow.EXPORT && s.location === 2, 'back for export');
+      await fx.until(
+        CB,
+        (s) => s.flow === CargoFlow.EXPORT && s.location === ContainerLocation.IN_YARD,
+        'back for export',
+      );
       await fx.untilHistory(CB, 3);
       expect((await refusal(unary(t.getContainerStatus.bind(t), { containerNumber: CB }))).code).toBe(
         grpc.NOT_FOUND,
