@@ -25,8 +25,11 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
+import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
+import { unary } from '../helpers/rpc.js';
+import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import { sampleDeclaration } from '../helpers/declarations.js';
-import { equipmentEvent } from '../helpers/events.js';
+import { containerNumber, equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
 import { ensureStreams, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
@@ -180,6 +183,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const processor = await startProcessor({ config, log, nc: await as('processor') });
     const events = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
     const customs = clientAs(CustomsServiceClient, ingest.address, TOKENS.customs);
+    const manifests = clientAs(ManifestServiceClient, ingest.address, TOKENS.carrier);
     try {
       const res = await publish(events, [equipmentEvent('perm-1', 1)]);
       expect(res.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED]);
@@ -198,9 +202,21 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       });
       expect(answer.status).toBe(ClearanceStatus.CLEARED);
       expect(answer.decision?.position).toBeGreaterThan(0);
+      // Filing a manifest claims its bills and containers and writes each container's shipment.
+      const box = containerNumber('PRM', 1);
+      const filed = await unary(manifests.fileManifest.bind(manifests), {
+        manifest: manifest('HLCU', VESSEL_IN, [
+          bill('HLCUPRM0000001', CargoFlow.IMPORT, [box], { consignee: party(FIRM_A) }),
+        ]),
+        expectedVersion: 0,
+      });
+      expect(filed.version).toBe(1);
+      const bl = await unary(manifests.getBillOfLading.bind(manifests), { billNumber: 'HLCUPRM0000001' });
+      expect(bl.bill?.containers.map((c) => c.containerNumber)).toEqual([box]);
     } finally {
       events.close();
       customs.close();
+      manifests.close();
       await ingest.stop();
       await processor.stop();
     }
