@@ -61,8 +61,8 @@ export function manifest(
 ): CargoManifest {
   return {
     carrierCode,
-    facility: HICT,
-    vessel,
+    facility: { ...HICT },
+    vessel: { ...vessel },
     bills,
     emptyContainers: emptyContainers.map((c) => ({
       containerNumber: c,
