@@ -33,6 +33,7 @@ import {
   validDeclaration,
 } from './fuzz/customs-cases.js';
 import { goodEvent, ingestCases, publishBody, streamBody } from './fuzz/ingest-cases.js';
+import { MANIFEST_CASES } from './fuzz/manifest-cases.js';
 
 export { submitted } from './fuzz/customs-cases.js';
 export type { Case, EventExpectation } from './fuzz/case-kit.js';
@@ -78,6 +79,7 @@ function timeRanges(rng: Rng): { startTime: Date | undefined; endTime: Date | un
 }
 
 export const CASES: Record<string, MethodCases> = {
+  ...MANIFEST_CASES,
   '/portstream.v1.IngestService/PublishEvents': {
     allowed: INPUT,
     valid: (rng) => publishBody([goodEvent(rng), goodEvent(rng)]),

@@ -23,6 +23,7 @@ import {
 } from '../../proto/gen/portstream/v1/ingest.js';
 import { DeclarationAction, DeclarationCommand, EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { TrackingServiceClient, TrackingServiceService } from '../../proto/gen/portstream/v1/tracking.js';
+import { ManifestServiceService } from '../../proto/gen/portstream/v1/manifest.js';
 import { clientAs, TOKENS } from '../helpers/auth.js';
 import { discBatch } from '../helpers/events.js';
 import {
@@ -107,6 +108,13 @@ function targets(): Target[] {
       definition: CustomsServiceService,
       client: make(gw.ingest.address),
       token: TOKENS.customs,
+      maxBytes: GATEWAY_MAX_BYTES,
+    },
+    {
+      service: 'ManifestService',
+      definition: ManifestServiceService,
+      client: make(gw.ingest.address),
+      token: TOKENS.carrier,
       maxBytes: GATEWAY_MAX_BYTES,
     },
     {
