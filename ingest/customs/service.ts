@@ -5,7 +5,6 @@
 // decider's dead letter. Reads come from the ps_declarations KV state; WatchDecisions follows PS_DECISIONS.
 import { createHash } from 'node:crypto';
 import {
-  type handleUnaryCall,
   type ServerUnaryCall,
   type ServerWritableStream,
   type Metadata,
@@ -17,6 +16,7 @@ import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import { toServiceError } from '../../core/grpc/status.js';
+import { unaryHandler } from '../../core/grpc/unary.js';
 import { checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
@@ -129,22 +129,6 @@ function waitBudget(call: { getDeadline(): Date | number }, maxWaitMs: number): 
   return Math.max(0, Math.min(maxWaitMs, left - Math.min(DEADLINE_MARGIN_MS, left / 2)));
 }
 
-function unary<Req, Res>(
-  log: Logger,
-  fn: (call: ServerUnaryCall<Req, Res>) => Promise<Res>,
-): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call).then(
-      (res) => {
-        callback(null, res);
-      },
-      (err: unknown) => {
-        callback(toServiceError(err, log));
-      },
-    );
-  };
-}
-
 /** Resolves when the client has read enough ('drain') or the call is over. */
 function drained(call: ServerWritableStream<WatchDecisionsRequest, WatchDecisionsResponse>): Promise<void> {
   return new Promise((resolve) => {
@@ -227,7 +211,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
   };
 
   const implementation: CustomsServiceServer = {
-    submitDeclaration: unary(
+    submitDeclaration: unaryHandler(
       log,
       async (call: ServerUnaryCall<SubmitDeclarationRequest, SubmitDeclarationResponse>) => {
         const p = caller(call.metadata, SUBMITTERS, 'submit declarations');
@@ -275,7 +259,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       },
     ),
 
-    amendDeclaration: unary(
+    amendDeclaration: unaryHandler(
       log,
       async (call: ServerUnaryCall<AmendDeclarationRequest, AmendDeclarationResponse>) => {
         const p = caller(call.metadata, DECIDERS, 'amend declarations');
@@ -328,7 +312,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       },
     ),
 
-    cancelDeclaration: unary(
+    cancelDeclaration: unaryHandler(
       log,
       async (call: ServerUnaryCall<CancelDeclarationRequest, CancelDeclarationResponse>) => {
         const p = caller(call.metadata, DECIDERS, 'cancel declarations');
@@ -349,7 +333,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       },
     ),
 
-    recordInspectionResult: unary(
+    recordInspectionResult: unaryHandler(
       log,
       async (call: ServerUnaryCall<RecordInspectionResultRequest, RecordInspectionResultResponse>) => {
         const p = caller(call.metadata, DECIDERS, 'record inspection results');
@@ -380,7 +364,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
       },
     ),
 
-    getDeclaration: unary(
+    getDeclaration: unaryHandler(
       log,
       async (call: ServerUnaryCall<GetDeclarationRequest, GetDeclarationResponse>) => {
         const p = caller(call.metadata, READERS, 'read declarations');

@@ -2,13 +2,13 @@
 // customs and admin read every manifest; a firm reads the bills it is a party to; a terminal operator reads which
 // containers a call at its terminal brings or takes (not the parties or the cargo). Whatever a caller may not
 // read is NOT_FOUND, as if it did not exist.
-import type { handleUnaryCall, Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { actsForTaxCode, facilityKey, Role, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { ErrorCode, invalidArgument, PortstreamError, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
-import { toServiceError } from '../../core/grpc/status.js';
+import { unaryHandler } from '../../core/grpc/unary.js';
 import type { Logger } from '../../core/logger.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
 import { assertManifest, BILL_NUMBER, CARRIER_CODE } from '../../core/validation/manifest.js';
@@ -60,22 +60,6 @@ function operatesTerminal(p: Principal, header: ManifestHeader): boolean {
   return p.terminals.has(facilityKey(f.unLocode, f.terminalCode)) || p.terminals.has(`${f.unLocode}:*`);
 }
 
-function unary<Req, Res>(
-  log: Logger,
-  fn: (call: ServerUnaryCall<Req, Res>) => Promise<Res>,
-): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call).then(
-      (res) => {
-        callback(null, res);
-      },
-      (err: unknown) => {
-        callback(toServiceError(err, log));
-      },
-    );
-  };
-}
-
 /** Store failures other than refusals are NATS failures: the client may retry (filings are idempotent). */
 async function storing<T>(p: Promise<T>): Promise<T> {
   try {
@@ -112,17 +96,23 @@ export function createManifestService(deps: ManifestServiceDeps): ServiceRegistr
   };
 
   const implementation: ManifestServiceServer = {
-    fileManifest: unary(log, async (call: ServerUnaryCall<FileManifestRequest, FileManifestResponse>) => {
-      const p = caller(call.metadata, FILERS, 'file cargo manifests');
-      const m = call.request.manifest;
-      assertManifest(m);
-      mayFile(p, m.carrierCode, 'manifest.carrier_code');
-      const r = await storing(store.file(m, call.request.expectedVersion, p.name, p.role === Role.Admin));
-      log.info({ call: r.callId, carrier: m.carrierCode, version: r.version, by: p.name }, 'manifest filed');
-      return { callId: r.callId, version: r.version };
-    }),
+    fileManifest: unaryHandler(
+      log,
+      async (call: ServerUnaryCall<FileManifestRequest, FileManifestResponse>) => {
+        const p = caller(call.metadata, FILERS, 'file cargo manifests');
+        const m = call.request.manifest;
+        assertManifest(m);
+        mayFile(p, m.carrierCode, 'manifest.carrier_code');
+        const r = await storing(store.file(m, call.request.expectedVersion, p.name, p.role === Role.Admin));
+        log.info(
+          { call: r.callId, carrier: m.carrierCode, version: r.version, by: p.name },
+          'manifest filed',
+        );
+        return { callId: r.callId, version: r.version };
+      },
+    ),
 
-    withdrawManifest: unary(
+    withdrawManifest: unaryHandler(
       log,
       async (call: ServerUnaryCall<WithdrawManifestRequest, WithdrawManifestResponse>) => {
         const p = caller(call.metadata, FILERS, 'withdraw cargo manifests');
@@ -138,7 +128,7 @@ export function createManifestService(deps: ManifestServiceDeps): ServiceRegistr
       },
     ),
 
-    getManifest: unary(log, async (call: ServerUnaryCall<GetManifestRequest, GetManifestResponse>) => {
+    getManifest: unaryHandler(log, async (call: ServerUnaryCall<GetManifestRequest, GetManifestResponse>) => {
       const p = caller(call.metadata, READERS, 'read cargo manifests');
       const req = call.request;
       checkCallId(req.callId);
@@ -186,7 +176,7 @@ export function createManifestService(deps: ManifestServiceDeps): ServiceRegistr
       };
     }),
 
-    getBillOfLading: unary(
+    getBillOfLading: unaryHandler(
       log,
       async (call: ServerUnaryCall<GetBillOfLadingRequest, GetBillOfLadingResponse>) => {
         const p = caller(call.metadata, READERS, 'read bills of lading');
