@@ -21,6 +21,7 @@ import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { runHarnessScript } from './child.js';
 import { benchContainer } from './events.js';
+import { LoadAccount } from './load-account.js';
 import { round } from './measure.js';
 import { progress } from './progress.js';
 import type { StatusLoadPlan, StatusPhaseResult } from './status-load.js';
@@ -42,6 +43,8 @@ export interface StatusOptions {
 }
 
 export interface StatusOutcome {
+  /** What each phase offered and what was answered. */
+  accounts: LoadAccount[];
   baselines: Record<string, number>;
   status: Record<string, unknown>;
 }
@@ -178,10 +181,19 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     [`${prefix}_ok`]: r.ok,
     [`${prefix}_errors`]: r.errors,
   });
+  // Every read asks for a container the scenario wrote: any failed read fails the run.
+  const accounts = [base, grpc, http].map((r) => {
+    const a = new LoadAccount(`status.${r.name}`, 'reads');
+    a.offered = r.sent;
+    a.accepted = r.ok;
+    if (r.errors > 0) a.error(r.first_error ?? `${r.errors} reads failed`, r.errors);
+    return a;
+  });
   const firstErrors = Object.fromEntries(
     [base, grpc, http].flatMap((r) => (r.first_error === undefined ? [] : [[r.name, r.first_error]])),
   );
   return {
+    accounts,
     baselines: {
       grpc_unary_p50_ms: round(base.p50_ms, 3),
       grpc_unary_p99_ms: round(base.p99_ms, 3),
