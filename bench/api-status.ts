@@ -24,7 +24,10 @@ try {
     principal,
     pids,
   });
-  console.log(resultTable(r as unknown as Record<string, unknown>));
+  console.log(resultTable({ baselines: r.baselines, status: r.status }));
+  // Figures first, then the verdict: any failed read fails the run, as in `portstream bench`.
+  for (const a of r.accounts) process.stderr.write(`${a.line()}\n`);
+  for (const a of r.accounts) a.check();
 } finally {
   await nats.stop();
   await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { startApi } from '../../api/main.js';
-import { settle } from './cpu.js';
+import { mainThreadCpuSeconds, settle } from './cpu.js';
 import { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import { loadConfig } from '../../core/config.js';
@@ -148,11 +148,22 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     ],
   };
   const phases = new Map<string, StatusPhaseResult>();
+  // CPU of this process's main thread, where the API and the baseline server run, over each measured phase:
+  // steadier than latency on a shared machine, and what the gRPC path costs beyond the bare server.
+  const cpuUsPerRead = new Map<string, number>();
+  let cpuAtStart = 0;
   const bar = progress('status', plan.phases.length);
   try {
     const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
       onLine: (line) => {
-        const r = JSON.parse(line) as StatusPhaseResult;
+        const m = JSON.parse(line) as StatusPhaseResult | { name: string; measuring: true };
+        if ('measuring' in m) {
+          cpuAtStart = mainThreadCpuSeconds();
+          return;
+        }
+        const r = m;
+        const cpuS = mainThreadCpuSeconds() - cpuAtStart;
+        cpuUsPerRead.set(r.name, round((cpuS * 1e6) / Math.max(1, r.ok + r.errors), 1));
         phases.set(r.name, r);
         bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
       },
@@ -180,6 +191,7 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     [`${prefix}_answered_per_s`]: r.answered_per_s,
     [`${prefix}_ok`]: r.ok,
     [`${prefix}_errors`]: r.errors,
+    [`${prefix}_cpu_us_per_read`]: cpuUsPerRead.get(r.name) ?? 0,
   });
   // Every read asks for a container the scenario wrote: any failed read fails the run.
   const accounts = [base, grpc, http].map((r) => {
@@ -198,6 +210,7 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
       grpc_unary_p50_ms: round(base.p50_ms, 3),
       grpc_unary_p99_ms: round(base.p99_ms, 3),
       grpc_unary_errors: base.errors,
+      grpc_unary_cpu_us_per_read: cpuUsPerRead.get(base.name) ?? 0,
     },
     status: {
       stage: 'GetContainerStatus / GET /v1/containers/{n} -> API -> KV (load from a child process)',
