@@ -64,7 +64,12 @@ export function analyticsOf(ch: ClickHouse): AnalyticsPort {
 
 export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
   const { config, log } = deps;
-  const store = withDeclarationCache(deps.store ?? (await KvTrackingStore.open(deps.nc, config.JS_REPLICAS)));
+  const base = deps.store ?? (await KvTrackingStore.open(deps.nc, config.JS_REPLICAS));
+  // The store this API opened is closed with it (its reply subscription); one passed in is the caller's.
+  const closeStore = (): void => {
+    if (base !== deps.store && base instanceof KvTrackingStore) base.close();
+  };
+  const store = withDeclarationCache(base);
   const reads = new TrackingReads(store, analyticsOf(deps.ch));
   // One allowance per caller for gRPC and HTTP together: switching protocol does not double it.
   const auth = rateLimited(
@@ -108,6 +113,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
     await http.listen({ host: config.API_HTTP_HOST, port: config.API_HTTP_PORT });
   } catch (err) {
     await grpc.shutdown(0);
+    closeStore();
     throw err;
   }
   const addr = http.server.address();
@@ -122,6 +128,7 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
       log.info('tracking API stopping');
       tracking.endWatches();
       await Promise.all([grpc.shutdown(config.SHUTDOWN_TIMEOUT_MS), http.close()]);
+      closeStore();
       log.info('tracking API stopped');
     },
   };

@@ -15,7 +15,7 @@ import { ensureStreams, STREAM_EVENTS, subjects } from '../core/nats/topology.js
 import { STATE_CONSUMER, startStateConsumer } from '../processor/state/consumer.js';
 import { EventGroup } from '../proto/gen/portstream/v1/records.js';
 import { cpuSeconds } from './harness/cpu.js';
-import { benchBatch } from './harness/events.js';
+import { benchBatch, benchLoad } from './harness/events.js';
 import { lagOf } from './harness/lag.js';
 
 const total = Number(process.argv[2] ?? 100_000);
@@ -34,10 +34,10 @@ async function main(): Promise<void> {
       eventsMaxBytes: 4 * 1024 ** 3,
       duplicateWindowSeconds: 120,
     });
-    const base = Date.now() - 3600_000;
+    const load = benchLoad('st', 0);
     const pubs: Promise<unknown>[] = [];
     for (let first = 0; first < total; first += groupSize) {
-      const events = benchBatch('st', first, Math.min(groupSize, total - first), base);
+      const events = benchBatch(load, first, Math.min(groupSize, total - first));
       pubs.push(
         js.publish(
           subjects.events('VNHPH', 'HICT', 'equipment'),

@@ -11,7 +11,7 @@ import { runMigrations } from '../core/clickhouse/migrate.js';
 import { silentLogger } from '../core/logger.js';
 import { MAPPINGS, eventRow } from '../processor/sink/rows.js';
 import { existingKeys, writeBatch } from '../processor/sink/writer.js';
-import { benchEvent } from './harness/events.js';
+import { benchEvent, benchLoad } from './harness/events.js';
 
 const batches = Number(process.argv[2] ?? 40);
 const batchRows = Number(process.argv[3] ?? 50_000);
@@ -40,7 +40,7 @@ if (variant === 'no-projections') {
   await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
 }
 const runId = `g${Date.now().toString(36)}`;
-const baseTime = Date.now() - 3_600_000;
+const load = benchLoad(runId, 0);
 const rowsOut: object[] = [];
 let seq = 0;
 let genCpuMs = 0;
@@ -50,7 +50,7 @@ for (let b = 0; b < batches; b += 1) {
   const g0 = cpuMs();
   const rows = Array.from({ length: batchRows }, () => {
     seq += 1;
-    return eventRow(benchEvent(runId, seq, baseTime), new Date(), 'bench', seq);
+    return eventRow(benchEvent(load, seq), new Date(), 'bench', seq);
   });
   const c0 = cpuMs();
   genCpuMs += c0 - g0;

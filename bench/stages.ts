@@ -4,11 +4,11 @@
 import { validateEvent } from '../core/validation/event.js';
 import { StreamEventsRequest } from '../proto/gen/portstream/v1/ingest.js';
 import { EventGroup } from '../proto/gen/portstream/v1/records.js';
-import { benchBatch } from './harness/events.js';
+import { benchBatch, benchLoad } from './harness/events.js';
 
 const N = 500;
 const ROUNDS = 400;
-const events = benchBatch('stage', 0, N, Date.now() - 3600_000);
+const events = benchBatch(benchLoad('stage', 0), 0, N);
 const wire = StreamEventsRequest.encode({ batchId: 'x', events }).finish();
 const limits = { maxFutureSkewMs: 300_000, maxPlanAheadMs: 366 * 86_400_000, maxAgeMs: 366 * 86_400_000 };
 

@@ -2,6 +2,9 @@
 // processor's JetStream KV buckets (core/nats/buckets.ts, formats in core/state/*), decisions in the
 // PS_DECISIONS stream. Container and visit values are the API message's protobuf followed by the processor's
 // bookkeeping fields (numbers 100 and up), so decoding them as the API message skips the bookkeeping.
+// Point reads (a container, a visit, a declaration: every status request) are direct gets over pipelined
+// requests (core/nats/pipelined.ts): the KV client's get sets up a reply subscription entry, a timer and an
+// Error with a stack trace for every read, which cost as much CPU as the rest of a status request.
 import {
   DeliverPolicy,
   jetstream,
@@ -12,6 +15,7 @@ import {
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ensureBuckets } from '../../core/nats/buckets.js';
+import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { Decision, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
@@ -43,20 +47,32 @@ export class KvTrackingStore implements TrackingStore {
   private constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    private readonly requests: PipelinedRequests,
+    /** Watched (WatchContainer) and listed (vessel visit ids) through the KV client. */
     private readonly containers: KV,
     private readonly visits: KV,
-    private readonly declarations: KV,
+    private readonly reads: { containers: CasBucket; visits: CasBucket; declarations: CasBucket },
   ) {}
 
   /** Creates the buckets when missing (idempotent), so the API can start before the processor. */
   static async open(nc: NatsConnection, replicas = 1, prefix = ''): Promise<KvTrackingStore> {
     const js = jetstream(nc);
     const b = await ensureBuckets(js, replicas, prefix);
-    return new KvTrackingStore(js, await jetstreamManager(nc), b.containers, b.vesselVisits, b.declarations);
+    const requests = new PipelinedRequests(nc);
+    return new KvTrackingStore(js, await jetstreamManager(nc), requests, b.containers, b.vesselVisits, {
+      containers: new CasBucket(requests, b.names.containers),
+      visits: new CasBucket(requests, b.names.vesselVisits),
+      declarations: new CasBucket(requests, b.names.declarations),
+    });
+  }
+
+  /** Ends the reply subscription; reads still waiting fail. The connection stays the caller's. */
+  close(): void {
+    this.requests.close();
   }
 
   async container(n: string): Promise<ContainerRecord | undefined> {
-    return KEY.test(n) ? decodeEntry(await this.containers.get(n), decodeContainerRecord) : undefined;
+    return KEY.test(n) ? decodeEntry(await this.reads.containers.get(n), decodeContainerRecord) : undefined;
   }
 
   async watchContainer(n: string): Promise<StatusWatch> {
@@ -75,7 +91,9 @@ export class KvTrackingStore implements TrackingStore {
   }
 
   async vesselVisit(id: string): Promise<VesselVisit | undefined> {
-    return KEY.test(id) ? decodeEntry(await this.visits.get(id), (b) => VesselVisit.decode(b)) : undefined;
+    return KEY.test(id)
+      ? decodeEntry(await this.reads.visits.get(id), (b) => VesselVisit.decode(b))
+      : undefined;
   }
 
   async vesselVisitIds(): Promise<string[]> {
@@ -86,7 +104,7 @@ export class KvTrackingStore implements TrackingStore {
 
   async declaration(no: string): Promise<Declaration | undefined> {
     return KEY.test(no)
-      ? decodeEntry(await this.declarations.get(no), (b) => decodeDeclarationState(b).declaration)
+      ? decodeEntry(await this.reads.declarations.get(no), (b) => decodeDeclarationState(b).declaration)
       : undefined;
   }
 
@@ -119,7 +137,7 @@ export class KvTrackingStore implements TrackingStore {
 }
 
 function decodeEntry<T>(
-  e: { operation: string; value: Uint8Array } | null,
+  e: Pick<CasEntry, 'operation' | 'value'> | null,
   decode: (b: Uint8Array) => T,
 ): T | undefined {
   return e && e.operation === 'PUT' && e.value.length > 0 ? decode(e.value) : undefined;

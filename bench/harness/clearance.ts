@@ -10,6 +10,7 @@ import {
   CustomsServiceClient,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
+import { LoadAccount } from './load-account.js';
 import { openLoop } from './schedule.js';
 
 export interface ClearanceResult {
@@ -18,7 +19,16 @@ export interface ClearanceResult {
   decided: number;
   pending: number;
   failed: number;
+  /** Decided and pending declarations count as accepted; errors and unknown statuses fail the run. */
+  account: LoadAccount;
 }
+
+const DECIDED: ReadonlySet<ClearanceStatus> = new Set([
+  ClearanceStatus.CLEARED,
+  ClearanceStatus.DOCUMENT_CHECK,
+  ClearanceStatus.PHYSICAL_INSPECTION,
+  ClearanceStatus.REFUSED,
+]);
 
 /** Declarations a run will submit, built before the clock starts so generation does not count as latency. */
 export function declarations(count: number, runSerial: number): Declaration[] {
@@ -49,25 +59,49 @@ export async function clearanceLoad(o: {
   durationMs: number;
   decls: Declaration[];
   onProgress?: (done: number) => void;
+  /** Names the load in its account (default "clearance"). */
+  scenario?: string;
 }): Promise<ClearanceResult> {
   const client = new CustomsServiceClient(o.address, credentials.createInsecure());
   const md = new Metadata();
   md.set('authorization', `Bearer ${o.token}`);
-  const r: ClearanceResult = { latency: new Latency(), submitted: 0, decided: 0, pending: 0, failed: 0 };
+  const account = new LoadAccount(o.scenario ?? 'clearance', 'declarations');
+  const r: ClearanceResult = {
+    latency: new Latency(),
+    submitted: 0,
+    decided: 0,
+    pending: 0,
+    failed: 0,
+    account,
+  };
   const calls: Promise<void>[] = [];
   await openLoop(o.ratePerSec, o.durationMs, (i, scheduledAt) => {
-    const declaration = o.decls[i % o.decls.length];
+    // A declaration submitted twice is answered with its first decision: that would be no clearance at all.
+    const declaration = o.decls[i];
+    if (declaration === undefined) {
+      account.problem(`declaration ${i} was scheduled but only ${o.decls.length} were built`);
+      return;
+    }
     r.submitted++;
+    account.offered++;
     calls.push(
       new Promise<void>((resolve) => {
         client.submitDeclaration({ declaration }, md, { deadline: Date.now() + 5000 }, (err, res) => {
           if (err) {
             r.failed++;
-            if (r.failed === 1) process.stderr.write(`first clearance error: ${err.message}\n`);
-          } else if (res.status === ClearanceStatus.PENDING || !res.decision) r.pending++;
-          else {
+            account.error(`declaration ${declaration.declarationNumber} failed: ${err.message}`);
+          } else if (res.status === ClearanceStatus.PENDING && !res.decision) {
+            r.pending++;
+            account.accepted++;
+          } else if (res.decision && DECIDED.has(res.status)) {
             r.decided++;
+            account.accepted++;
             r.latency.record(performance.now() - scheduledAt);
+          } else {
+            r.failed++;
+            account.error(
+              `declaration ${declaration.declarationNumber} was answered with status ${ClearanceStatus[res.status]}`,
+            );
           }
           o.onProgress?.(r.decided + r.pending + r.failed);
           resolve();

@@ -1,5 +1,6 @@
 // CPU time of processes, from /proc (Linux): user + system seconds. CPU spent per event is a steadier figure
 // than wall-clock rates on a shared, noisy machine, and it says which process the time goes to.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 const TICKS_PER_S = 100;
@@ -10,6 +11,20 @@ export async function cpuSeconds(pid: number): Promise<number> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at ") "; utime and stime are the 12th and
     // 13th of those.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * User + system CPU seconds of this process's main thread (the JavaScript event loop) so far: without the
+ * native threads beside it (embedded ClickHouse, libuv's pool), which process-wide figures include.
+ */
+export function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
   } catch {

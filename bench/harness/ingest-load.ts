@@ -1,5 +1,6 @@
 // Closed-loop ingest load: streams of batches over StreamEvents, a window of batches in flight per stream,
-// as fast as the gateway acknowledges them, for a fixed duration. Counts acked events and keeps their ids.
+// as fast as the gateway acknowledges them, for a fixed duration. Counts acked events and keeps their ids; every
+// answer goes to the load's account (load-account.ts), which fails the run on anything but ACCEPTED.
 import type { Interceptor } from '@grpc/grpc-js';
 import { credentials, InterceptingCall } from '@grpc/grpc-js';
 import {
@@ -7,13 +8,16 @@ import {
   IngestServiceClient,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { benchBatch } from './events.js';
+import { benchBatch, benchLoad } from './events.js';
+import { LoadAccount } from './load-account.js';
 import { openLoop } from './schedule.js';
 
 export interface IngestLoadOptions {
   address: string;
   token: string;
   runId: string;
+  /** The load's container range (events.ts LOAD_SLOTS): loads of one run must use different slots. */
+  slot: number;
   durationMs: number;
   batchSize: number;
   streams: number;
@@ -29,6 +33,7 @@ export interface IngestLoadResult {
   sent: number;
   /** 1 where the event with that sequence number was answered ACCEPTED or DUPLICATE. */
   ackedMap: Uint8Array;
+  account: LoadAccount;
 }
 
 function bearer(token: string): Interceptor {
@@ -46,7 +51,8 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
     interceptors: [bearer(o.token)],
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
-  const baseTime = Date.now() - 2 * 3600_000;
+  const load = benchLoad(o.runId, o.slot);
+  const account = new LoadAccount('ingest', 'events');
   let nextSeq = 0;
   let acked = 0;
   let rejected = 0;
@@ -67,7 +73,8 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
           }
           const first = nextSeq;
           nextSeq += o.batchSize;
-          call.write({ batchId: String(first), events: benchBatch(o.runId, first, o.batchSize, baseTime) });
+          call.write({ batchId: String(first), events: benchBatch(load, first, o.batchSize) });
+          account.offered += o.batchSize;
           inflight++;
         }
       };
@@ -75,8 +82,9 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
         inflight--;
         const statuses = r.results.map((x) => x.status);
         ackedBatches.push([Number(r.batchId), statuses]);
-        for (const s of statuses) {
-          if (s === EventStatus.REJECTED) rejected++;
+        for (const x of r.results) {
+          account.event(x);
+          if (x.status === EventStatus.REJECTED) rejected++;
           else acked++;
         }
         o.onProgress?.(acked);
@@ -85,7 +93,10 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
       call.on('end', () => {
         resolve();
       });
-      call.on('error', reject);
+      call.on('error', (e: Error) => {
+        account.error(`the StreamEvents call failed: ${e.message}`, 0);
+        reject(e);
+      });
       pump();
     });
   await Promise.all(Array.from({ length: o.streams }, one));
@@ -97,7 +108,7 @@ export async function ingestLoad(o: IngestLoadOptions): Promise<IngestLoadResult
       if (s !== EventStatus.REJECTED) ackedMap[first + j] = 1;
     });
   }
-  return { acked, rejected, elapsedMs, sent: nextSeq, ackedMap };
+  return { acked, rejected, elapsedMs, sent: nextSeq, ackedMap, account };
 }
 
 /** Background event load at a fixed rate (open model) on one stream, e.g. while clearance is measured. */
@@ -105,18 +116,26 @@ export async function ingestBackground(o: {
   address: string;
   token: string;
   runId: string;
+  /** The load's container range (events.ts LOAD_SLOTS). */
+  slot: number;
+  /** Names the load in its account and in the first problem's reason. */
+  scenario: string;
   eventsPerSec: number;
   durationMs: number;
   batchSize: number;
-}): Promise<{ acked: number; error?: string }> {
+}): Promise<{ acked: number; error?: string; account: LoadAccount }> {
   const client = new IngestServiceClient(o.address, credentials.createInsecure(), {
     interceptors: [bearer(o.token)],
   });
-  const baseTime = Date.now() - 2 * 3600_000;
+  const load = benchLoad(o.runId, o.slot);
+  const account = new LoadAccount(o.scenario, 'events');
   const call = client.streamEvents();
   let acked = 0;
   call.on('data', (r: StreamEventsResponse) => {
-    acked += r.results.filter((x) => x.status !== EventStatus.REJECTED).length;
+    for (const x of r.results) {
+      account.event(x);
+      if (x.status !== EventStatus.REJECTED) acked++;
+    }
   });
   // Settles either way: a failed background stream is reported, not thrown while the foreground runs.
   const ended = new Promise<string | undefined>((resolve) => {
@@ -129,10 +148,12 @@ export async function ingestBackground(o: {
   });
   await openLoop(o.eventsPerSec / o.batchSize, o.durationMs, (i) => {
     const first = i * o.batchSize;
-    call.write({ batchId: String(first), events: benchBatch(o.runId, first, o.batchSize, baseTime) });
+    call.write({ batchId: String(first), events: benchBatch(load, first, o.batchSize) });
+    account.offered += o.batchSize;
   });
   call.end();
   const error = await ended;
   client.close();
-  return error === undefined ? { acked } : { acked, error };
+  if (error !== undefined) account.error(`the StreamEvents call failed: ${error}`, 0);
+  return error === undefined ? { acked, account } : { acked, error, account };
 }

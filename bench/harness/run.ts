@@ -9,7 +9,8 @@ import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { STREAM_EVENTS } from '../../core/nats/topology.js';
 import { Event } from '../../proto/gen/portstream/v1/events.js';
 import { grpcEchoRate, jetstreamPublishRate, natsRequestLatency } from './baselines.js';
-import { benchBatch } from './events.js';
+import { benchBatch, benchLoad } from './events.js';
+import type { LoadAccount, LoadSummary } from './load-account.js';
 import { clearanceLoad, declarations } from './clearance.js';
 import { ingestBackground, ingestLoad } from './ingest-load.js';
 import { round, RssSampler } from './measure.js';
@@ -56,8 +57,11 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const rss = new RssSampler(() => pids);
   rss.start();
+  // Stopped in `finally` too: a scenario that fails must not leave the services running.
+  let sut: Awaited<ReturnType<typeof startSystem>> | undefined;
+  let nc: Awaited<ReturnType<typeof connectNats>> | undefined;
   try {
-    const sampleBatch = benchBatch('sample', 0, BATCH, Date.now() - 3600_000);
+    const sampleBatch = benchBatch(benchLoad('sample', 0), 0, BATCH);
     const eventBytes = Event.encode(sampleBatch[0] as Event).finish();
 
     let bar = progress('baseline: JetStream', 3);
@@ -69,7 +73,16 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     bar.update(3);
     bar.stop();
 
-    const nc = await connectNats({ url: nats.url, name: 'bench' });
+    // What each scenario offered and what was answered: printed as it ends, in the JSON under `load.*`, and
+    // the run stops at the first scenario whose load was not answered as valid load must be.
+    const loads: Record<string, LoadSummary> = {};
+    const account = (a: LoadAccount): void => {
+      process.stderr.write(`${a.line()}\n`);
+      loads[a.scenario] = a.summary();
+      a.check();
+    };
+
+    nc = await connectNats({ url: nats.url, name: 'bench' });
     const jsm = await jetstreamManager(nc);
 
     const sustainedIngest = async (address: string, runId: string, rate: number) => {
@@ -82,6 +95,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         address,
         token: TOKEN,
         runId,
+        slot: 1,
+        scenario: 'ingest.sustained',
         eventsPerSec: rate,
         durationMs: sustainMs,
         batchSize: BATCH,
@@ -89,6 +104,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         clearInterval(tick);
         bar.stop();
       });
+      account(load.account);
       const lagAtEnd = await totalLag(jsm, ingestProbes);
       const caught = await waitCaughtUp(jsm, ingestProbes, opts.quick ? 60_000 : 300_000);
       const s = (consumer: string): number | null => {
@@ -109,7 +125,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         lag_zero_within_5s: state !== null && sink !== null && Math.max(state, sink) <= 5,
       };
     };
-    const sut = await startSystem(dir, nats.url, jsm);
+    sut = await startSystem(dir, nats.url, jsm);
     for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
     const address = sut.address;
 
@@ -122,6 +138,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       address,
       token: TOKEN,
       runId,
+      slot: 0,
       durationMs: ingestMs,
       batchSize: BATCH,
       streams: 2,
@@ -131,6 +148,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       },
     });
     bar.stop();
+    account(load.account);
     // End to end: the processor and the sink must take in everything acked; lag at the end of the load, then
     // how long until both had applied / written all of it.
     const eventProbes = ingestProbes;
@@ -177,13 +195,17 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
             address,
             token: TOKEN,
             runId: `${runId}bg`,
+            slot: 2,
+            scenario: 'clearance.background',
             eventsPerSec: BACKGROUND_EVENTS,
             durationMs: clearanceMs,
             batchSize: BATCH,
           })
-        : Promise.resolve({ acked: 0 }),
+        : Promise.resolve(undefined),
     ]);
     bar.stop();
+    account(clearance.account);
+    if (background) account(background.account);
     const clearanceCpuS = await clearanceCpu.stop();
     const clearanceWallS = (performance.now() - clearanceStarted) / 1000;
     await sut.stop();
@@ -202,6 +224,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       principal: opts.statusPrincipal ?? 'firm',
       pids,
     });
+    for (const a of status.accounts) account(a);
     rss.stop();
 
     const eventsPerS = load.acked / (load.elapsedMs / 1000);
@@ -249,8 +272,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         stage: 'gRPC SubmitDeclaration -> JetStream -> processor decision -> answer',
         rate_per_s: CLEARANCE_RATE,
         background_events_per_s: BACKGROUND_EVENTS,
-        background_events_acked: background.acked,
-        ...('error' in background ? { background_error: background.error } : {}),
+        background_events_acked: background?.acked ?? 0,
         duration_s: clearanceMs / 1000,
         submitted: clearance.submitted,
         decided: clearance.decided,
@@ -263,6 +285,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
       },
       status: status.status,
+      load: loads,
       cpu: {
         // CPU microseconds per acked event, per process, over the ingest scenario including catch-up.
         ingest_us_per_event: Object.fromEntries(
@@ -288,6 +311,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     return result;
   } finally {
     rss.stop();
+    await sut?.stop();
+    if (nc && !nc.isClosed()) await nc.close();
     await nats.stop();
     if (opts.keep) process.stderr.write(`run folder kept: ${dir}\n`);
     else await rm(dir, { recursive: true, force: true });

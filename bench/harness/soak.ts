@@ -15,6 +15,7 @@ import { freePort } from '../../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { runHarnessScript, type HarnessChild } from './child.js';
 import { round } from './measure.js';
+import { BenchLoadError } from './load-account.js';
 import { progress } from './progress.js';
 import { RssSeries, type RssTrend } from './rss-trend.js';
 import type { SoakLoadPlan, SoakLoadResult } from './soak-load.js';
@@ -278,6 +279,11 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
     };
     await mkdir(path.dirname(path.resolve(o.jsonPath)), { recursive: true });
     await writeFile(o.jsonPath, JSON.stringify(result, null, 2) + '\n');
+    // The memory figures are written either way; a load that was refused or failed still fails the run.
+    if (!load) throw new BenchLoadError('soak', 'the load generator printed no result');
+    for (const [scenario, s] of Object.entries(load.loads)) {
+      if (s.first_problem !== undefined) throw new BenchLoadError(scenario, s.first_problem);
+    }
     return result;
   } finally {
     rss.stop();

@@ -1,7 +1,8 @@
 // Load generator of the status scenario, run as its own process (bench/harness/status.ts spawns it) so its CPU
 // and event loop are not the API's. For each phase: a warm-up (connections, JIT) outside the measurement, then
 // an open model: requests at a fixed rate whether or not earlier ones returned, latency from each request's
-// scheduled time. Prints one JSON line per phase (StatusPhaseResult).
+// scheduled time. Prints one JSON line when a phase's measurement starts ({"name", "measuring": true}, so the
+// parent can read the API's CPU from there) and one when it ends (StatusPhaseResult).
 //   node status-load.js '<StatusLoadPlan as JSON>'
 import { Latency } from '../../core/latency.js';
 import { benchContainer } from './events.js';
@@ -48,6 +49,7 @@ for (const phase of plan.phases) {
       warm--;
     });
   });
+  process.stdout.write(JSON.stringify({ name: phase.name, measuring: true }) + '\n');
   const lat = new Latency();
   let errors = 0;
   let firstError: string | undefined;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { startApi } from '../../api/main.js';
-import { settle } from './cpu.js';
+import { mainThreadCpuSeconds, settle } from './cpu.js';
 import { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import { loadConfig } from '../../core/config.js';
@@ -21,6 +21,7 @@ import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { runHarnessScript } from './child.js';
 import { benchContainer } from './events.js';
+import { LoadAccount } from './load-account.js';
 import { round } from './measure.js';
 import { progress } from './progress.js';
 import type { StatusLoadPlan, StatusPhaseResult } from './status-load.js';
@@ -42,6 +43,8 @@ export interface StatusOptions {
 }
 
 export interface StatusOutcome {
+  /** What each phase offered and what was answered. */
+  accounts: LoadAccount[];
   baselines: Record<string, number>;
   status: Record<string, unknown>;
 }
@@ -145,11 +148,22 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     ],
   };
   const phases = new Map<string, StatusPhaseResult>();
+  // CPU of this process's main thread, where the API and the baseline server run, over each measured phase:
+  // steadier than latency on a shared machine, and what the gRPC path costs beyond the bare server.
+  const cpuUsPerRead = new Map<string, number>();
+  let cpuAtStart = 0;
   const bar = progress('status', plan.phases.length);
   try {
     const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
       onLine: (line) => {
-        const r = JSON.parse(line) as StatusPhaseResult;
+        const m = JSON.parse(line) as StatusPhaseResult | { name: string; measuring: true };
+        if ('measuring' in m) {
+          cpuAtStart = mainThreadCpuSeconds();
+          return;
+        }
+        const r = m;
+        const cpuS = mainThreadCpuSeconds() - cpuAtStart;
+        cpuUsPerRead.set(r.name, round((cpuS * 1e6) / Math.max(1, r.ok + r.errors), 1));
         phases.set(r.name, r);
         bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
       },
@@ -177,15 +191,26 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     [`${prefix}_answered_per_s`]: r.answered_per_s,
     [`${prefix}_ok`]: r.ok,
     [`${prefix}_errors`]: r.errors,
+    [`${prefix}_cpu_us_per_read`]: cpuUsPerRead.get(r.name) ?? 0,
+  });
+  // Every read asks for a container the scenario wrote: any failed read fails the run.
+  const accounts = [base, grpc, http].map((r) => {
+    const a = new LoadAccount(`status.${r.name}`, 'reads');
+    a.offered = r.sent;
+    a.accepted = r.ok;
+    if (r.errors > 0) a.error(r.first_error ?? `${r.errors} reads failed`, r.errors);
+    return a;
   });
   const firstErrors = Object.fromEntries(
     [base, grpc, http].flatMap((r) => (r.first_error === undefined ? [] : [[r.name, r.first_error]])),
   );
   return {
+    accounts,
     baselines: {
       grpc_unary_p50_ms: round(base.p50_ms, 3),
       grpc_unary_p99_ms: round(base.p99_ms, 3),
       grpc_unary_errors: base.errors,
+      grpc_unary_cpu_us_per_read: cpuUsPerRead.get(base.name) ?? 0,
     },
     status: {
       stage: 'GetContainerStatus / GET /v1/containers/{n} -> API -> KV (load from a child process)',

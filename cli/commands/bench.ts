@@ -1,5 +1,6 @@
 // `portstream bench`: baselines and scenarios on this machine, table to stdout, JSON to --json; with --soak, the
 // memory soak instead (services as separate processes under steady load, RSS trend per process).
+import { BenchLoadError } from '../../bench/harness/load-account.js';
 import { runBench } from '../../bench/harness/run.js';
 import { runSoak } from '../../bench/harness/soak.js';
 import { resultTable } from '../../bench/harness/table.js';
@@ -26,6 +27,17 @@ function positive(name: string, v: string): number {
 }
 
 export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> {
+  try {
+    await run(opts);
+  } catch (e) {
+    // Load the system did not answer as valid load must be: the figures would measure something else.
+    if (!(e instanceof BenchLoadError)) throw e;
+    console.error(`bench failed: ${e.message}`);
+    process.exitCode = 1;
+  }
+}
+
+async function run(opts: BenchCommandOptions): Promise<void> {
   if (opts.statusPrincipal !== 'firm' && opts.statusPrincipal !== 'operator') {
     throw new Error(`--status-principal must be firm or operator, got ${opts.statusPrincipal}`);
   }

@@ -23,7 +23,7 @@ export interface Buckets {
   containers: KV;
   vesselVisits: KV;
   /** Bucket names (with the prefix), for access that bypasses the KV client (core/nats/pipelined.ts). */
-  names: { containers: string; vesselVisits: string };
+  names: { containers: string; vesselVisits: string; declarations: string };
 }
 
 /** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
@@ -63,6 +63,10 @@ export async function ensureBuckets(js: JetStreamClient, replicas: number, prefi
     declarants,
     containers,
     vesselVisits,
-    names: { containers: `${prefix}${BUCKET_CONTAINERS}`, vesselVisits: `${prefix}${BUCKET_VESSEL_VISITS}` },
+    names: {
+      containers: `${prefix}${BUCKET_CONTAINERS}`,
+      vesselVisits: `${prefix}${BUCKET_VESSEL_VISITS}`,
+      declarations: `${prefix}${BUCKET_DECLARATIONS}`,
+    },
   };
 }

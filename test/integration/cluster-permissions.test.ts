@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
 import {
@@ -160,6 +161,11 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
     const kv = await new Kvm(js).open('ps_containers');
     expect((await kv.get('MSCU1234565'))?.string()).toBe('in yard');
+    // The tracking store's point reads: direct gets over pipelined requests (core/nats/pipelined.ts).
+    const requests = new PipelinedRequests(nc);
+    const got = await new CasBucket(requests, 'ps_containers').get('MSCU1234565');
+    requests.close();
+    expect(new TextDecoder().decode(got?.value)).toBe('in yard');
     await expect(kv.put('MSCU1234565', 'gone')).rejects.toThrow(DENIED);
     // WatchDecisions: an ordered consumer from the start of PS_DECISIONS.
     const decisions = await js.consumers.get(STREAM_DECISIONS);
