@@ -1,7 +1,9 @@
 // One batch from validation to per-event results: reject invalid events (never persisted), answer repeats of
-// recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED.
+// recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED. Ids are the caller's
+// own: the cache and the in-batch check key on the source-qualified id (core/event-key.ts).
 import type { Counter } from 'prom-client';
 import { mayPublishFor, type Principal } from '../../core/auth/principal.js';
+import { sourcedEventId } from '../../core/event-key.js';
 import type { EventLimits } from '../../core/validation/event.js';
 import { validateEvent } from '../../core/validation/event.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
@@ -36,22 +38,29 @@ export async function processBatch(
   const toPersist: Event[] = [];
   const persistIndex: number[] = [];
   const inBatch = new Set<string>();
+  const keys = new Array<string>(events.length);
   for (let i = 0; i < events.length; i++) {
     const ev = events[i] as Event;
     const p = validateEvent(ev, now, deps.limits);
     if (p) {
       results[i] = result(ev.eventId, EventStatus.REJECTED, p.field, p.reason);
-    } else if (!mayPublishFor(principal, ev.facility?.unLocode ?? '', ev.facility?.terminalCode ?? '')) {
+      continue;
+    }
+    if (!mayPublishFor(principal, ev.facility?.unLocode ?? '', ev.facility?.terminalCode ?? '')) {
       results[i] = result(
         ev.eventId,
         EventStatus.REJECTED,
         'facility',
         `${principal.name} may not publish for it`,
       );
-    } else if (deps.recent.has(ev.eventId) || inBatch.has(ev.eventId)) {
+      continue;
+    }
+    const key = sourcedEventId(principal.name, ev.eventId);
+    keys[i] = key;
+    if (deps.recent.has(key) || inBatch.has(key)) {
       results[i] = result(ev.eventId, EventStatus.DUPLICATE);
     } else {
-      inBatch.add(ev.eventId);
+      inBatch.add(key);
       toPersist.push(ev);
       persistIndex.push(i);
     }
@@ -60,8 +69,9 @@ export async function processBatch(
     const outcomes = await deps.publisher.persist(toPersist, new Date(now), principal.name);
     for (let j = 0; j < toPersist.length; j++) {
       const ev = toPersist[j] as Event;
-      deps.recent.add(ev.eventId);
-      results[persistIndex[j] as number] = result(
+      const i = persistIndex[j] as number;
+      deps.recent.add(keys[i] as string);
+      results[i] = result(
         ev.eventId,
         outcomes[j] === 'duplicate' ? EventStatus.DUPLICATE : EventStatus.ACCEPTED,
       );

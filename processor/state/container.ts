@@ -2,7 +2,8 @@
 // facility, discharge and dwell, and the release check at gate-out. Pure: the consumer reads the declarations a
 // gate-out needs and does the compare-and-set around it.
 //
-// Duplicates and order: an event whose id is among the container's recent ids changes nothing; an event older
+// Duplicates and order: an event whose sourced id (core/event-key.ts: the same id from another source is
+// another event) is among the container's recent ids changes nothing; an event older
 // than the watermark (the newest event time applied) is recorded among the recent ids and fills in history that
 // is still missing (discharge and entry time) but does not move the container back.
 import {
@@ -33,7 +34,14 @@ export interface ContainerApplyContext {
    * Omitted when the events hold no gate-out.
    */
   declarationStatuses?: ReadonlyMap<string, ClearanceStatus | undefined>;
+  /** The key an event is deduplicated by (its source-qualified id); default: the event id alone. */
+  keyOf?: EventKeyOf;
 }
+
+/** The deduplication key of an event (see core/event-key.ts). */
+export type EventKeyOf = (ev: Event) => string;
+
+export const plainEventKey: EventKeyOf = (ev) => ev.eventId;
 
 /** The container number of an equipment event, or undefined for other events. */
 export function equipmentOf(ev: Event): EquipmentEvent | undefined {
@@ -78,12 +86,14 @@ export function applyContainerEvents(
 ): ContainerRecord | undefined {
   const rec = prev ? structuredClone(prev) : newContainerRecord(containerNumber);
   const bk = rec.bookkeeping;
+  const keyOf = ctx.keyOf ?? plainEventKey;
   let changed = false;
   for (const ev of byEventTime(events, ctx.now)) {
     const eq = equipmentOf(ev);
     if (!eq || eq.containerNumber !== containerNumber) continue;
-    if (bk.recentEventIds.includes(ev.eventId)) continue;
-    remember(bk.recentEventIds, ev.eventId, CONTAINER_RECENT_EVENT_IDS);
+    const key = keyOf(ev);
+    if (bk.recentEventIds.includes(key)) continue;
+    remember(bk.recentEventIds, key, CONTAINER_RECENT_EVENT_IDS);
     changed = true;
     // Plans and estimates do not move a container.
     if (!isActual(ev)) continue;

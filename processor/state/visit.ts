@@ -3,7 +3,7 @@
 //
 // Order and duplicates: the status only moves forward (EXPECTED < ARRIVED < BERTHED < UNBERTHED < DEPARTED), so
 // a late event cannot move a visit back; transport event ids are remembered (bounded) and container sets are
-// sets, so a repeated event changes nothing.
+// sets, so a repeated event changes nothing. Transport events are remembered by their sourced id.
 import type { KV } from '@nats-io/kv';
 import {
   decodeVisitRecord,
@@ -22,7 +22,7 @@ import {
   type Event,
 } from '../../proto/gen/portstream/v1/events.js';
 import { VesselVisitStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { byEventTime, remember } from './container.js';
+import { byEventTime, plainEventKey, remember, type EventKeyOf } from './container.js';
 
 export const visitCodec = { decode: decodeVisitRecord, encode: encodeVisitRecord };
 
@@ -68,6 +68,7 @@ export function applyVisitEvents(
   visitId: string,
   events: readonly Event[],
   now: Date,
+  keyOf: EventKeyOf = plainEventKey,
 ): VisitRecord | undefined {
   const rec = prev ? structuredClone(prev) : newVisitRecord(visitId);
   const v = rec.visit;
@@ -90,8 +91,9 @@ export function applyVisitEvents(
       continue;
     }
     if (p?.$case !== 'transport') continue;
-    if (bk.recentEventIds.includes(ev.eventId)) continue;
-    remember(bk.recentEventIds, ev.eventId, VISIT_RECENT_EVENT_IDS);
+    const key = keyOf(ev);
+    if (bk.recentEventIds.includes(key)) continue;
+    remember(bk.recentEventIds, key, VISIT_RECENT_EVENT_IDS);
     changed = true;
     const te = p.value;
     if (te.vessel) v.vessel = te.vessel;

@@ -182,7 +182,8 @@ describe('container and vessel-visit state consumer', () => {
         lastEventId: 'a3',
         dwellSeconds: 3600,
       });
-      expect(s2?.bookkeeping.recentEventIds).toEqual(['a1', 'a2', 'a3', 'a0']);
+      // Remembered by their sourced ids (core/event-key.ts).
+      expect(s2?.bookkeeping.recentEventIds).toEqual(['test/a1', 'test/a2', 'test/a3', 'test/a0']);
       expect((await container(b))?.status).toMatchObject({
         location: ContainerLocation.ON_VESSEL,
         vessel: vessel('1B'),
@@ -449,7 +450,7 @@ describe('container and vessel-visit state consumer', () => {
         const got = await container(n);
         expect(got?.status).toEqual(expected.get(n));
         expect(new Set(got?.bookkeeping.recentEventIds)).toEqual(
-          new Set([0, 1, 2, 3].map((k) => `${n}-${k}`)),
+          new Set([0, 1, 2, 3].map((k) => `test/${n}-${k}`)),
         );
       }
       const disc = await visit(visitId('5T'));
