@@ -8,13 +8,14 @@ import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
-import { BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
+import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
 import { createIngestService } from './gateway/service.js';
+import { kvContainerLookup } from './gateway/terminal-check.js';
 
 export interface IngestDeps {
   config: Config;
@@ -54,10 +55,13 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     labelNames: ['status'] as const,
     registers: [deps.registry],
   });
+  // Container state, read only: an operator's event for a container at another terminal is refused.
+  const containers = await ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS);
   const { registration, sessions } = createIngestService({
     auth: deps.auth,
     publisher,
     recent: new RecentIds(config.INGEST_DEDUPE_CACHE_SIZE),
+    containers: kvContainerLookup(containers),
     limits: {
       maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
       maxPlanAheadMs: config.INGEST_MAX_PLAN_AHEAD_DAYS * 86_400_000,
@@ -73,7 +77,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     log: log.child({ component: 'ingest' }),
   });
   // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
-  // Only the declarations bucket: the gateway reads declaration state and nothing else (see its NATS user).
+  // The gateway reads declaration and container state and writes none (see its NATS user).
   const declarations = await ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS);
   const customsShutdown = new AbortController();
   const customs = createCustomsService({

@@ -1,5 +1,6 @@
 // One batch from validation to per-event results: reject invalid events (never persisted), answer repeats of
-// recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED. Ids are the caller's
+// recently persisted ids as DUPLICATE, persist the rest, and only then answer ACCEPTED. Operators act on their
+// own terminals only (terminal-check.ts). Ids are the caller's
 // own: the cache and the in-batch check key on the source-qualified id (core/event-key.ts).
 import type { Counter } from 'prom-client';
 import { mayPublishFor, type Principal } from '../../core/auth/principal.js';
@@ -10,10 +11,13 @@ import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventStatus, type EventResult } from '../../proto/gen/portstream/v1/ingest.js';
 import type { EventPublisher } from './publisher.js';
 import type { RecentIds } from './recent-ids.js';
+import { otherTerminalRefusals, type ContainerLookup } from './terminal-check.js';
 
 export interface BatchDeps {
   publisher: EventPublisher;
   recent: RecentIds;
+  /** Container state, for refusing an operator's event for a container held at another terminal. */
+  containers: ContainerLookup;
   limits: EventLimits;
   maxBatchEvents: number;
   eventsTotal: Counter<'status'>;
@@ -35,24 +39,34 @@ export async function processBatch(
   }
   const now = Date.now();
   const results = new Array<EventResult>(events.length);
-  const toPersist: Event[] = [];
-  const persistIndex: number[] = [];
-  const inBatch = new Set<string>();
-  const keys = new Array<string>(events.length);
+  // Valid events the caller may publish for their facility.
+  const allowed: number[] = [];
   for (let i = 0; i < events.length; i++) {
     const ev = events[i] as Event;
     const p = validateEvent(ev, now, deps.limits);
     if (p) {
       results[i] = result(ev.eventId, EventStatus.REJECTED, p.field, p.reason);
-      continue;
-    }
-    if (!mayPublishFor(principal, ev.facility?.unLocode ?? '', ev.facility?.terminalCode ?? '')) {
+    } else if (!mayPublishFor(principal, ev.facility?.unLocode ?? '', ev.facility?.terminalCode ?? '')) {
       results[i] = result(
         ev.eventId,
         EventStatus.REJECTED,
         'facility',
         `${principal.name} may not publish for it`,
       );
+    } else {
+      allowed.push(i);
+    }
+  }
+  const otherTerminal = await otherTerminalRefusals(deps.containers, principal, events, allowed);
+  const toPersist: Event[] = [];
+  const persistIndex: number[] = [];
+  const inBatch = new Set<string>();
+  const keys = new Array<string>(events.length);
+  for (const i of allowed) {
+    const ev = events[i] as Event;
+    const refusal = otherTerminal.get(i);
+    if (refusal !== undefined) {
+      results[i] = result(ev.eventId, EventStatus.REJECTED, 'facility', refusal);
       continue;
     }
     const key = sourcedEventId(principal.name, ev.eventId);

@@ -25,6 +25,7 @@ import { visitIdOf } from '../../core/state/visit.js';
 import { linkDeclaration } from '../state/customs.js';
 import { visitContainers } from '../state/visit.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import type { RuleSet } from '../rules/schema.js';
 import { ensureDurable } from '../durable.js';
 import { deadLetter } from './dead-letter.js';
@@ -49,6 +50,8 @@ export interface DeciderHandle {
 }
 
 const MAX_CAS_RETRIES = 5;
+/** Container numbers usable as KV keys (the gateway validated them as ISO 6346 already). */
+const CONTAINER_KEY = /^[A-Z0-9]{1,32}$/;
 
 async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
   await ensureDurable(jsm, STREAM_CUSTOMS, {
@@ -62,7 +65,11 @@ async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise
   });
 }
 
-/** The containers an import's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). */
+/**
+ * The containers an import's vessel visit lists, when the visit is known (for CONTAINER_NOT_ON_VISIT). Visits are
+ * kept per terminal call and a declaration names the port only: the calls read are those at the terminals of
+ * the port of discharge where the declared containers are (where they were discharged), union of their lists.
+ */
 async function containersOfVisit(
   buckets: Buckets,
   decl: Declaration | undefined,
@@ -70,8 +77,19 @@ async function containersOfVisit(
   // Only an import can be checked against the visit: its containers are on the arrival manifest. Export
   // containers are declared before they are loaded, so the visit cannot list them yet.
   if (decl?.type !== DeclarationType.IMPORT) return undefined;
-  const id = visitIdOf(decl.portOfDischarge, decl.vessel);
-  return id === undefined ? undefined : visitContainers(buckets.vesselVisits, id);
+  const port = decl.portOfDischarge;
+  const numbers = decl.containerNumbers.filter((n) => CONTAINER_KEY.test(n));
+  const entries = await Promise.all(numbers.map((n) => buckets.containers.get(n)));
+  const terminals = new Set<string>();
+  for (const e of entries) {
+    if (e?.operation !== 'PUT' || e.value.length === 0) continue;
+    const f = ContainerStatus.decode(e.value).facility;
+    if (f?.unLocode === port && f.terminalCode !== '') terminals.add(f.terminalCode);
+  }
+  const ids = [...terminals].flatMap((t) => visitIdOf(port, t, decl.vessel) ?? []);
+  const lists = await Promise.all(ids.map((id) => visitContainers(buckets.vesselVisits, id)));
+  const known = lists.filter((l) => l !== undefined);
+  return known.length === 0 ? undefined : new Set(known.flatMap((l) => [...l]));
 }
 
 const unpublished = (s: DeclarationState): boolean => s.decisions.some((d) => d.position === 0);

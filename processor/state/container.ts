@@ -9,6 +9,8 @@
 import {
   CONTAINER_MAX_FLAGS,
   CONTAINER_RECENT_EVENT_IDS,
+  facilityName,
+  heldAtOtherTerminal,
   newContainerRecord,
   type ContainerRecord,
 } from '../../core/state/container.js';
@@ -21,10 +23,16 @@ import {
   type Event,
   type Seal,
 } from '../../proto/gen/portstream/v1/events.js';
-import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import {
+  ContainerLocation,
+  CustomsStatus,
+  type ContainerStatus,
+} from '../../proto/gen/portstream/v1/tracking.js';
 import { aggregateCustoms, applyRelease, customsStatusOf } from './customs.js';
 
 export const GATE_OUT_WITHOUT_RELEASE = 'GATE_OUT_WITHOUT_RELEASE';
+/** An actual event from a terminal other than the one holding the container: recorded as a flag, not applied. */
+export const EVENT_FROM_OTHER_TERMINAL = 'EVENT_FROM_OTHER_TERMINAL';
 
 export interface ContainerApplyContext {
   /** Write time, for the dwell of a container still in the terminal. */
@@ -98,7 +106,22 @@ export function applyContainerEvents(
     // Plans and estimates do not move a container.
     if (!isActual(ev)) continue;
     const t = timeOf(ev, ctx.now);
-    if (bk.watermarkTime !== undefined && t.getTime() < bk.watermarkTime.getTime()) {
+    const late = bk.watermarkTime !== undefined && t.getTime() < bk.watermarkTime.getTime();
+    // Another terminal's event for a container held here: the gateway refuses these, one that raced past it
+    // (the container came in meanwhile) changes nothing. A late one may be from before this stay: no flag.
+    const holder = heldAtOtherTerminal(rec.status, ev.facility);
+    if (holder !== undefined) {
+      if (!late) {
+        flag(rec, {
+          code: EVENT_FROM_OTHER_TERMINAL,
+          reason: `${EquipmentEventType[eq.type]} at ${facilityName(ev.facility)} while the container is at ${facilityName(holder)}`,
+          eventId: ev.eventId,
+          time: t,
+        });
+      }
+      continue;
+    }
+    if (late) {
       fillHistory(rec, eq, t);
       continue;
     }
@@ -108,6 +131,12 @@ export function applyContainerEvents(
   if (!changed) return undefined;
   finish(rec, ctx.now);
   return rec;
+}
+
+function flag(rec: ContainerRecord, f: ContainerStatus['flags'][number]): void {
+  const flags = rec.status.flags;
+  flags.push(f);
+  if (flags.length > CONTAINER_MAX_FLAGS) flags.splice(0, flags.length - CONTAINER_MAX_FLAGS);
 }
 
 /** A late event still tells when the container came in, if nothing newer did. */
@@ -236,8 +265,7 @@ function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerAp
     reason = 'no customs declaration for a laden import';
   }
   if (reason === '') return;
-  s.flags.push({ code: GATE_OUT_WITHOUT_RELEASE, reason, eventId: ev.eventId, time: t });
-  if (s.flags.length > CONTAINER_MAX_FLAGS) s.flags.splice(0, s.flags.length - CONTAINER_MAX_FLAGS);
+  flag(rec, { code: GATE_OUT_WITHOUT_RELEASE, reason, eventId: ev.eventId, time: t });
 }
 
 function finish(rec: ContainerRecord, now: Date): void {

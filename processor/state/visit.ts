@@ -26,17 +26,21 @@ import { byEventTime, plainEventKey, remember, type EventKeyOf } from './contain
 
 export const visitCodec = { decode: decodeVisitRecord, encode: encodeVisitRecord };
 
-/** The visit an event belongs to: transport events, and DISC/LOAD equipment events with a vessel. */
+/**
+ * The visit an event belongs to: transport events, and DISC/LOAD equipment events with a vessel, each to the
+ * call at its own facility's terminal.
+ */
 export function visitKeyOf(ev: Event): string | undefined {
   const unLocode = ev.facility?.unLocode ?? '';
+  const terminal = ev.facility?.terminalCode ?? '';
   const p = ev.payload;
-  if (p?.$case === 'transport') return visitIdOf(unLocode, p.value.vessel);
+  if (p?.$case === 'transport') return visitIdOf(unLocode, terminal, p.value.vessel);
   if (p?.$case === 'equipment') {
     const t = p.value.type;
     if (t !== EquipmentEventType.DISC && t !== EquipmentEventType.LOAD) return undefined;
     if (ev.classifier === EventClassifier.PLANNED || ev.classifier === EventClassifier.ESTIMATED)
       return undefined;
-    return visitIdOf(unLocode, p.value.vessel);
+    return visitIdOf(unLocode, terminal, p.value.vessel);
   }
   return undefined;
 }

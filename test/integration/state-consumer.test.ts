@@ -42,7 +42,8 @@ const T0 = Date.parse('2026-11-01T00:00:00Z');
 const at = (min: number): Date => new Date(T0 + min * 60_000);
 const YARD = { block: 'A1', bay: 12, row: 3, tier: 2 };
 const vessel = (voyage: string) => ({ ...VESSEL, voyage });
-const visitId = (voyage: string) => `${FACILITY.unLocode}-${VESSEL.imoNumber}-${voyage}`;
+const visitId = (voyage: string) =>
+  `${FACILITY.unLocode}-${FACILITY.terminalCode}-${VESSEL.imoNumber}-${voyage}`;
 
 function eqEvent(
   id: string,
