@@ -7,7 +7,10 @@ import { ensureBuckets } from '../../core/nats/buckets.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams, STREAM_DEADLETTERS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { encodeContainerRecord } from '../../core/state/container.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
+import { encodeVisitRecord, visitIdOf } from '../../core/state/visit.js';
+import { ContainerLocation, ContainerStatus, VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
 import {
   Channel,
   Decision,
@@ -18,7 +21,12 @@ import {
   InspectionOutcome,
 } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
-import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import {
+  ContainerBookkeeping,
+  DeclarationAction,
+  DeclarationCommand,
+  VisitBookkeeping,
+} from '../../proto/gen/portstream/v1/records.js';
 import { startCustomsDecider } from '../../processor/customs/decider.js';
 import type { DeciderHandle } from '../../processor/customs/decider.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
@@ -162,6 +170,53 @@ describe('customs decider', () => {
       expect(await decisionCount()).toBe(5);
       const first = await jsm.streams.getMessage(STREAM_DECISIONS, { seq: a.position });
       expect(first?.subject).toBe(subjects.decision(numberOf(1)));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('checks an import against the calls at the terminals where its containers are', async () => {
+    const vessel = { imoNumber: '9811000', name: 'V', voyage: '77N' };
+    const [a, b, x] = ['MSCU7500010', 'MSCU7500025', 'MSCU7500030'];
+    const put = async (n: string, terminalCode: string): Promise<void> => {
+      await buckets.containers.put(
+        n,
+        encodeContainerRecord({
+          status: ContainerStatus.fromPartial({
+            containerNumber: n,
+            location: ContainerLocation.IN_YARD,
+            facility: { unLocode: 'VNHPH', terminalCode },
+          }),
+          bookkeeping: ContainerBookkeeping.fromPartial({}),
+        }),
+      );
+    };
+    const call = async (terminalCode: string, discharged: string[]): Promise<void> => {
+      const id = visitIdOf('VNHPH', terminalCode, vessel) ?? '';
+      await buckets.vesselVisits.put(
+        id,
+        encodeVisitRecord({
+          visit: VesselVisit.fromPartial({ visitId: id, vessel }),
+          bookkeeping: VisitBookkeeping.fromPartial({ dischargedContainerNumbers: discharged }),
+        }),
+      );
+    };
+    await Promise.all([put(a, 'HICT'), put(b, 'TVCT'), call('HICT', [a]), call('TVCT', [b])]);
+    const d = await start();
+    try {
+      const decide = async (no: string, containers: string[]) => {
+        await send(`v-${no}`, DeclarationAction.SUBMIT, no, {
+          declaration: { ...declaration(no), vessel, containerNumbers: containers },
+        });
+        return waitFor(async () => (await stateOf(no))?.decisions[0]);
+      };
+      const codes = (dec: Decision): string[] => dec.rules.map((r) => r.code);
+      // Discharged from the calls at HICT and TVCT: both calls list them.
+      expect(codes(await decide(numberOf(701), [a, b]))).not.toContain('CONTAINER_NOT_ON_VISIT');
+      const missing = await decide(numberOf(702), [a, x]);
+      expect(missing.rules.find((r) => r.code === 'CONTAINER_NOT_ON_VISIT')?.reason).toBe(
+        `vessel visit does not list ${x}`,
+      );
     } finally {
       await d.stop();
     }
