@@ -9,6 +9,7 @@ import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.j
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
 import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
+import { CasBucket, PipelinedRequests } from '../core/nats/pipelined.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
@@ -56,7 +57,9 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     registers: [deps.registry],
   });
   // Container state, read only: an operator's event for a container at another terminal is refused.
-  const containers = await ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS);
+  await ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS);
+  const requests = new PipelinedRequests(nc, config.INGEST_PUBLISH_TIMEOUT_MS);
+  const containers = new CasBucket(requests, BUCKET_CONTAINERS);
   const { registration, sessions } = createIngestService({
     auth: deps.auth,
     publisher,
@@ -114,6 +117,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       await Promise.race([sessions.drain(), new Promise((r) => setTimeout(r, budget).unref())]);
       await grpc.shutdown(budget);
       await publisher.idle();
+      requests.close();
       log.info('ingest gateway stopped');
     },
   };
