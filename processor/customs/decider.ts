@@ -77,6 +77,8 @@ async function containersOfVisit(
   // Only an import can be checked against the visit: its containers are on the arrival manifest. Export
   // containers are declared before they are loaded, so the visit cannot list them yet.
   if (decl?.type !== DeclarationType.IMPORT) return undefined;
+  // No vessel, no call to read (and no container reads for nothing).
+  if (!decl.vessel || decl.vessel.imoNumber === '' || decl.containerNumbers.length === 0) return undefined;
   const port = decl.portOfDischarge;
   const numbers = decl.containerNumbers.filter((n) => CONTAINER_KEY.test(n));
   const entries = await Promise.all(numbers.map((n) => buckets.containers.get(n)));
