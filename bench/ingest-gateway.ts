@@ -1,6 +1,8 @@
 // Ingest gateway throughput against a same-run baseline, on one machine and one nats-server:
 //   baseline: raw JetStream async publish of one ~event-sized message per event (a window of publishes in flight)
-//   gateway:  events/s through gRPC StreamEvents (batches, pipelined) -> validation -> grouped JetStream publish
+//   gateway:  events/s through gRPC StreamEvents (batches, pipelined) -> validation -> grouped JetStream publish,
+//             as a caller allowed on every terminal (admin: no terminal check, like a "VNHPH:*" operator) and as
+//             a single-terminal operator (one ps_containers read per distinct container of a batch)
 // Run: npx tsx bench/ingest-gateway.ts [seconds=10] [batch=500]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,7 +48,7 @@ async function rawPublish(url: string, eventBytes: Uint8Array): Promise<number> 
   return rate;
 }
 
-async function gateway(url: string): Promise<number> {
+async function gateway(url: string, token: string): Promise<number> {
   const nc = await connectNats({ url, name: 'bench-gw' });
   const config = loadConfig({
     INGEST_PORT: '0',
@@ -63,7 +65,7 @@ async function gateway(url: string): Promise<number> {
     registry: new Registry(),
     auth: testAuth,
   });
-  const client = clientAs(IngestServiceClient, ingest.address, TOKENS.operator);
+  const client = clientAs(IngestServiceClient, ingest.address, token);
   const call = client.streamEvents();
   let acked = 0;
   let sent = 0;
@@ -112,11 +114,16 @@ const server = await LocalNatsServer.start({ storeDir: path.join(dir, 'js') });
 try {
   const sample = Event.encode(discBatch('sample', 1)[0] as Event).finish();
   const raw = await rawPublish(server.url, sample);
-  const gw = await gateway(server.url);
+  const gw = await gateway(server.url, TOKENS.admin);
+  const single = await gateway(server.url, TOKENS.operator);
   console.log(`event size ${sample.length} B, batch ${batchSize}, ${seconds} s each`);
   console.log(`baseline raw JetStream publish: ${Math.round(raw)} msgs/s`);
   console.log(
     `gateway StreamEvents -> JetStream: ${Math.round(gw)} events/s (${(gw / raw).toFixed(2)}x baseline)`,
+  );
+  console.log(
+    `  as a single-terminal operator (container reads): ${Math.round(single)} events/s ` +
+      `(${(single / raw).toFixed(2)}x baseline)`,
   );
 } finally {
   await server.stop();

@@ -15,6 +15,7 @@ import {
   ensureBucket,
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
+import { CasBucket, PipelinedRequests } from '../core/nats/pipelined.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
@@ -23,6 +24,7 @@ import { ManifestStore } from './manifest/store.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
 import { createIngestService } from './gateway/service.js';
+import { kvContainerLookup } from './gateway/terminal-check.js';
 
 export interface IngestDeps {
   config: Config;
@@ -62,10 +64,16 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     labelNames: ['status'] as const,
     registers: [deps.registry],
   });
+  // Container state: an operator's event for a container at another terminal is refused (read on the hot path
+  // as pipelined direct gets); the manifest service writes each container's shipments.
+  await ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS);
+  const requests = new PipelinedRequests(nc, config.INGEST_PUBLISH_TIMEOUT_MS);
+  const containerReads = new CasBucket(requests, BUCKET_CONTAINERS);
   const { registration, sessions } = createIngestService({
     auth: deps.auth,
     publisher,
     recent: new RecentIds(config.INGEST_DEDUPE_CACHE_SIZE),
+    containers: kvContainerLookup(containerReads),
     limits: {
       maxFutureSkewMs: config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
       maxPlanAheadMs: config.INGEST_MAX_PLAN_AHEAD_DAYS * 86_400_000,
@@ -132,6 +140,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       await Promise.race([sessions.drain(), new Promise((r) => setTimeout(r, budget).unref())]);
       await grpc.shutdown(budget);
       await publisher.idle();
+      requests.close();
       log.info('ingest gateway stopped');
     },
   };

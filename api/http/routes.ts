@@ -108,7 +108,9 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'GetVesselVisit',
     summary: 'One vessel visit: schedule and progress of discharge and load',
     response: 'GetVesselVisitResponse',
-    params: [{ name: 'visit_id', in: 'path', required: true, description: '<UN/LOCODE>-<IMO>-<voyage>' }],
+    params: [
+      { name: 'visit_id', in: 'path', required: true, description: '<UN/LOCODE>-<terminal>-<IMO>-<voyage>' },
+    ],
     handle: async (r, p, path) =>
       GetVesselVisitResponse.toJSON(await r.vesselVisit(p, { visitId: path.visit_id ?? '' })),
   },

@@ -2,10 +2,11 @@
 // authenticated principal and a proto request, and get a proto response or a PortstreamError. Point reads come
 // from the KV state; history and metrics from the ClickHouse read helpers (ports, so tests and the bench can
 // run them against the real engine while the processor's format evolves).
-import type { Principal } from '../../core/auth/principal.js';
+import { Role, type Principal } from '../../core/auth/principal.js';
 import type {
   ClearanceRow,
   HistoryEvent,
+  HistoryOptions,
   Page,
   ThroughputRow,
   TimeRange,
@@ -43,10 +44,7 @@ import type { TrackingStore } from './store.js';
 
 /** The ClickHouse side, as the core/clickhouse helpers shape it (bound to a client by the composition root). */
 export interface AnalyticsPort {
-  containerHistory(
-    containerNumber: string,
-    opts: { cursor?: string; limit?: number },
-  ): Promise<Page<HistoryEvent>>;
+  containerHistory(containerNumber: string, opts: HistoryOptions): Promise<Page<HistoryEvent>>;
   throughput(r: TimeRange): Promise<ThroughputRow[]>;
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
 }
@@ -127,9 +125,12 @@ export class TrackingReads {
     const limit = pageSize(req.pageSize);
     const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, n);
     const view = await visibleContainer(p, n, this.store);
+    // Operators see what happened at their own terminals, not the container's stays elsewhere (filtered in the
+    // query, so pages stay full); firms, the windows of their shipments.
     const page = await this.analytics.containerHistory(n, {
       limit,
       ...(cursor === undefined ? {} : { cursor }),
+      ...(p.role === Role.Operator ? { facilities: [...p.terminals] } : {}),
     });
     // What lies outside the caller's view (another party's shipment, another terminal) is left out; the cursor
     // still moves past it, so a page may hold fewer events than asked for.

@@ -26,6 +26,8 @@ export interface Page<T> {
 interface Cursor {
   t: string;
   id: string;
+  /** dedupe_source: two sources may use the same event id at the same time. */
+  s: string;
 }
 
 function encodeCursor(c: Cursor): string {
@@ -42,40 +44,66 @@ export function decodeCursor(cursor: string): Cursor {
   }
   if (typeof v === 'object' && v !== null && 't' in v && 'id' in v) {
     const { t, id } = v;
-    if (typeof t === 'string' && typeof id === 'string') return { t, id };
+    const s = 's' in v ? v.s : '';
+    if (typeof t === 'string' && typeof id === 'string' && typeof s === 'string') return { t, id, s };
   }
   throw invalidArgument('cursor', 'invalid cursor');
 }
 
+export interface HistoryOptions {
+  cursor?: string;
+  limit?: number;
+  /**
+   * Only events at these facilities, as "<UN/LOCODE>:<terminal>" or "<UN/LOCODE>:*" (an operator's own
+   * terminals); unset: every event.
+   */
+  facilities?: readonly string[];
+}
+
 /**
- * One page of a container's events in time order. Keyset pagination on (event_time, event_id), the table's
- * own sort order after the container, so each page is a range read however deep. FINAL: exact under the
- * (rare) duplicate that slipped past the sink.
+ * One page of a container's events in time order. Keyset pagination on (event_time, event_id,
+ * dedupe_source), the table's own sort order after the container, so each page is a range read however deep.
+ * FINAL: exact under the (rare) duplicate that slipped past the sink. A facility filter applies before the
+ * limit, so every page but the last is full.
  */
 export async function containerHistory(
   ch: ClickHouse,
   containerNumber: string,
-  opts: { cursor?: string; limit?: number } = {},
-): Promise<Page<HistoryEvent>> {
+  opts: HistoryOptions = {},
+): Promise<Page<HistoryEvent & { dedupe_source: string }>> {
   const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
   const after =
-    opts.cursor === undefined ? { t: '1970-01-01 00:00:00.000', id: '' } : decodeCursor(opts.cursor);
-  const items = await ch.query<HistoryEvent>(
+    opts.cursor === undefined ? { t: '1970-01-01 00:00:00.000', id: '', s: '' } : decodeCursor(opts.cursor);
+  const facilities = opts.facilities;
+  const items = await ch.query<HistoryEvent & { dedupe_source: string }>(
     `SELECT event_id, event_time, classifier, un_locode, terminal_code, event_type, imo_number, voyage,
-            yard_block, truck_plate
+            yard_block, truck_plate, dedupe_source
      FROM ${ch.database}.events FINAL
      WHERE container_number = {container:String}
-       AND (event_time, event_id) > ({t:DateTime64(3, 'UTC')}, {id:String})
-     ORDER BY event_time, event_id
+       AND (event_time, event_id, dedupe_source) > ({t:DateTime64(3, 'UTC')}, {id:String}, {s:String})
+       AND ({all:Bool} OR concat(un_locode, ':', terminal_code) IN {facilities:Array(String)}
+            OR concat(un_locode, ':*') IN {facilities:Array(String)})
+     ORDER BY event_time, event_id, dedupe_source
      LIMIT {limit:UInt32}`,
-    { container: containerNumber, t: after.t, id: after.id, limit: limit + 1 },
+    {
+      container: containerNumber,
+      t: after.t,
+      id: after.id,
+      s: after.s,
+      limit: limit + 1,
+      all: facilities === undefined,
+      facilities: [...(facilities ?? [])],
+    },
   );
   const more = items.length > limit;
   const page = more ? items.slice(0, limit) : items;
   const last = page.at(-1);
   return {
     items: page,
-    nextCursor: more && last ? encodeCursor({ t: last.event_time, id: last.event_id }) : undefined,
+    nextCursor:
+      more && last
+        ? encodeCursor({ t: last.event_time, id: last.event_id, s: last.dedupe_source })
+        : undefined,
   };
 }
 

@@ -2,7 +2,7 @@
 //   ps_declarations  key: declaration number       value: core/state/declaration.ts (JSON)
 //   ps_declarants    key: declarant tax code       value: first declaration number (marks a known declarant)
 //   ps_containers    key: container number         value: core/state/container.ts (protobuf)
-//   ps_vessel_visits key: "<UN/LOCODE>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
+//   ps_vessel_visits key: "<UN/LOCODE>-<terminal>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
 //   ps_manifests     key: "<call id>.<carrier code>"   value: ManifestHeader (protobuf; the last 16 versions kept)
 //   ps_bills         key: bill of lading number     value: BillRecord (protobuf)
 import type { JetStreamClient } from '@nats-io/jetstream';

@@ -3,6 +3,7 @@
 // immediately followed by the encoding of the processor's ContainerBookkeeping (field numbers 100 and up):
 // protobuf concatenation is a merge, so decoding the value as ContainerStatus gives the status (the bookkeeping
 // fields are skipped as unknown) and decoding it as ContainerBookkeeping gives the bookkeeping.
+import type { Facility } from '../../proto/gen/portstream/v1/common.js';
 import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
 
@@ -45,4 +46,22 @@ export function newContainerRecord(containerNumber: string): ContainerRecord {
     }),
     bookkeeping: ContainerBookkeeping.fromPartial({}),
   };
+}
+
+/** "<UN/LOCODE>:<terminal>", as operators' tokens name facilities. */
+export function facilityName(f: Facility | undefined): string {
+  return f ? `${f.unLocode}:${f.terminalCode}` : 'no facility';
+}
+
+/**
+ * Operators act on their own terminal: the facility holding the container when it is in a yard or at a gate
+ * there and `at` is another facility (an event there would take it over); undefined when an event at `at` may
+ * apply: same terminal, on a vessel (discharge at any terminal the vessel calls), gone, or unknown.
+ */
+export function heldAtOtherTerminal(s: ContainerStatus, at: Facility | undefined): Facility | undefined {
+  if (s.location !== ContainerLocation.IN_YARD && s.location !== ContainerLocation.AT_GATE) return undefined;
+  const held = s.facility;
+  if (!held || (held.unLocode === '' && held.terminalCode === '')) return undefined;
+  if (at && at.unLocode === held.unLocode && at.terminalCode === held.terminalCode) return undefined;
+  return held;
 }

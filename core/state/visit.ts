@@ -1,4 +1,6 @@
-// The per-visit value kept in the ps_vessel_visits KV bucket (key: visit id "<UN/LOCODE>-<IMO>-<voyage>"),
+// The per-visit value kept in the ps_vessel_visits KV bucket (key: visit id
+// "<UN/LOCODE>-<terminal>-<IMO>-<voyage>", one per terminal call, so one terminal's events never touch another
+// terminal's call of the same voyage),
 // written by the processor's state consumer and read by the tracking API and the customs rules. Like
 // core/state/container.ts: VesselVisit's encoding followed by VisitBookkeeping's (field numbers 100 and up).
 import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
@@ -23,10 +25,18 @@ export const VISIT_MAX_CONTAINERS = 20_000;
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
 
-/** "<UN/LOCODE>-<IMO>-<voyage>", or undefined when a part is missing or not usable as a KV key. */
-export function visitIdOf(unLocode: string, vessel: VesselRef | undefined): string | undefined {
-  if (!vessel || unLocode === '' || vessel.imoNumber === '' || vessel.voyage === '') return undefined;
-  const id = `${unLocode}-${vessel.imoNumber}-${vessel.voyage}`;
+/**
+ * "<UN/LOCODE>-<terminal>-<IMO>-<voyage>" (a vessel's call at one terminal), or undefined when a part is missing
+ * or not usable as a KV key.
+ */
+export function visitIdOf(
+  unLocode: string,
+  terminalCode: string,
+  vessel: VesselRef | undefined,
+): string | undefined {
+  if (!vessel || unLocode === '' || terminalCode === '' || vessel.imoNumber === '' || vessel.voyage === '')
+    return undefined;
+  const id = `${unLocode}-${terminalCode}-${vessel.imoNumber}-${vessel.voyage}`;
   return KEY.test(id) ? id : undefined;
 }
 

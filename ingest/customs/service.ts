@@ -4,11 +4,7 @@
 // held) are answered from the declaration's current state before anything is persisted, the rest from the
 // decider's dead letter. Reads come from the ps_declarations KV state; WatchDecisions follows PS_DECISIONS.
 import { createHash } from 'node:crypto';
-import {
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type Metadata,
-} from '@grpc/grpc-js';
+import { type ServerUnaryCall, type ServerWritableStream, type Metadata } from '@grpc/grpc-js';
 import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';

@@ -1,7 +1,7 @@
 // Persists validated events in JetStream: the events of a batch are grouped by subject (port, terminal, kind)
 // into EventGroup messages, so one JetStream round trip carries hundreds of events. Each message's id is a
-// hash of its subject and event ids: an exact re-send within the duplicate window is answered by JetStream
-// as a duplicate. Publishes in flight are bounded for the whole process.
+// hash of its subject, its source and its event ids: an exact re-send by the same caller within the duplicate
+// window is answered by JetStream as a duplicate, and another caller using the same ids is not. Publishes in flight are bounded for the whole process.
 import { createHash } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
@@ -58,7 +58,7 @@ export class EventPublisher {
     for (const [subject, members] of groups) {
       for (const chunk of this.chunks(members, receivedTime, source)) {
         publishes.push(
-          this.publish(subject, chunk.items, chunk.data).then((ack) => {
+          this.publish(subject, source, chunk.items, chunk.data).then((ack) => {
             if (ack.duplicate) for (const m of chunk.items) outcomes[m.index] = 'duplicate';
           }),
         );
@@ -86,8 +86,13 @@ export class EventPublisher {
     yield* this.chunks(members.slice(mid), receivedTime, source);
   }
 
-  private async publish(subject: string, items: Indexed[], data: Uint8Array): Promise<PubAck> {
-    const hash = createHash('sha256').update(subject);
+  private async publish(
+    subject: string,
+    source: string,
+    items: Indexed[],
+    data: Uint8Array,
+  ): Promise<PubAck> {
+    const hash = createHash('sha256').update(subject).update('\n').update(source);
     for (const m of items) hash.update('\n').update(m.event.eventId);
     const msgID = hash.digest('base64url');
     return this.queue.add(() =>

@@ -1,6 +1,7 @@
 // Turns JetStream messages (protobuf records) into ClickHouse rows, each with the key that identifies it
-// across copies: the event id, the command id, (declaration, revision, status) for a decision. The sink
+// across copies: the sourced event id (core/event-key.ts), the command id, (declaration, revision, status) for a decision. The sink
 // dedupes by these keys; the column names match core/clickhouse/migrations.
+import { sourcedEventId } from '../../core/event-key.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import {
   channelToJSON,
@@ -89,7 +90,7 @@ function eventRowAt(e: Event, received: string, source: string, seq: number): Ke
   if (p?.$case === 'equipment') {
     const q = p.value;
     return {
-      key: e.eventId,
+      key: sourcedEventId(source, e.eventId),
       row: {
         event_id: e.eventId,
         event_time: chTime(e.eventTime),
@@ -98,6 +99,7 @@ function eventRowAt(e: Event, received: string, source: string, seq: number): Ke
         un_locode: e.facility?.unLocode ?? '',
         terminal_code: e.facility?.terminalCode ?? '',
         source,
+        dedupe_source: source,
         stream_seq: seq,
         kind: 'equipment',
         event_type: equipmentTypeName(q.type),
@@ -118,7 +120,7 @@ function eventRowAt(e: Event, received: string, source: string, seq: number): Ke
   }
   const t = p?.$case === 'transport' ? p.value : undefined;
   return {
-    key: e.eventId,
+    key: sourcedEventId(source, e.eventId),
     row: {
       event_id: e.eventId,
       event_time: chTime(e.eventTime),
@@ -127,6 +129,7 @@ function eventRowAt(e: Event, received: string, source: string, seq: number): Ke
       un_locode: e.facility?.unLocode ?? '',
       terminal_code: e.facility?.terminalCode ?? '',
       source,
+      dedupe_source: source,
       stream_seq: seq,
       kind: 'transport',
       event_type: t ? transportTypeName(t.type) : 'UNSPECIFIED',

@@ -12,6 +12,7 @@
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import { sourcedEventId } from '../../core/event-key.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { STREAM_EVENTS, subjects } from '../../core/nats/topology.js';
@@ -21,7 +22,7 @@ import { deadLetter } from '../customs/dead-letter.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { ensureDurable } from '../durable.js';
 import { readModifyWrite } from '../../core/nats/cas.js';
-import { applyContainerEvents, equipmentOf, hasGateOut } from './container.js';
+import { applyContainerEvents, equipmentOf, hasGateOut, type EventKeyOf } from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
 import { applyVisitEvents, visitCodec, visitKeyOf } from './visit.js';
 
@@ -130,7 +131,7 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
   const maxBatch = deps.maxBatchMessages ?? MAX_BATCH_MESSAGES;
   const messages = await consumer.consume({ max_messages: maxBatch * 4 });
 
-  const writeContainer = (n: string, events: Event[]): Promise<unknown> =>
+  const writeContainer = (n: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> =>
     readModifyWrite(containers, n, containerCodec, async (prev) => {
       const now = new Date();
       const numbers = prev?.status.declarationNumbers ?? [];
@@ -140,12 +141,15 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
           : undefined;
       return applyContainerEvents(prev, n, events, {
         now,
+        keyOf,
         ...(declarationStatuses === undefined ? {} : { declarationStatuses }),
       });
     });
 
-  const writeVisit = (id: string, events: Event[]): Promise<unknown> =>
-    readModifyWrite(vesselVisits, id, visitCodec, (prev) => applyVisitEvents(prev, id, events, new Date()));
+  const writeVisit = (id: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> =>
+    readModifyWrite(vesselVisits, id, visitCodec, (prev) =>
+      applyVisitEvents(prev, id, events, new Date(), keyOf),
+    );
 
   /** Dead-letters an undecodable message; naks it when even that fails. */
   const reject = async (msg: JsMsg, err: unknown): Promise<void> => {
@@ -177,14 +181,19 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
 
   const applyBatch = async (batch: JsMsg[]): Promise<void> => {
     const decoded: { msg: JsMsg; events: Event[] }[] = [];
+    // Each event's sourced id (its group's source and its own id): what the records remember it by.
+    const keys = new Map<Event, string>();
     for (const msg of batch) {
       try {
-        decoded.push({ msg, events: EventGroup.decode(msg.data).events });
+        const g = EventGroup.decode(msg.data);
+        for (const e of g.events) keys.set(e, sourcedEventId(g.source, e.eventId));
+        decoded.push({ msg, events: g.events });
       } catch (err) {
         await reject(msg, err);
       }
     }
-    const keys = groupBatch(decoded);
+    const keyOf: EventKeyOf = (e) => keys.get(e) ?? e.eventId;
+    const work = groupBatch(decoded);
     // Long batches tell the server they are still being worked on, so they are not redelivered meanwhile.
     const working = setInterval(() => {
       for (const d of decoded) d.msg.working();
@@ -203,8 +212,8 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
           ),
         );
       };
-      for (const [n, k] of keys.containers) track(writeContainer(n, k.events), k.msgs);
-      for (const [id, k] of keys.visits) track(writeVisit(id, k.events), k.msgs);
+      for (const [n, k] of work.containers) track(writeContainer(n, k.events, keyOf), k.msgs);
+      for (const [id, k] of work.visits) track(writeVisit(id, k.events, keyOf), k.msgs);
       await Promise.all(writes);
     } finally {
       clearInterval(working);

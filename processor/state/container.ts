@@ -2,12 +2,15 @@
 // facility, discharge and dwell, and the release check at gate-out. Pure: the consumer reads the declarations a
 // gate-out needs and does the compare-and-set around it.
 //
-// Duplicates and order: an event whose id is among the container's recent ids changes nothing; an event older
+// Duplicates and order: an event whose sourced id (core/event-key.ts: the same id from another source is
+// another event) is among the container's recent ids changes nothing; an event older
 // than the watermark (the newest event time applied) is recorded among the recent ids and fills in history that
 // is still missing (discharge and entry time) but does not move the container back.
 import {
   CONTAINER_MAX_FLAGS,
   CONTAINER_RECENT_EVENT_IDS,
+  facilityName,
+  heldAtOtherTerminal,
   newContainerRecord,
   type ContainerRecord,
 } from '../../core/state/container.js';
@@ -20,13 +23,19 @@ import {
   type Event,
   type Seal,
 } from '../../proto/gen/portstream/v1/events.js';
-import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import {
+  ContainerLocation,
+  CustomsStatus,
+  type ContainerStatus,
+} from '../../proto/gen/portstream/v1/tracking.js';
 import { aggregateCustoms, applyRelease, customsStatusOf, unclearedBills } from '../../core/state/release.js';
 import { activeShipment, advanceShipments } from '../../core/state/shipment.js';
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 
 export const GATE_OUT_WITHOUT_RELEASE = 'GATE_OUT_WITHOUT_RELEASE';
 export const LOAD_WITHOUT_CLEARANCE = 'LOAD_WITHOUT_CLEARANCE';
+/** An actual event from a terminal other than the one holding the container: recorded as a flag, not applied. */
+export const EVENT_FROM_OTHER_TERMINAL = 'EVENT_FROM_OTHER_TERMINAL';
 
 export interface ContainerApplyContext {
   /** Write time, for the dwell of a container still in the terminal. */
@@ -36,7 +45,14 @@ export interface ContainerApplyContext {
    * Omitted when the events hold no gate-out.
    */
   declarationStatuses?: ReadonlyMap<string, ClearanceStatus | undefined>;
+  /** The key an event is deduplicated by (its source-qualified id); default: the event id alone. */
+  keyOf?: EventKeyOf;
 }
+
+/** The deduplication key of an event (see core/event-key.ts). */
+export type EventKeyOf = (ev: Event) => string;
+
+export const plainEventKey: EventKeyOf = (ev) => ev.eventId;
 
 /** The container number of an equipment event, or undefined for other events. */
 export function equipmentOf(ev: Event): EquipmentEvent | undefined {
@@ -81,17 +97,34 @@ export function applyContainerEvents(
 ): ContainerRecord | undefined {
   const rec = prev ? structuredClone(prev) : newContainerRecord(containerNumber);
   const bk = rec.bookkeeping;
+  const keyOf = ctx.keyOf ?? plainEventKey;
   let changed = false;
   for (const ev of byEventTime(events, ctx.now)) {
     const eq = equipmentOf(ev);
     if (!eq || eq.containerNumber !== containerNumber) continue;
-    if (bk.recentEventIds.includes(ev.eventId)) continue;
-    remember(bk.recentEventIds, ev.eventId, CONTAINER_RECENT_EVENT_IDS);
+    const key = keyOf(ev);
+    if (bk.recentEventIds.includes(key)) continue;
+    remember(bk.recentEventIds, key, CONTAINER_RECENT_EVENT_IDS);
     changed = true;
     // Plans and estimates do not move a container.
     if (!isActual(ev)) continue;
     const t = timeOf(ev, ctx.now);
-    if (bk.watermarkTime !== undefined && t.getTime() < bk.watermarkTime.getTime()) {
+    const late = bk.watermarkTime !== undefined && t.getTime() < bk.watermarkTime.getTime();
+    // Another terminal's event for a container held here: the gateway refuses these, one that raced past it
+    // (the container came in meanwhile) changes nothing. A late one may be from before this stay: no flag.
+    const holder = heldAtOtherTerminal(rec.status, ev.facility);
+    if (holder !== undefined) {
+      if (!late) {
+        flag(rec, {
+          code: EVENT_FROM_OTHER_TERMINAL,
+          reason: `${EquipmentEventType[eq.type]} at ${facilityName(ev.facility)} while the container is at ${facilityName(holder)}`,
+          eventId: ev.eventId,
+          time: t,
+        });
+      }
+      continue;
+    }
+    if (late) {
       fillHistory(rec, eq, t);
       continue;
     }
@@ -101,6 +134,12 @@ export function applyContainerEvents(
   if (!changed) return undefined;
   finish(rec, ctx.now);
   return rec;
+}
+
+function flag(rec: ContainerRecord, f: ContainerStatus['flags'][number]): void {
+  const flags = rec.status.flags;
+  flags.push(f);
+  if (flags.length > CONTAINER_MAX_FLAGS) flags.splice(0, flags.length - CONTAINER_MAX_FLAGS);
 }
 
 /** A late event still tells when the container came in, if nothing newer did. */
@@ -199,12 +238,6 @@ function move(
   s.lastEventId = ev.eventId;
 }
 
-function flag(rec: ContainerRecord, code: string, reason: string, ev: Event, t: Date): void {
-  const flags = rec.status.flags;
-  flags.push({ code, reason, eventId: ev.eventId, time: t });
-  if (flags.length > CONTAINER_MAX_FLAGS) flags.splice(0, flags.length - CONTAINER_MAX_FLAGS);
-}
-
 /** An export loaded before every bill in it was cleared for export is flagged, still moved. */
 function checkLoad(rec: ContainerRecord, ev: Event, t: Date): void {
   const shipment = activeShipment(rec.bookkeeping);
@@ -212,7 +245,12 @@ function checkLoad(rec: ContainerRecord, ev: Event, t: Date): void {
   const open = unclearedBills(shipment);
   if (open.length > 0) {
     const bills = open.map((b) => b.billNumber).join(', ');
-    flag(rec, LOAD_WITHOUT_CLEARANCE, `loaded with bill ${bills} not cleared for export`, ev, t);
+    flag(rec, {
+      code: LOAD_WITHOUT_CLEARANCE,
+      reason: `loaded with bill ${bills} not cleared for export`,
+      eventId: ev.eventId,
+      time: t,
+    });
   }
 }
 
@@ -225,18 +263,22 @@ function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerAp
   const shipment = activeShipment(rec.bookkeeping);
   if (shipment) {
     if (shipment.flow === CargoFlow.TRANSSHIPMENT) {
-      flag(
-        rec,
-        GATE_OUT_WITHOUT_RELEASE,
-        'transshipment cargo under customs supervision left by road',
-        ev,
-        t,
-      );
+      flag(rec, {
+        code: GATE_OUT_WITHOUT_RELEASE,
+        reason: 'transshipment cargo under customs supervision left by road',
+        eventId: ev.eventId,
+        time: t,
+      });
     } else if (shipment.flow === CargoFlow.IMPORT) {
       const open = unclearedBills(shipment);
       if (open.length > 0) {
         const bills = open.map((b) => b.billNumber).join(', ');
-        flag(rec, GATE_OUT_WITHOUT_RELEASE, `bill ${bills} not cleared`, ev, t);
+        flag(rec, {
+          code: GATE_OUT_WITHOUT_RELEASE,
+          reason: `bill ${bills} not cleared`,
+          eventId: ev.eventId,
+          time: t,
+        });
       }
     }
     return;
@@ -271,7 +313,7 @@ function checkRelease(rec: ContainerRecord, ev: Event, t: Date, ctx: ContainerAp
   } else if (s.emptyIndicator === EmptyIndicator.LADEN) {
     reason = 'no customs declaration for a laden import';
   }
-  if (reason !== '') flag(rec, GATE_OUT_WITHOUT_RELEASE, reason, ev, t);
+  if (reason !== '') flag(rec, { code: GATE_OUT_WITHOUT_RELEASE, reason, eventId: ev.eventId, time: t });
 }
 
 function finish(rec: ContainerRecord, now: Date): void {

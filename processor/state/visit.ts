@@ -3,7 +3,7 @@
 //
 // Order and duplicates: the status only moves forward (EXPECTED < ARRIVED < BERTHED < UNBERTHED < DEPARTED), so
 // a late event cannot move a visit back; transport event ids are remembered (bounded) and container sets are
-// sets, so a repeated event changes nothing.
+// sets, so a repeated event changes nothing. Transport events are remembered by their sourced id.
 import type { KV } from '@nats-io/kv';
 import {
   decodeVisitRecord,
@@ -22,21 +22,25 @@ import {
   type Event,
 } from '../../proto/gen/portstream/v1/events.js';
 import { VesselVisitStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { byEventTime, remember } from './container.js';
+import { byEventTime, plainEventKey, remember, type EventKeyOf } from './container.js';
 
 export const visitCodec = { decode: decodeVisitRecord, encode: encodeVisitRecord };
 
-/** The visit an event belongs to: transport events, and DISC/LOAD equipment events with a vessel. */
+/**
+ * The visit an event belongs to: transport events, and DISC/LOAD equipment events with a vessel, each to the
+ * call at its own facility's terminal.
+ */
 export function visitKeyOf(ev: Event): string | undefined {
   const unLocode = ev.facility?.unLocode ?? '';
+  const terminal = ev.facility?.terminalCode ?? '';
   const p = ev.payload;
-  if (p?.$case === 'transport') return visitIdOf(unLocode, p.value.vessel);
+  if (p?.$case === 'transport') return visitIdOf(unLocode, terminal, p.value.vessel);
   if (p?.$case === 'equipment') {
     const t = p.value.type;
     if (t !== EquipmentEventType.DISC && t !== EquipmentEventType.LOAD) return undefined;
     if (ev.classifier === EventClassifier.PLANNED || ev.classifier === EventClassifier.ESTIMATED)
       return undefined;
-    return visitIdOf(unLocode, p.value.vessel);
+    return visitIdOf(unLocode, terminal, p.value.vessel);
   }
   return undefined;
 }
@@ -68,6 +72,7 @@ export function applyVisitEvents(
   visitId: string,
   events: readonly Event[],
   now: Date,
+  keyOf: EventKeyOf = plainEventKey,
 ): VisitRecord | undefined {
   const rec = prev ? structuredClone(prev) : newVisitRecord(visitId);
   const v = rec.visit;
@@ -90,8 +95,9 @@ export function applyVisitEvents(
       continue;
     }
     if (p?.$case !== 'transport') continue;
-    if (bk.recentEventIds.includes(ev.eventId)) continue;
-    remember(bk.recentEventIds, ev.eventId, VISIT_RECENT_EVENT_IDS);
+    const key = keyOf(ev);
+    if (bk.recentEventIds.includes(key)) continue;
+    remember(bk.recentEventIds, key, VISIT_RECENT_EVENT_IDS);
     changed = true;
     const te = p.value;
     if (te.vessel) v.vessel = te.vessel;

@@ -29,7 +29,7 @@ describe('dashboard', () => {
   beforeAll(async () => {
     fx = await startApiFixture();
     await seed(fx);
-    await fx.putVisit(visit('VNHPH-9811000-0001W', VesselVisitStatus.BERTHED));
+    await fx.putVisit(visit('VNHPH-HICT-9811000-0001W', VesselVisitStatus.BERTHED));
     await publishEvents(fx.natsFx.js, events('ui', 3));
     await waitFor(async () => (await countRows(fx.chFx.ch, 'events')) >= 3, { timeoutMs: 20_000 });
     browser = await launchChromium();

@@ -5,6 +5,7 @@ import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { KV } from '@nats-io/kv';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
+import { clientEventId } from '../../core/event-key.js';
 import { STREAM_DECISIONS } from '../../core/nats/topology.js';
 import { decodeContainerRecord } from '../../core/state/container.js';
 import { Decision } from '../../proto/gen/portstream/v1/customs.js';
@@ -13,7 +14,10 @@ function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
-/** Every event id applied to a container record, with how many times it is recorded there. */
+/**
+ * Every event id applied to a container record (the client's id: records remember the sourced id), with how
+ * many times it is recorded there.
+ */
 export async function appliedEventIds(containers: KV): Promise<Map<string, number>> {
   const keys: string[] = [];
   for await (const k of await containers.keys()) keys.push(k);
@@ -22,7 +26,8 @@ export async function appliedEventIds(containers: KV): Promise<Map<string, numbe
     const entries = await Promise.all(keys.slice(i, i + 50).map((k) => containers.get(k)));
     for (const e of entries) {
       if (e?.operation !== 'PUT') continue;
-      for (const id of decodeContainerRecord(e.value).bookkeeping.recentEventIds) bump(counts, id);
+      for (const id of decodeContainerRecord(e.value).bookkeeping.recentEventIds)
+        bump(counts, clientEventId(id));
     }
   }
   return counts;

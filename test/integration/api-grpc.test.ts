@@ -233,15 +233,15 @@ describe('TrackingService (gRPC)', () => {
 
   describe('vessel visits', () => {
     beforeAll(async () => {
-      await fx.putVisit(visit('VNHPH-9811000-0001W', VesselVisitStatus.BERTHED));
-      await fx.putVisit(visit('VNHPH-9811000-0002W', VesselVisitStatus.EXPECTED));
-      await fx.putVisit(visit('VNHPH-9811000-0003W', VesselVisitStatus.BERTHED, 'LH2'));
+      await fx.putVisit(visit('VNHPH-HICT-9811000-0001W', VesselVisitStatus.BERTHED));
+      await fx.putVisit(visit('VNHPH-HICT-9811000-0002W', VesselVisitStatus.EXPECTED));
+      await fx.putVisit(visit('VNHPH-HICT-9811000-0003W', VesselVisitStatus.BERTHED, 'LH2'));
       await fx.putVisit(visit('VNSGN-9811000-0004W', VesselVisitStatus.BERTHED));
     });
 
     it('gets one visit for every role, NOT_FOUND for an unknown one', async () => {
       for (const who of ['admin', 'customs', 'operator', 'firm'] as const) {
-        const r = await clients[who].getVesselVisit({ visitId: 'VNHPH-9811000-0001W' });
+        const r = await clients[who].getVesselVisit({ visitId: 'VNHPH-HICT-9811000-0001W' });
         expect(r.visit?.status).toBe(VesselVisitStatus.BERTHED);
       }
       expect(await codeOf(clients.admin.getVesselVisit({ visitId: 'VNHPH-1-1' }))).toBe(grpcStatus.NOT_FOUND);
@@ -256,9 +256,9 @@ describe('TrackingService (gRPC)', () => {
           pageToken,
         });
       const p1 = await list(1);
-      expect(p1.visits.map((v) => v.visitId)).toEqual(['VNHPH-9811000-0001W']);
+      expect(p1.visits.map((v) => v.visitId)).toEqual(['VNHPH-HICT-9811000-0001W']);
       const p2 = await list(1, p1.nextPageToken);
-      expect(p2.visits.map((v) => v.visitId)).toEqual(['VNHPH-9811000-0003W']);
+      expect(p2.visits.map((v) => v.visitId)).toEqual(['VNHPH-HICT-9811000-0003W']);
       expect(p2.nextPageToken).toBe('');
       expect(await codeOf(list(1, 'garbage'))).toBe(grpcStatus.INVALID_ARGUMENT);
     });

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runSimulation } from '../../bench/simulator/driver.js';
 import { createStats, type SimulationLedger } from '../../bench/simulator/stats.js';
 import { createClickHouse } from '../../core/clickhouse/client.js';
+import { clientEventId } from '../../core/event-key.js';
 import { silentLogger } from '../../core/logger.js';
 import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
@@ -233,7 +234,9 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
           out.push(`${n}: no state`);
           continue;
         }
-        const recent = new Set(decodeContainerRecord(entry.value).bookkeeping.recentEventIds);
+        const recent = new Set(
+          decodeContainerRecord(entry.value).bookkeeping.recentEventIds.map(clientEventId),
+        );
         for (const id of ids.slice(-64)) if (!recent.has(id)) out.push(`${n}:${id}`);
       }
       return out;

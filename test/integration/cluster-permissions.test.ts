@@ -117,6 +117,10 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       jsm.consumers.add(STREAM_EVENTS, { durable_name: 'processor-events', ack_policy: AckPolicy.Explicit }),
     ).rejects.toThrow(DENIED);
     await expect(js.publish('ps.customs.decisions.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    // Container state: read (the terminal check), never written.
+    const containers = await new Kvm(js).create('ps_containers', { replicas: 1 });
+    expect(await containers.get('MSCU1234565')).toBeNull();
+    await expect(containers.put('MSCU1234565', 'moved')).rejects.toThrow(DENIED);
   });
 
   it('processor: consumes with its own durable, keeps KV state, decides; cannot publish events', async () => {

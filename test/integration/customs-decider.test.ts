@@ -7,7 +7,11 @@ import { ensureBuckets } from '../../core/nats/buckets.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams, STREAM_DEADLETTERS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { decodeContainerRecord, encodeContainerRecord } from '../../core/state/container.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
+import { ContainerLocation, ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import { customsStatusOf } from '../../core/state/release.js';
+import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import {
   Channel,
   Decision,
@@ -18,7 +22,11 @@ import {
   InspectionOutcome,
 } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
-import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import {
+  ContainerBookkeeping,
+  DeclarationAction,
+  DeclarationCommand,
+} from '../../proto/gen/portstream/v1/records.js';
 import { startCustomsDecider } from '../../processor/customs/decider.js';
 import type { DeciderHandle } from '../../processor/customs/decider.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
@@ -163,6 +171,65 @@ describe('customs decider', () => {
       expect(await decisionCount()).toBe(5);
       const first = await jsm.streams.getMessage(STREAM_DECISIONS, { seq: a.position });
       expect(first?.subject).toBe(subjects.decision(numberOf(1)));
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('holds cargo not on a manifest, and records the declaration of a manifested bill on its containers', async () => {
+    const box = 'HLXU2000014';
+    await buckets.containers.put(
+      box,
+      encodeContainerRecord({
+        status: ContainerStatus.fromPartial({
+          containerNumber: box,
+          location: ContainerLocation.IN_YARD,
+          facility: { unLocode: 'VNHPH', terminalCode: 'HICT' },
+        }),
+        bookkeeping: ContainerBookkeeping.fromPartial({
+          shipments: [
+            {
+              callId: 'VNHPH-HICT-9811000-77N',
+              carrierCode: 'HLCU',
+              flow: CargoFlow.IMPORT,
+              startedTime: new Date(),
+              bills: [{ billNumber: 'HLCUDEC0000001', partyTaxCodes: ['0100109106'] }],
+            },
+          ],
+        }),
+      }),
+    );
+    const d = await start();
+    try {
+      const decide = async (no: string, fields: Partial<DeclarationCommand>) => {
+        await send(`m-${no}`, DeclarationAction.SUBMIT, no, fields);
+        return waitFor(async () => (await stateOf(no))?.decisions[0]);
+      };
+      const held = await decide(numberOf(701), {
+        declaration: { ...declaration(numberOf(701)), billNumbers: ['FAKEDEC0000001'] },
+        unmanifestedBillNumbers: ['FAKEDEC0000001'],
+      });
+      expect(held.channel).toBe(Channel.RED);
+      expect(held.rules.find((r) => r.code === 'CARGO_NOT_MANIFESTED')?.reason).toBe(
+        "bill FAKEDEC0000001 is on no carrier's cargo manifest",
+      );
+      const cleared = await decide(numberOf(702), {
+        declaration: {
+          ...declaration(numberOf(702)),
+          billNumbers: ['HLCUDEC0000001'],
+          containerNumbers: [box],
+        },
+      });
+      expect(cleared.rules.map((r) => r.code)).not.toContain('CARGO_NOT_MANIFESTED');
+      const rec = await waitFor(async () => {
+        const e = await buckets.containers.get(box);
+        const r = e ? decodeContainerRecord(e.value) : undefined;
+        return r?.bookkeeping.shipments[0]?.bills[0]?.declarationNumbers.includes(numberOf(702))
+          ? r
+          : undefined;
+      });
+      expect(rec.status.declarationNumbers).toEqual([numberOf(702)]);
+      expect(rec.bookkeeping.shipments[0]?.bills[0]?.customsStatus).toBe(customsStatusOf(cleared.status));
     } finally {
       await d.stop();
     }

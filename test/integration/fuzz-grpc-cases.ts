@@ -292,12 +292,12 @@ export const CASES: Record<string, MethodCases> = {
   },
   '/portstream.v1.TrackingService/GetVesselVisit': {
     allowed: [...INPUT, S.NOT_FOUND],
-    valid: () => buf(GetVesselVisitRequest.encode({ visitId: 'VNHPH-9811000-1234W' }).finish()),
+    valid: () => buf(GetVesselVisitRequest.encode({ visitId: 'VNHPH-HICT-9811000-1234W' }).finish()),
     hostile: () =>
       [
         '',
         '../../x',
-        'VNHPH-9811000-1234W\u0000',
+        'VNHPH-HICT-9811000-1234W\u0000',
         "x' OR 1=1",
         '{v:String}',
         'V'.repeat(100_000),

@@ -171,7 +171,7 @@ function defaults(): Record<string, string> {
   const now = Date.now();
   return {
     container_number: MINE,
-    visit_id: 'VNHPH-9811000-1234W',
+    visit_id: 'VNHPH-HICT-9811000-1234W',
     declaration_number: MY_DECL,
     start_time: new Date(now - 7_200_000).toISOString(),
     end_time: new Date(now).toISOString(),

@@ -42,7 +42,8 @@ const T0 = Date.parse('2026-11-01T00:00:00Z');
 const at = (min: number): Date => new Date(T0 + min * 60_000);
 const YARD = { block: 'A1', bay: 12, row: 3, tier: 2 };
 const vessel = (voyage: string) => ({ ...VESSEL, voyage });
-const visitId = (voyage: string) => `${FACILITY.unLocode}-${VESSEL.imoNumber}-${voyage}`;
+const visitId = (voyage: string) =>
+  `${FACILITY.unLocode}-${FACILITY.terminalCode}-${VESSEL.imoNumber}-${voyage}`;
 
 function eqEvent(
   id: string,
@@ -182,7 +183,8 @@ describe('container and vessel-visit state consumer', () => {
         lastEventId: 'a3',
         dwellSeconds: 3600,
       });
-      expect(s2?.bookkeeping.recentEventIds).toEqual(['a1', 'a2', 'a3', 'a0']);
+      // Remembered by their sourced ids (core/event-key.ts).
+      expect(s2?.bookkeeping.recentEventIds).toEqual(['test/a1', 'test/a2', 'test/a3', 'test/a0']);
       expect((await container(b))?.status).toMatchObject({
         location: ContainerLocation.ON_VESSEL,
         vessel: vessel('1B'),
@@ -449,7 +451,7 @@ describe('container and vessel-visit state consumer', () => {
         const got = await container(n);
         expect(got?.status).toEqual(expected.get(n));
         expect(new Set(got?.bookkeeping.recentEventIds)).toEqual(
-          new Set([0, 1, 2, 3].map((k) => `${n}-${k}`)),
+          new Set([0, 1, 2, 3].map((k) => `test/${n}-${k}`)),
         );
       }
       const disc = await visit(visitId('5T'));

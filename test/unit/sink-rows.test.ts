@@ -6,7 +6,7 @@ import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { arrivalEvent, equipmentEvent } from '../helpers/events.js';
 
 describe('sink rows', () => {
-  it('maps an event group to one row per event, keyed by event id', () => {
+  it('maps an event group to one row per event, keyed by source and event id', () => {
     const data = EventGroup.encode({
       receivedTime: new Date('2026-01-10T08:00:00.123Z'),
       source: 'tos',
@@ -14,8 +14,11 @@ describe('sink rows', () => {
     }).finish();
     const events = MAPPINGS.find((m) => m.table === 'events');
     const rows = events?.toRows(data, 42) ?? [];
-    expect(rows.map((r) => r.key)).toEqual(['a', 'b']);
+    expect(rows.map((r) => r.key)).toEqual(['tos/a', 'tos/b']);
     expect(rows[0]?.row).toMatchObject({
+      event_id: 'a',
+      source: 'tos',
+      dedupe_source: 'tos',
       kind: 'equipment',
       event_type: 'DISC',
       classifier: 'ACTUAL',

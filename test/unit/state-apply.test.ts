@@ -23,7 +23,11 @@ import {
   VesselVisit,
   VesselVisitStatus,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { applyContainerEvents, GATE_OUT_WITHOUT_RELEASE } from '../../processor/state/container.js';
+import {
+  applyContainerEvents,
+  EVENT_FROM_OTHER_TERMINAL,
+  GATE_OUT_WITHOUT_RELEASE,
+} from '../../processor/state/container.js';
 import { aggregateCustoms } from '../../core/state/release.js';
 import { applyVisitEvents } from '../../processor/state/visit.js';
 import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
@@ -33,7 +37,7 @@ const at = (min: number): Date => new Date(T0 + min * 60_000);
 const NOW = at(1000);
 const C = containerNumber('MSC', 1);
 const YARD = { block: 'A1', bay: 12, row: 3, tier: 2 };
-const VISIT = `${FACILITY.unLocode}-${VESSEL.imoNumber}-${VESSEL.voyage}`;
+const VISIT = `${FACILITY.unLocode}-${FACILITY.terminalCode}-${VESSEL.imoNumber}-${VESSEL.voyage}`;
 
 function eqEvent(
   id: string,
@@ -216,6 +220,34 @@ describe('container state', () => {
     expect(exp?.status.flags).toEqual([]);
   });
 
+  it('holds a container at its terminal: another terminal may discharge it from a vessel or take it after it left', () => {
+    const T2 = { unLocode: 'VNHPH', terminalCode: 'TVCT' };
+    const atT2 = (e: Event): Event => ({ ...e, facility: T2 });
+    const inYard = apply(undefined, [eqEvent('e1', EquipmentEventType.DISC, 0, { yardPosition: YARD })]);
+    // In HICT's yard: TVCT's restow and its re-stuffing change nothing but a flag each.
+    const tried = apply(inYard, [
+      atT2(eqEvent('x1', EquipmentEventType.RMVD, 10, { yardPosition: { ...YARD, block: 'Z9' } })),
+      atT2(eqEvent('x2', EquipmentEventType.STUF, 11, { seals: [{ number: 'S1', source: 1 }] })),
+    ]);
+    expect({ ...tried?.status, flags: [] }).toEqual({ ...inYard?.status, flags: [] });
+    expect(tried?.status.flags.map((f) => [f.code, f.eventId, f.reason])).toEqual([
+      [EVENT_FROM_OTHER_TERMINAL, 'x1', 'RMVD at VNHPH:TVCT while the container is at VNHPH:HICT'],
+      [EVENT_FROM_OTHER_TERMINAL, 'x2', 'STUF at VNHPH:TVCT while the container is at VNHPH:HICT'],
+    ]);
+    // A late event from another terminal (from before this stay) is not a flag either.
+    const late = apply(tried, [atT2(eqEvent('x0', EquipmentEventType.GTOT, -5))]);
+    expect(late?.status).toEqual(tried?.status);
+    // Loaded at HICT, discharged at TVCT: the vessel called both.
+    const loaded = apply(tried, [eqEvent('e2', EquipmentEventType.LOAD, 20)]);
+    const moved = apply(loaded, [atT2(eqEvent('y1', EquipmentEventType.DISC, 30, { yardPosition: YARD }))]);
+    expect(moved?.status).toMatchObject({ location: ContainerLocation.IN_YARD, facility: T2 });
+    // Gated out of TVCT, gated in at HICT.
+    const out = apply(moved, [atT2(eqEvent('y2', EquipmentEventType.GTOT, 40))]);
+    const back = apply(out, [eqEvent('e3', EquipmentEventType.GTIN, 50, { yardPosition: YARD })]);
+    expect(back?.status).toMatchObject({ location: ContainerLocation.IN_YARD, facility: FACILITY });
+    expect(back?.status.flags.filter((f) => f.code === EVENT_FROM_OTHER_TERMINAL)).toHaveLength(2);
+  });
+
   it('aggregates customs statuses, most blocking first, cancelled ones not counted', () => {
     expect(aggregateCustoms([])).toBe(CustomsStatus.NO_DECLARATION);
     expect(aggregateCustoms([ClearanceStatus.CANCELLED])).toBe(CustomsStatus.NO_DECLARATION);
@@ -236,7 +268,7 @@ describe('container state', () => {
 });
 
 describe('vessel visit state', () => {
-  const id = visitIdOf(FACILITY.unLocode, VESSEL) ?? '';
+  const id = visitIdOf(FACILITY.unLocode, FACILITY.terminalCode, VESSEL) ?? '';
 
   it('goes from expected to departed, never back, with schedules, berth and manifest', () => {
     expect(id).toBe(VISIT);
