@@ -8,7 +8,7 @@ import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
-import { BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
+import { BUCKET_DECLARATION_NUMBERS, BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { createCustomsService } from './customs/service.js';
@@ -73,14 +73,18 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     log: log.child({ component: 'ingest' }),
   });
   // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
-  // Only the declarations bucket: the gateway reads declaration state and nothing else (see its NATS user).
-  const declarations = await ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS);
+  // The gateway reads declaration state and writes only the number claims (see its NATS user).
+  const [declarations, numbers] = await Promise.all([
+    ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
+    ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS),
+  ]);
   const customsShutdown = new AbortController();
   const customs = createCustomsService({
     nc,
     js,
     jsm,
     declarations,
+    numbers,
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,

@@ -13,6 +13,7 @@ import {
 import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import type { KV } from '@nats-io/kv';
 import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
@@ -44,12 +45,15 @@ import {
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { claimNumber } from './claims.js';
 import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
 import { runCommand, type CommandOutcome } from './command.js';
 import { DecisionFeed, PULL_EXPIRES_MS } from './decision-feed.js';
 
 export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
   auth: TokenAuthenticator;
+  /** ps_declaration_numbers: each number bound to its first declarant and content (claims.ts). */
+  numbers: KV;
   log: Logger;
   /** Server-side cap on how long a command waits for its decision (CUSTOMS_MAX_WAIT_MS). */
   maxWaitMs: number;
@@ -237,6 +241,8 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           );
         }
         const n = decl.declarationNumber;
+        // Nothing under a number bound to another declarant or other content goes further (claims.ts).
+        await persisting(claimNumber(deps.numbers, decl, p.name));
         // Listening for the decision starts before the state is read, so no decision falls between the two.
         const watched = await persisting(watchAndRead(deps, n));
         try {

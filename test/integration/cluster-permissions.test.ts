@@ -113,6 +113,11 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       jsm.consumers.add(STREAM_EVENTS, { durable_name: 'processor-events', ack_policy: AckPolicy.Explicit }),
     ).rejects.toThrow(DENIED);
     await expect(js.publish('ps.customs.decisions.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    // It binds declaration numbers, and writes no other bucket.
+    const numbers = await new Kvm(js).create('ps_declaration_numbers', { history: 1 });
+    expect(await numbers.create('108600000999', 'claim')).toBeGreaterThan(0);
+    const declarations = await new Kvm(js).create('ps_declarations', { history: 1 });
+    await expect(declarations.put('108600000999', 'forged')).rejects.toThrow(DENIED);
   });
 
   it('processor: consumes with its own durable, keeps KV state, decides; cannot publish events', async () => {

@@ -10,7 +10,12 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
+import {
+  BUCKET_DECLARATION_NUMBERS,
+  ensureBucket,
+  ensureBuckets,
+  type Buckets,
+} from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
 import { ensureStreams, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
@@ -166,6 +171,7 @@ describe('customs service', () => {
       js,
       jsm,
       declarations: buckets.declarations,
+      numbers: await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, 1),
       auth: testAuth,
       log: silentLogger(),
       maxWaitMs: 5000,

@@ -1,0 +1,235 @@
+// Declarants as attackers, through the public CustomsService: two firms racing for one declaration number
+// (with the decider running, and stopped so the first stays pending) each get their own decision or a refusal,
+// never the other's.
+import { Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenAuthenticator } from '../../core/auth/tokens.js';
+import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
+import { silentLogger } from '../../core/logger.js';
+import {
+  BUCKET_DECLARATION_NUMBERS,
+  ensureBucket,
+  ensureBuckets,
+  type Buckets,
+} from '../../core/nats/buckets.js';
+import { connectNats } from '../../core/nats/connect.js';
+import { ensureStreams } from '../../core/nats/topology.js';
+import { RateLimiter } from '../../core/rate-limit.js';
+import { createCustomsService } from '../../ingest/customs/service.js';
+import { startCustomsDecider, type DeciderHandle } from '../../processor/customs/decider.js';
+import { DEFAULT_RULES } from '../../processor/rules/store.js';
+import {
+  Channel,
+  ClearanceStatus,
+  CustomsServiceClient,
+  type Declaration,
+  type GetDeclarationResponse,
+  type SubmitDeclarationResponse,
+} from '../../proto/gen/portstream/v1/customs.js';
+import { clientAs } from '../helpers/auth.js';
+import { FIRM_TAX, numberSequence, OTHER_TAX, sampleDeclaration } from '../helpers/declarations.js';
+import { startTestNats, type TestNats } from '../helpers/nats.js';
+import { waitFor } from '../helpers/poll.js';
+
+const TOKENS = {
+  firmA: 'attack-test-firm-a-token-0123456789',
+  firmB: 'attack-test-firm-b-token-0123456789',
+  customs: 'attack-test-customs-token-0123456789',
+  admin: 'attack-test-admin-token-0123456789',
+} as const;
+
+const auth = new TokenAuthenticator({
+  tokens: [
+    { name: 'firm-a', role: 'firm', token: TOKENS.firmA, tax_codes: [FIRM_TAX] },
+    { name: 'firm-b', role: 'firm', token: TOKENS.firmB, tax_codes: [OTHER_TAX] },
+    { name: 'customs', role: 'customs', token: TOKENS.customs },
+    { name: 'admin', role: 'admin', token: TOKENS.admin },
+  ],
+});
+
+const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
+const nextNumber = numberSequence(108700000000);
+
+type Callback<Res> = (err: ServiceError | null, res?: Res) => void;
+function rpc<Res>(
+  start: (md: Metadata, o: Partial<CallOptions>, cb: Callback<Res>) => unknown,
+  timeoutMs = 10_000,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    start(new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      if (err) reject(err);
+      else resolve(res as Res);
+    });
+  });
+}
+
+/** Firm A's declaration (red: high-risk origin) and firm B's (yellow: tobacco) under the same number. */
+const declarationOfA = (n: string): Declaration =>
+  sampleDeclaration('red', n, { declarantTaxCode: FIRM_TAX, traderTaxCode: FIRM_TAX });
+const declarationOfB = (n: string): Declaration =>
+  sampleDeclaration('yellow', n, { declarantTaxCode: OTHER_TAX, traderTaxCode: OTHER_TAX });
+
+type Outcome = { ok: SubmitDeclarationResponse } | { refused: status };
+
+describe('customs: a declarant cannot game the decision', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let buckets: Buckets;
+  let decider: DeciderHandle | undefined;
+  let grpc: RunningGrpcServer;
+  const clients: Record<keyof typeof TOKENS, CustomsServiceClient> = {} as never;
+
+  const startDecider = async (): Promise<void> => {
+    decider = await startCustomsDecider({
+      js,
+      jsm,
+      buckets,
+      rules: () => DEFAULT_RULES,
+      logger: silentLogger(),
+      concurrency: 16,
+    });
+  };
+  const stopDecider = async (): Promise<void> => {
+    await decider?.stop();
+    decider = undefined;
+  };
+  const submit = async (
+    c: CustomsServiceClient,
+    declaration: Declaration,
+    timeoutMs = 10_000,
+  ): Promise<Outcome> => {
+    try {
+      return {
+        ok: await rpc<SubmitDeclarationResponse>(
+          (md, o, cb) => c.submitDeclaration({ declaration }, md, o, cb),
+          timeoutMs,
+        ),
+      };
+    } catch (err) {
+      return { refused: (err as ServiceError).code };
+    }
+  };
+  const get = (c: CustomsServiceClient, declarationNumber: string) =>
+    rpc<GetDeclarationResponse>((md, o, cb) => c.getDeclaration({ declarationNumber }, md, o, cb));
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    nc = await connectNats({ url: nats.url, name: 'customs-attacks-test' });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, opts);
+    buckets = await ensureBuckets(js, 1);
+    await startDecider();
+    const service = createCustomsService({
+      nc,
+      js,
+      jsm,
+      declarations: buckets.declarations,
+      numbers: await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, 1),
+      auth,
+      log: silentLogger(),
+      maxWaitMs: 5000,
+      limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
+    });
+    grpc = await startGrpcServer(
+      { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
+      [service],
+      silentLogger(),
+    );
+    for (const [who, token] of Object.entries(TOKENS)) {
+      clients[who as keyof typeof TOKENS] = clientAs(CustomsServiceClient, grpc.address, token);
+    }
+  });
+  afterAll(async () => {
+    for (const c of Object.values(clients)) c.close();
+    await grpc.shutdown(2000);
+    await stopDecider();
+    await nc.close();
+    await nats.cleanup();
+  });
+
+  /**
+   * Two firms submit different declarations under one number at once. Exactly one binds the number; the other is
+   * refused with ALREADY_EXISTS, never answered. Returns who won, with what answer.
+   */
+  const race = async (n: string, waitMs: number) => {
+    const a = declarationOfA(n);
+    const b = declarationOfB(n);
+    // Alternate who starts first, so both orders are played.
+    const calls =
+      Number(n) % 2 === 0
+        ? [submit(clients.firmA, a, waitMs), submit(clients.firmB, b, waitMs)]
+        : [submit(clients.firmB, b, waitMs), submit(clients.firmA, a, waitMs)].reverse();
+    const [ra, rb] = await Promise.all(calls);
+    if (ra === undefined || rb === undefined) throw new Error('missing answer');
+    const won = [ra, rb].filter((r) => 'ok' in r);
+    expect(won, `number ${n}: exactly one submission binds it`).toHaveLength(1);
+    for (const r of [ra, rb]) if ('refused' in r) expect(r.refused).toBe(status.ALREADY_EXISTS);
+    return 'ok' in ra
+      ? { winner: 'A' as const, declaration: a, answer: ra.ok }
+      : { winner: 'B' as const, declaration: b, answer: (rb as { ok: SubmitDeclarationResponse }).ok };
+  };
+
+  const CHANNEL_OF = { A: Channel.RED, B: Channel.YELLOW } as const;
+
+  it('two firms racing for one number: one binds it and gets its own decision, the other is refused', async () => {
+    for (let round = 0; round < 30; round++) {
+      const n = nextNumber();
+      const { winner, declaration, answer } = await race(n, 10_000);
+      expect(answer.decision?.channel, `number ${n}`).toBe(CHANNEL_OF[winner]);
+      const stored = await get(clients.customs, n);
+      expect(stored.declaration).toEqual(declaration);
+      // The winner's resubmission is answered the same; the loser's is refused again.
+      const again = await submit(winner === 'A' ? clients.firmA : clients.firmB, declaration);
+      expect(again).toEqual({ ok: answer });
+      const loser = winner === 'A' ? declarationOfB(n) : declarationOfA(n);
+      expect(await submit(winner === 'A' ? clients.firmB : clients.firmA, loser)).toEqual({
+        refused: status.ALREADY_EXISTS,
+      });
+    }
+  });
+
+  it('with the decider stopped, the first stays pending and the other firm still gets a refusal', async () => {
+    await stopDecider();
+    const winners = new Map<string, Awaited<ReturnType<typeof race>>>();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const n = nextNumber();
+        const r = await race(n, 800);
+        expect(r.answer.status).toBe(ClearanceStatus.PENDING);
+        expect(r.answer.decision).toBeUndefined();
+        winners.set(n, r);
+      }
+      // The same declarant with other content is refused too, pending or not.
+      const [n0, first] = [...winners.entries()][0] ?? [];
+      if (n0 === undefined || first === undefined) throw new Error('no rounds');
+      const changed = { ...first.declaration, traderName: 'Other Name JSC' };
+      expect(await submit(first.winner === 'A' ? clients.firmA : clients.firmB, changed, 800)).toEqual({
+        refused: status.ALREADY_EXISTS,
+      });
+    } finally {
+      await startDecider();
+    }
+    for (const [n, { winner, declaration }] of winners) {
+      const decided = await waitFor(async () => {
+        const s = await get(clients.customs, n);
+        return s.decision ? s : undefined;
+      });
+      expect(decided.declaration).toEqual(declaration);
+      expect(decided.history).toHaveLength(1);
+      expect(decided.decision?.channel).toBe(CHANNEL_OF[winner]);
+      // The winner, asking again, gets its decision; the loser still gets nothing.
+      const again = await submit(winner === 'A' ? clients.firmA : clients.firmB, declaration);
+      expect('ok' in again && again.ok.decision?.channel).toBe(CHANNEL_OF[winner]);
+      const other = winner === 'A' ? declarationOfB(n) : declarationOfA(n);
+      expect(await submit(winner === 'A' ? clients.firmB : clients.firmA, other)).toEqual({
+        refused: status.ALREADY_EXISTS,
+      });
+    }
+  });
+});
