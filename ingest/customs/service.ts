@@ -14,6 +14,7 @@ import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } fro
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import type { KV } from '@nats-io/kv';
+import { decisionFor, decisionsFor } from '../../core/customs/decision-view.js';
 import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
@@ -263,7 +264,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           const decision = await persisting(submit(deps, decl, waitBudget(call, maxWaitMs), watched));
           log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
           return decision
-            ? { declarationNumber: n, status: decision.status, decision }
+            ? { declarationNumber: n, status: decision.status, decision: decisionFor(p, decision) }
             : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
         } finally {
           watched.waiter.close();
@@ -382,12 +383,13 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         // A firm is told NOT_FOUND for another's declaration: it may not learn that the number exists.
         if (state) {
           if (!maySeeDeclaration(p, partiesOf(state.declaration))) throw notFound(n);
+          const last = state.decisions.at(-1);
           return {
             declaration: state.declaration,
             revision: state.revision,
             status: currentStatus(state),
-            decision: state.decisions.at(-1),
-            history: state.decisions,
+            decision: last && decisionFor(p, last),
+            history: decisionsFor(p, state.decisions),
           };
         }
         const pending = await pendingSubmission(n);

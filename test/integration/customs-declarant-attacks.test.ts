@@ -25,6 +25,7 @@ import {
   Channel,
   ClearanceStatus,
   CustomsServiceClient,
+  NextStepKind,
   type Declaration,
   type GetDeclarationResponse,
   type SubmitDeclarationResponse,
@@ -192,6 +193,46 @@ describe('customs: a declarant cannot game the decision', () => {
         refused: status.ALREADY_EXISTS,
       });
     }
+  });
+
+  it("a firm's view of its decision carries channel, status and next steps, no rules or thresholds", async () => {
+    const n = nextNumber();
+    // Phones at 1 USD a piece: far under the reference unit price, so VALUE_ANOMALY fires (YELLOW at least).
+    const cheap = sampleDeclaration('green', n, {
+      declarantTaxCode: FIRM_TAX,
+      traderTaxCode: FIRM_TAX,
+      goods: [
+        {
+          hsCode: '85171300',
+          description: 'smartphones',
+          quantity: 1000,
+          unit: 'PCE',
+          customsValue: { currencyCode: 'USD', units: 1000, nanos: 0 },
+          originCountry: 'CN',
+          grossWeightKg: 300,
+        },
+      ],
+    });
+    const r = await submit(clients.firmA, cheap);
+    if (!('ok' in r)) throw new Error(`refused: ${String(r.refused)}`);
+    const full = await get(clients.customs, n);
+    expect(full.decision?.rules.map((h) => h.code)).toContain('VALUE_ANOMALY');
+    expect(full.decision?.ruleSetVersion).toBe(DEFAULT_RULES.version);
+    const own = await get(clients.firmA, n);
+    for (const d of [r.ok.decision, own.decision, ...own.history]) {
+      expect(d?.channel).toBe(full.decision?.channel);
+      expect(d).toMatchObject({ rules: [], ruleSetVersion: '', note: '', selectionSecretVersion: '' });
+      expect(d?.nextSteps.length).toBeGreaterThan(0);
+    }
+    const first = {
+      [Channel.GREEN]: NextStepKind.COLLECT_GOODS,
+      [Channel.YELLOW]: NextStepKind.PRESENT_DOCUMENTS,
+      [Channel.RED]: NextStepKind.BOOK_INSPECTION,
+    } as Partial<Record<Channel, NextStepKind>>;
+    expect(own.decision?.nextSteps[0]?.kind).toBe(first[full.decision?.channel ?? Channel.UNSPECIFIED]);
+    // Nothing of the rule book: no code, no percentage of a reference, no reference price.
+    const seen = JSON.stringify([r.ok.decision, own.decision, own.history]);
+    expect(seen).not.toMatch(/VALUE_ANOMALY|reference|%|\b120\b/);
   });
 
   it('with the decider stopped, the first stays pending and the other firm still gets a refusal', async () => {

@@ -416,6 +416,8 @@ describe('customs service', () => {
           decisionLatencyUs: 0,
           position: 0,
           note,
+          nextSteps: [],
+          selectionSecretVersion: '',
         }).finish(),
       );
     }
