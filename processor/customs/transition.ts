@@ -79,7 +79,7 @@ export function transition(
         rules: a.rules,
         note: '',
         nextSteps: nextSteps(decl, status, a.rules),
-        selectionSecretVersion: '',
+        selectionSecretVersion: rules.randomInspection.rate > 0 ? ctx.selection.version : '',
       };
       return {
         kind: 'apply',

@@ -1,16 +1,19 @@
 // The risk engine: a pure function from a declaration, what the processor knows about its context (declarant
 // history, vessel-visit manifest) and a rule set to a channel and the rules that fired. Pure so that every
 // decision can be replayed and audited from the same inputs.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Channel, DocumentType, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration, RuleHit } from '../../proto/gen/portstream/v1/customs.js';
 import type { RuleChannel, RuleSet } from './schema.js';
+import type { SelectionKey } from './selection.js';
 
 export interface RiskContext {
   /** The declarant has had a declaration assessed before. */
   declarantKnown: boolean;
   /** Containers the vessel visit lists (manifest plus discharges/loads); undefined when the visit is unknown. */
   visitContainers: ReadonlySet<string> | undefined;
+  /** The deployment's secret for random inspection (selection.ts). */
+  selection: SelectionKey;
 }
 
 export interface Assessment {
@@ -43,9 +46,12 @@ const toChannel = (c: RuleChannel): Channel =>
 
 const amount = (m: { units: number; nanos: number }): number => m.units + m.nanos / 1e9;
 
-/** A value in [0, 1) fixed by seed and declaration number: the same declaration always draws the same. */
-export function inspectionDraw(seed: string, declarationNumber: string): number {
-  const digest = createHash('sha256').update(`${seed}:${declarationNumber}`).digest();
+/**
+ * A value in [0, 1) fixed by the secret, the rules' seed and the declaration number: the same declaration always
+ * draws the same under the same secret, and without the secret nobody can tell what a number draws.
+ */
+export function inspectionDraw(secret: Uint8Array, seed: string, declarationNumber: string): number {
+  const digest = createHmac('sha256', secret).update(`${seed}:${declarationNumber}`).digest();
   return digest.readUInt32BE(0) / 0x1_0000_0000;
 }
 
@@ -125,7 +131,7 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
   }
 
   const { rate, seed, channel: randomChannel } = rules.randomInspection;
-  if (rate > 0 && inspectionDraw(seed, decl.declarationNumber) < rate) {
+  if (rate > 0 && inspectionDraw(ctx.selection.secret, seed, decl.declarationNumber) < rate) {
     hit(RuleCode.RANDOM_INSPECTION, `selected for random inspection (rate ${rate})`, randomChannel);
   }
 

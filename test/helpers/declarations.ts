@@ -5,6 +5,17 @@ import {
   EnterprisePriority,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
+import { DEFAULT_RULES } from '../../processor/rules/store.js';
+import type { RuleSet } from '../../processor/rules/schema.js';
+
+/**
+ * The default rules without random inspection: a sample's channel is then fixed whatever selection secret the
+ * decider draws with (a random one per decider in tests).
+ */
+export const TEST_RULES: RuleSet = {
+  ...DEFAULT_RULES,
+  randomInspection: { ...DEFAULT_RULES.randomInspection, rate: 0 },
+};
 
 /** The firm's own tax code (test/helpers/auth.ts) and another enterprise's. */
 export const FIRM_TAX = '0100109106';

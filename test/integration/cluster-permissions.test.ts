@@ -25,7 +25,7 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
-import { sampleDeclaration } from '../helpers/declarations.js';
+import { sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
 import { equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
@@ -173,7 +173,10 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
   });
 
   it('the real gateway and processor, each as its own user, take events and decide a declaration', async () => {
-    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0' });
+    // No random inspection: the declaration's channel is then fixed.
+    const rulesFile = path.join(dir, 'rules.json');
+    await writeFile(rulesFile, JSON.stringify(TEST_RULES));
+    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0', PROCESSOR_RULES_FILE: rulesFile });
     const log = silentLogger();
     const ingest = await startIngest({
       config,

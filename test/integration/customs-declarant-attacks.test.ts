@@ -31,7 +31,13 @@ import {
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { clientAs } from '../helpers/auth.js';
-import { FIRM_TAX, numberSequence, OTHER_TAX, sampleDeclaration } from '../helpers/declarations.js';
+import {
+  FIRM_TAX,
+  numberSequence,
+  OTHER_TAX,
+  sampleDeclaration,
+  TEST_RULES,
+} from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 
@@ -90,7 +96,7 @@ describe('customs: a declarant cannot game the decision', () => {
       js,
       jsm,
       buckets,
-      rules: () => DEFAULT_RULES,
+      rules: () => TEST_RULES,
       logger: silentLogger(),
       concurrency: 16,
     });

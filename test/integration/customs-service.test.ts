@@ -41,7 +41,13 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { FIRM_TAX, numberSequence, sampleDeclaration, type Kind } from '../helpers/declarations.js';
+import {
+  FIRM_TAX,
+  numberSequence,
+  sampleDeclaration,
+  TEST_RULES,
+  type Kind,
+} from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 import { RateLimiter } from '../../core/rate-limit.js';
@@ -112,7 +118,7 @@ describe('customs service', () => {
       js,
       jsm,
       buckets,
-      rules: () => DEFAULT_RULES,
+      rules: () => TEST_RULES,
       logger: silentLogger(),
       concurrency: 16,
     });

@@ -17,7 +17,11 @@ import type { Transition } from '../../processor/customs/transition.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
 
 const rules = ruleSetSchema.parse({ version: 'r7', highRiskOrigins: ['KP'] });
-const ctx = { declarantKnown: true, visitContainers: undefined };
+const ctx = {
+  declarantKnown: true,
+  visitContainers: undefined,
+  selection: { version: 'test-secret', secret: new Uint8Array(32).fill(7) },
+};
 const now = new Date('2026-11-23T00:00:01Z');
 
 const declaration = (origin = 'CN'): Declaration => ({

@@ -56,7 +56,12 @@ const decl = (over: Partial<Declaration> = {}): Declaration => ({
   ...over,
 });
 
-const known: RiskContext = { declarantKnown: true, visitContainers: new Set(['MSCU1234565']) };
+const SECRET = { version: 'test-a', secret: Buffer.alloc(32, 1) };
+const known: RiskContext = {
+  declarantKnown: true,
+  visitContainers: new Set(['MSCU1234565']),
+  selection: SECRET,
+};
 const codes = (d: Declaration, ctx: RiskContext = known, rs: RuleSet = rules): string[] =>
   assess(d, ctx, rs).rules.map((r) => r.code);
 
@@ -119,7 +124,7 @@ describe('risk engine', () => {
     expect(a.channel).toBe(Channel.RED);
     expect(a.rules[0]?.reason).toContain('TGHU0000001');
     expect(a.rules[0]?.reason).not.toContain('MSCU1234565');
-    expect(codes(d, { declarantKnown: true, visitContainers: undefined })).toEqual([]);
+    expect(codes(d, { ...known, visitContainers: undefined })).toEqual([]);
   });
 
   it('priority/AEO stays green over soft rules but not over hard ones', () => {
@@ -151,7 +156,31 @@ describe('risk engine', () => {
     }
     expect(picked).toBeGreaterThan(140);
     expect(picked).toBeLessThan(260);
-    expect(inspectionDraw('s', '1')).not.toBe(inspectionDraw('t', '1'));
+    expect(inspectionDraw(SECRET.secret, 's', '1')).not.toBe(inspectionDraw(SECRET.secret, 't', '1'));
+  });
+
+  it('two deployments with different secrets select differently on the same declarations', () => {
+    const rs = ruleSetSchema.parse({ ...rules, randomInspection: { rate: 0.2, seed: 's', channel: 'RED' } });
+    const other = { ...known, selection: { version: 'test-b', secret: Buffer.alloc(32, 2) } };
+    const picked = (ctx: RiskContext): Set<string> => {
+      const out = new Set<string>();
+      for (let i = 0; i < 1000; i++) {
+        const n = String(100000000000 + i);
+        if (codes(decl({ declarationNumber: n }), ctx, rs).includes(RuleCode.RANDOM_INSPECTION)) out.add(n);
+      }
+      return out;
+    };
+    const a = picked(known);
+    const b = picked(other);
+    // Each selects about its rate, but not the same declarations: about rate² of them in common.
+    for (const s of [a, b]) {
+      expect(s.size).toBeGreaterThan(140);
+      expect(s.size).toBeLessThan(260);
+    }
+    const both = [...a].filter((n) => b.has(n)).length;
+    expect(both).toBeLessThan(a.size / 2);
+    // The same secret selects the same again (replay).
+    expect(picked({ ...known, selection: { version: 'test-a', secret: Buffer.alloc(32, 1) } })).toEqual(a);
   });
 
   it('the strictest rule decides when several fire', () => {
