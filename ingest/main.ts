@@ -8,9 +8,15 @@ import type { Config } from '../core/config.js';
 import { startGrpcServer, type ServiceRegistration } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
-import { BUCKET_DECLARATION_NUMBERS, BUCKET_DECLARATIONS, ensureBucket } from '../core/nats/buckets.js';
+import {
+  BUCKET_DECLARATION_NUMBERS,
+  BUCKET_DECLARATIONS,
+  ensureBucket,
+  ensureEnterpriseBucket,
+} from '../core/nats/buckets.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
+import { createEnterpriseService, seedRegister } from './customs/enterprises.js';
 import { createCustomsService } from './customs/service.js';
 import { EventPublisher } from './gateway/publisher.js';
 import { RecentIds } from './gateway/recent-ids.js';
@@ -74,10 +80,25 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   });
   // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream.
   // The gateway reads declaration state and writes only the number claims (see its NATS user).
-  const [declarations, numbers] = await Promise.all([
+  const [declarations, numbers, register] = await Promise.all([
     ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS),
+    ensureEnterpriseBucket(js, config.JS_REPLICAS),
   ]);
+  // The enterprise register customs keeps (priority/AEO, watch lists, licences): served here, read by the decider.
+  if (config.CUSTOMS_ENTERPRISES_FILE !== undefined) {
+    await seedRegister(register, config.CUSTOMS_ENTERPRISES_FILE, log.child({ component: 'enterprises' }));
+  }
+  const customsLimiter = new RateLimiter('customs calls', {
+    perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
+    burst: config.RATE_LIMIT_CUSTOMS_BURST,
+  });
+  const enterprises = createEnterpriseService({
+    auth: deps.auth,
+    register,
+    log: log.child({ component: 'enterprises' }),
+    limiter: customsLimiter,
+  });
   const customsShutdown = new AbortController();
   const customs = createCustomsService({
     nc,
@@ -88,10 +109,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
-    limiter: new RateLimiter('customs calls', {
-      perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
-      burst: config.RATE_LIMIT_CUSTOMS_BURST,
-    }),
+    limiter: customsLimiter,
     signal: customsShutdown.signal,
   });
   const grpc = await startGrpcServer(
@@ -101,7 +119,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
       tls: deps.tls,
     },
-    [registration, customs, ...(deps.extraServices ?? [])],
+    [registration, customs, enterprises, ...(deps.extraServices ?? [])],
     log,
   );
   return {

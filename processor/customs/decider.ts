@@ -26,6 +26,7 @@ import { visitIdOf } from '../../core/state/visit.js';
 import { linkDeclaration } from '../state/customs.js';
 import { visitContainers } from '../state/visit.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { registerView, type RegisterView } from '../../core/state/enterprise.js';
 import type { RuleSet } from '../rules/schema.js';
 import type { SelectionKey } from '../rules/selection.js';
 import { ensureDurable } from '../durable.js';
@@ -56,6 +57,7 @@ export interface DeciderHandle {
 }
 
 const MAX_CAS_RETRIES = 5;
+const NOT_REGISTERED: RegisterView = { declarant: undefined, trader: undefined };
 
 async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
   await ensureDurable(jsm, STREAM_CUSTOMS, {
@@ -172,10 +174,14 @@ async function handle(
     // The three reads are independent when the command carries the declaration (a submission or amendment):
     // one round trip instead of three before the decision can be made.
     const carried = cmd.declaration;
-    const [entry, knownFromCommand, visitFromCommand] = await Promise.all([
+    const [entry, knownFromCommand, visitFromCommand, register] = await Promise.all([
       declarations.get(key),
       carried === undefined ? undefined : isKnown(carried.declarantTaxCode),
       carried === undefined ? undefined : containersOfVisit(deps.buckets, carried),
+      // The enterprise register: only an assessment (submission, amendment) reads it.
+      carried === undefined
+        ? NOT_REGISTERED
+        : registerView(deps.buckets.enterprises, carried.declarantTaxCode, carried.traderTaxCode),
     ]);
     const live = entry !== null && entry.operation === 'PUT';
     const prev = live ? decodeDeclarationState(entry.value) : undefined;
@@ -191,6 +197,8 @@ async function handle(
         visitContainers:
           carried === undefined ? await containersOfVisit(deps.buckets, prev?.declaration) : visitFromCommand,
         selection: selection(rules.randomInspection.secretVersion),
+        register,
+        now: new Date(),
       },
       new Date(),
     );

@@ -35,6 +35,8 @@ export const ruleSetSchema = z
     highRiskPorts: z.array(locode).default([]),
     highRiskOriginChannel: channel.default('RED'),
     unlistedContainerChannel: channel.default('RED'),
+    // Declarant or trader on the register's watch list.
+    watchListChannel: channel.default('RED'),
     randomInspection: z
       .object({
         rate: z.number().min(0).max(1),

@@ -5,6 +5,8 @@ import {
   EnterprisePriority,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
+import type { KV } from '@nats-io/kv';
+import { encodeEnterpriseRecord } from '../../core/state/enterprise.js';
 import { DEFAULT_RULES } from '../../processor/rules/store.js';
 import type { RuleSet } from '../../processor/rules/schema.js';
 
@@ -23,6 +25,30 @@ export const OTHER_TAX = '0100107518';
 
 export type Kind = 'green' | 'yellow' | 'red';
 
+/**
+ * Puts OTHER_TAX (the samples' trader) on the enterprise register as AEO, which is what makes a 'green' sample
+ * green: the declaration's own priority claim counts for nothing.
+ */
+export async function registerSampleEnterprises(register: KV): Promise<void> {
+  await register.put(
+    OTHER_TAX,
+    encodeEnterpriseRecord({
+      enterprise: {
+        taxCode: OTHER_TAX,
+        name: 'Sample Trading JSC',
+        priority: EnterprisePriority.AEO,
+        watchListed: false,
+        watchReason: '',
+        licences: [],
+      },
+      revision: 0,
+      changedBy: 'test',
+      changedTime: new Date(),
+      reason: 'test fixture',
+    }),
+  );
+}
+
 /** 12-digit declaration numbers from base upwards: each test file picks its own base. */
 export function numberSequence(base = 108600000000): () => string {
   let serial = 0;
@@ -30,7 +56,8 @@ export function numberSequence(base = 108600000000): () => string {
 }
 
 /**
- * Samples under the default rules: an AEO enterprise with ordinary goods is GREEN; tobacco (HS chapter 24) is
+ * Samples under the default rules: an AEO enterprise (on the register: registerSampleEnterprises) with ordinary
+ * goods is GREEN; tobacco (HS chapter 24) is
  * YELLOW; goods from a high-risk origin are RED.
  */
 export function sampleDeclaration(

@@ -21,11 +21,16 @@ import { startProcessor } from '../../processor/main.js';
 import {
   ClearanceStatus,
   CustomsServiceClient,
+  EnterprisePriority,
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import {
+  EnterpriseServiceClient,
+  type PutEnterpriseResponse,
+} from '../../proto/gen/portstream/v1/enterprise.js';
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
-import { sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
+import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
 import { equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
@@ -191,6 +196,32 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     try {
       const res = await publish(events, [equipmentEvent('perm-1', 1)]);
       expect(res.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED]);
+      // Customs puts the trader on the register through the gateway (it writes ps_enterprises, the processor reads it).
+      const register = clientAs(EnterpriseServiceClient, ingest.address, TOKENS.customs);
+      const entry = await new Promise<PutEnterpriseResponse>((resolve, reject) => {
+        register.putEnterprise(
+          {
+            enterprise: {
+              taxCode: OTHER_TAX,
+              name: 'Sample Trading JSC',
+              priority: EnterprisePriority.AEO,
+              watchListed: false,
+              watchReason: '',
+              licences: [],
+            },
+            reason: 'AEO granted',
+            expectedRevision: 0,
+          },
+          new Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err, r) => {
+            if (err) reject(err);
+            else resolve(r);
+          },
+        );
+      });
+      register.close();
+      expect(entry.record?.revision).toBeGreaterThan(0);
       // Submit waits on the gateway's decision feed (an ordered consumer) and reads the declaration's state.
       const declaration = sampleDeclaration('green', '108600000123');
       const answer = await new Promise<SubmitDeclarationResponse>((resolve, reject) => {

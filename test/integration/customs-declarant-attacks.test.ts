@@ -18,13 +18,22 @@ import {
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams } from '../../core/nats/topology.js';
 import { RateLimiter } from '../../core/rate-limit.js';
+import { createEnterpriseService } from '../../ingest/customs/enterprises.js';
 import { createCustomsService } from '../../ingest/customs/service.js';
+import {
+  EnterpriseServiceClient,
+  type Enterprise,
+  type GetEnterpriseResponse,
+  type ListEnterprisesResponse,
+  type PutEnterpriseResponse,
+} from '../../proto/gen/portstream/v1/enterprise.js';
 import { startCustomsDecider, type DeciderHandle } from '../../processor/customs/decider.js';
 import { DEFAULT_RULES } from '../../processor/rules/store.js';
 import {
   Channel,
   ClearanceStatus,
   CustomsServiceClient,
+  EnterprisePriority,
   NextStepKind,
   type Declaration,
   type GetDeclarationResponse,
@@ -90,6 +99,7 @@ describe('customs: a declarant cannot game the decision', () => {
   let decider: DeciderHandle | undefined;
   let grpc: RunningGrpcServer;
   const clients: Record<keyof typeof TOKENS, CustomsServiceClient> = {} as never;
+  const registers: Record<keyof typeof TOKENS, EnterpriseServiceClient> = {} as never;
 
   const startDecider = async (): Promise<void> => {
     decider = await startCustomsDecider({
@@ -123,6 +133,47 @@ describe('customs: a declarant cannot game the decision', () => {
   };
   const get = (c: CustomsServiceClient, declarationNumber: string) =>
     rpc<GetDeclarationResponse>((md, o, cb) => c.getDeclaration({ declarationNumber }, md, o, cb));
+  const putEnterprise = (c: EnterpriseServiceClient, enterprise: Enterprise, reason: string) =>
+    rpc<PutEnterpriseResponse>((md, o, cb) =>
+      c.putEnterprise({ enterprise, reason, expectedRevision: 0 }, md, o, cb),
+    );
+  const getEnterprise = (c: EnterpriseServiceClient, taxCode: string) =>
+    rpc<GetEnterpriseResponse>((md, o, cb) => c.getEnterprise({ taxCode }, md, o, cb));
+  const listEnterprises = (c: EnterpriseServiceClient) =>
+    rpc<ListEnterprisesResponse>((md, o, cb) => c.listEnterprises({}, md, o, cb));
+  const codeOf = async (p: Promise<unknown>): Promise<status> => {
+    try {
+      await p;
+    } catch (err) {
+      return (err as ServiceError).code;
+    }
+    throw new Error('call succeeded');
+  };
+  /** Phones at 1 USD a piece (far under the reference price: VALUE_ANOMALY), declared and traded by `tax`. */
+  const cheapPhones = (n: string, tax: string, priority: EnterprisePriority): Declaration =>
+    sampleDeclaration('green', n, {
+      declarantTaxCode: tax,
+      traderTaxCode: tax,
+      priority,
+      goods: [
+        {
+          hsCode: '85171300',
+          description: 'smartphones',
+          quantity: 1000,
+          unit: 'PCE',
+          customsValue: { currencyCode: 'USD', units: 1000, nanos: 0 },
+          originCountry: 'CN',
+          grossWeightKg: 300,
+        },
+      ],
+    });
+  const decide = async (c: CustomsServiceClient, d: Declaration) => {
+    const r = await submit(c, d);
+    if (!('ok' in r)) throw new Error(`refused: ${String(r.refused)}`);
+    const full = (await get(clients.customs, d.declarationNumber)).decision;
+    if (!full) throw new Error('no decision');
+    return full;
+  };
 
   beforeAll(async () => {
     nats = await startTestNats();
@@ -143,17 +194,24 @@ describe('customs: a declarant cannot game the decision', () => {
       maxWaitMs: 5000,
       limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
     });
+    const register = createEnterpriseService({
+      auth,
+      register: buckets.enterprises,
+      log: silentLogger(),
+      limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
+    });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
-      [service],
+      [service, register],
       silentLogger(),
     );
     for (const [who, token] of Object.entries(TOKENS)) {
       clients[who as keyof typeof TOKENS] = clientAs(CustomsServiceClient, grpc.address, token);
+      registers[who as keyof typeof TOKENS] = clientAs(EnterpriseServiceClient, grpc.address, token);
     }
   });
   afterAll(async () => {
-    for (const c of Object.values(clients)) c.close();
+    for (const c of [...Object.values(clients), ...Object.values(registers)]) c.close();
     await grpc.shutdown(2000);
     await stopDecider();
     await nc.close();
@@ -239,6 +297,81 @@ describe('customs: a declarant cannot game the decision', () => {
     // Nothing of the rule book: no code, no percentage of a reference, no reference price.
     const seen = JSON.stringify([r.ok.decision, own.decision, own.history]);
     expect(seen).not.toMatch(/VALUE_ANOMALY|reference|%|\b120\b/);
+  });
+
+  it("an unregistered firm's AEO claim changes nothing; customs' register entry does", async () => {
+    // Firm A is not on the register: with or without the claim, the same channel and the same rules.
+    const plain = await decide(
+      clients.firmA,
+      cheapPhones(nextNumber(), FIRM_TAX, EnterprisePriority.STANDARD),
+    );
+    const claimed = await decide(clients.firmA, cheapPhones(nextNumber(), FIRM_TAX, EnterprisePriority.AEO));
+    expect(plain.channel).not.toBe(Channel.GREEN);
+    expect(claimed.channel).toBe(plain.channel);
+    expect(claimed.rules.map((h) => h.code)).toEqual(plain.rules.map((h) => h.code));
+    expect(claimed.rules.map((h) => h.code)).not.toContain('PRIORITY_ENTERPRISE');
+
+    // Customs registers firm B as AEO: B's same goods are cleared, the soft rule recorded but not raising the channel.
+    const { record } = await putEnterprise(
+      registers.customs,
+      {
+        taxCode: OTHER_TAX,
+        name: 'Sample Trading JSC',
+        priority: EnterprisePriority.AEO,
+        watchListed: false,
+        watchReason: '',
+        licences: [],
+      },
+      'AEO certificate 2026/17 granted',
+    );
+    expect(record).toMatchObject({ changedBy: 'customs', reason: 'AEO certificate 2026/17 granted' });
+    const aeo = await decide(
+      clients.firmB,
+      cheapPhones(nextNumber(), OTHER_TAX, EnterprisePriority.STANDARD),
+    );
+    expect(aeo.channel).toBe(Channel.GREEN);
+    expect(aeo.rules.map((h) => h.code)).toEqual(
+      expect.arrayContaining(['VALUE_ANOMALY', 'PRIORITY_ENTERPRISE']),
+    );
+
+    // Watch-listed by customs (a new, audited version): no longer green, whatever B claims.
+    await putEnterprise(
+      registers.admin,
+      { ...(record?.enterprise as Enterprise), watchListed: true, watchReason: 'undervaluation inquiry' },
+      'referred by post-clearance audit',
+    );
+    const watched = await decide(clients.firmB, cheapPhones(nextNumber(), OTHER_TAX, EnterprisePriority.AEO));
+    expect(watched.channel).toBe(Channel.RED);
+    const audit = await getEnterprise(registers.customs, OTHER_TAX);
+    expect(audit.record).toMatchObject({ changedBy: 'admin', reason: 'referred by post-clearance audit' });
+    expect(audit.history.map((h) => [h.changedBy, h.reason])).toEqual([
+      ['customs', 'AEO certificate 2026/17 granted'],
+    ]);
+    // Back to plain AEO for the tests after this one.
+    await putEnterprise(registers.customs, record?.enterprise as Enterprise, 'inquiry closed');
+  });
+
+  it('a firm cannot read or write the register, and the register is unchanged after it tried', async () => {
+    const before = await listEnterprises(registers.customs);
+    const forged: Enterprise = {
+      taxCode: FIRM_TAX,
+      name: 'Firm A',
+      priority: EnterprisePriority.AEO,
+      watchListed: false,
+      watchReason: '',
+      licences: [{ reference: 'GP-1/BCT', hsPrefixes: ['3004'], validUntil: undefined }],
+    };
+    expect(await codeOf(putEnterprise(registers.firmA, forged, 'we are AEO'))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(getEnterprise(registers.firmA, OTHER_TAX))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(listEnterprises(registers.firmB))).toBe(status.PERMISSION_DENIED);
+    expect(await listEnterprises(registers.customs)).toEqual(before);
+    expect(await codeOf(getEnterprise(registers.customs, FIRM_TAX))).toBe(status.NOT_FOUND);
+    // Bad input is refused naming the field, and not stored.
+    const bad = { ...forged, licences: [{ reference: 'X', hsPrefixes: ['30A4'], validUntil: undefined }] };
+    const err = await putEnterprise(registers.customs, bad, 'typo').catch((e: unknown) => e as ServiceError);
+    expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect((err as ServiceError).details).toContain('enterprise.licences[0].hs_prefixes[0]');
+    expect(await listEnterprises(registers.customs)).toEqual(before);
   });
 
   it('with the decider stopped, the first stays pending and the other firm still gets a refusal', async () => {

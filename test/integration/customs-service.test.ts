@@ -44,6 +44,7 @@ import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import {
   FIRM_TAX,
   numberSequence,
+  registerSampleEnterprises,
   sampleDeclaration,
   TEST_RULES,
   type Kind,
@@ -171,6 +172,7 @@ describe('customs service', () => {
     jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
+    await registerSampleEnterprises(buckets.enterprises);
     await startDecider();
     const service = createCustomsService({
       nc,

@@ -21,6 +21,8 @@ const ctx = {
   declarantKnown: true,
   visitContainers: undefined,
   selection: { version: 'test-secret', secret: new Uint8Array(32).fill(7) },
+  register: { declarant: undefined, trader: undefined },
+  now: new Date('2026-11-29T00:00:00Z'),
 };
 const now = new Date('2026-11-23T00:00:01Z');
 
