@@ -32,6 +32,7 @@ import {
   submitted,
   validDeclaration,
 } from './fuzz/customs-cases.js';
+import { ENTERPRISE_CASES } from './fuzz/enterprise-cases.js';
 import { goodEvent, ingestCases, publishBody, streamBody } from './fuzz/ingest-cases.js';
 
 export { submitted } from './fuzz/customs-cases.js';
@@ -78,6 +79,7 @@ function timeRanges(rng: Rng): { startTime: Date | undefined; endTime: Date | un
 }
 
 export const CASES: Record<string, MethodCases> = {
+  ...ENTERPRISE_CASES,
   '/portstream.v1.IngestService/PublishEvents': {
     allowed: INPUT,
     valid: (rng) => publishBody([goodEvent(rng), goodEvent(rng)]),
