@@ -426,7 +426,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         return;
       }
       void (async () => {
-        caller(call.metadata, DECIDERS, 'watch decisions');
+        const p = caller(call.metadata, DECIDERS, 'watch decisions');
         const req = call.request;
         const channels = new Set<number>(req.channels);
         const start: Partial<OrderedConsumerOptions> =
@@ -454,7 +454,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
             }
             if (channels.size > 0 && !channels.has(decision.channel)) continue;
             decision.position = m.seq;
-            if (!call.write({ decision })) await drained(call);
+            if (!call.write({ decision: decisionFor(p, decision) })) await drained(call);
           }
           // The consumer ended without the client leaving (e.g. NATS connection lost): it resumes elsewhere.
           if (!isClosed())
