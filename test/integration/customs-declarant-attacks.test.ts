@@ -18,7 +18,15 @@ import {
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams } from '../../core/nats/topology.js';
 import { RateLimiter } from '../../core/rate-limit.js';
-import { createEnterpriseService } from '../../ingest/customs/enterprises.js';
+import {
+  createEnterpriseService,
+  putEnterprise as putRecord,
+  seedRegister,
+} from '../../ingest/customs/enterprises.js';
+import { readEnterprise } from '../../core/state/enterprise.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createCustomsService } from '../../ingest/customs/service.js';
 import {
   EnterpriseServiceClient,
@@ -48,7 +56,7 @@ import {
   TEST_RULES,
 } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { uniqueName, waitFor } from '../helpers/poll.js';
 
 const TOKENS = {
   firmA: 'attack-test-firm-a-token-0123456789',
@@ -372,6 +380,46 @@ describe('customs: a declarant cannot game the decision', () => {
     expect(err).toMatchObject({ code: status.INVALID_ARGUMENT });
     expect((err as ServiceError).details).toContain('enterprise.licences[0].hs_prefixes[0]');
     expect(await listEnterprises(registers.customs)).toEqual(before);
+  });
+
+  it('seeds the register from a file once: entries customs changed since are left alone', async () => {
+    const kv = await ensureBucket(js, uniqueName('seed_register'), 1, 64);
+    const dir = await mkdtemp(path.join(tmpdir(), 'portstream-seed-'));
+    try {
+      const file = path.join(dir, 'enterprises.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          enterprises: [
+            { taxCode: OTHER_TAX, name: 'Sample Trading JSC', priority: 'ENTERPRISE_PRIORITY_AEO' },
+            {
+              taxCode: FIRM_TAX,
+              name: 'Firm A',
+              priority: 'ENTERPRISE_PRIORITY_STANDARD',
+              licences: [{ reference: 'GP-1/BCT', hsPrefixes: ['3004'], validUntil: '2030-01-01T00:00:00Z' }],
+            },
+          ],
+        }),
+      );
+      expect(await seedRegister(kv, file, silentLogger())).toBe(2);
+      const seeded = await readEnterprise(kv, FIRM_TAX);
+      expect(seeded).toMatchObject({ changedBy: 'seed', reason: `seeded from ${file}` });
+      expect(seeded?.enterprise?.licences[0]?.hsPrefixes).toEqual(['3004']);
+      await putRecord(
+        kv,
+        { ...(seeded?.enterprise as Enterprise), priority: EnterprisePriority.AEO },
+        {
+          by: 'customs',
+          reason: 'AEO granted',
+        },
+      );
+      expect(await seedRegister(kv, file, silentLogger())).toBe(0);
+      expect((await readEnterprise(kv, FIRM_TAX))?.enterprise?.priority).toBe(EnterprisePriority.AEO);
+      await writeFile(file, JSON.stringify({ enterprises: [{ taxCode: '123', name: 'x' }] }));
+      await expect(seedRegister(kv, file, silentLogger())).rejects.toThrow(/enterprises\[0\]\.tax_code/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('with the decider stopped, the first stays pending and the other firm still gets a refusal', async () => {
