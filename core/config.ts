@@ -35,6 +35,14 @@ export const SETTINGS = {
     schema: optionalString,
     doc: 'Risk rule-set JSON file, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
   },
+  CUSTOMS_SELECTION_SECRET_FILE: {
+    schema: optionalString,
+    doc: 'JSON file of the secrets random inspection draws with (`{"secrets":[{"version","secret"}]}`, hex of 32+ bytes; newest last, or the version the rules name); `up` creates one in the data folder. Never in the repository. Unset: a random secret per processor (no replay).',
+  },
+  CUSTOMS_ENTERPRISES_FILE: {
+    schema: optionalString,
+    doc: 'JSON file (`{"enterprises":[{"taxCode","name","priority":"ENTERPRISE_PRIORITY_AEO","watchListed","watchReason","licences":[...]}]}`) the gateway seeds the enterprise register from at start-up: entries not on the register yet are created; existing ones are left as customs changed them.',
+  },
   PROCESSOR_ACK_WAIT_MS: {
     schema: positiveInt.default(10_000),
     doc: 'ack_wait of the processor consumers: how long a command or event group a crashed processor held waits before another processor gets it (long work renews it).',

@@ -10,14 +10,17 @@ import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
 import {
   BUCKET_CONTAINERS,
+  BUCKET_DECLARATION_NUMBERS,
   BUCKET_DECLARATIONS,
   BUCKET_VESSEL_VISITS,
   ensureBucket,
+  ensureEnterpriseBucket,
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
 import { CasBucket, PipelinedRequests } from '../core/nats/pipelined.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
+import { createEnterpriseService, seedRegister } from './customs/enterprises.js';
 import { createCustomsService } from './customs/service.js';
 import { createManifestService } from './manifest/service.js';
 import { ManifestStore } from './manifest/store.js';
@@ -89,14 +92,21 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     log: log.child({ component: 'ingest' }),
   });
   // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream;
-  // and cargo manifests, whose bills say who may declare which containers (see its NATS user for the buckets).
-  const [declarations, containers, visits, manifestBuckets] = await Promise.all([
+  // writes only the number claims of declarations; and cargo manifests, whose bills say who may declare which
+  // containers (see its NATS user for the buckets).
+  const [declarations, numbers, register, containers, visits, manifestBuckets] = await Promise.all([
     ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
+    ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS),
+    ensureEnterpriseBucket(js, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_VESSEL_VISITS, config.JS_REPLICAS),
     ensureManifestBuckets(js, config.JS_REPLICAS),
   ]);
   const manifestStore = new ManifestStore({ ...manifestBuckets, containers, visits });
+  // The enterprise register customs keeps (priority/AEO, watch lists, licences): served here, read by the decider.
+  if (config.CUSTOMS_ENTERPRISES_FILE !== undefined) {
+    await seedRegister(register, config.CUSTOMS_ENTERPRISES_FILE, log.child({ component: 'enterprises' }));
+  }
   const customsLimiter = new RateLimiter('customs calls', {
     perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
     burst: config.RATE_LIMIT_CUSTOMS_BURST,
@@ -107,12 +117,19 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     log: log.child({ component: 'manifests' }),
     limiter: customsLimiter,
   });
+  const enterprises = createEnterpriseService({
+    auth: deps.auth,
+    register,
+    log: log.child({ component: 'enterprises' }),
+    limiter: customsLimiter,
+  });
   const customsShutdown = new AbortController();
   const customs = createCustomsService({
     nc,
     js,
     jsm,
     declarations,
+    numbers,
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
@@ -127,7 +144,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
       tls: deps.tls,
     },
-    [registration, customs, manifests, ...(deps.extraServices ?? [])],
+    [registration, customs, manifests, enterprises, ...(deps.extraServices ?? [])],
     log,
   );
   return {

@@ -14,6 +14,7 @@ import {
   waitForStreams,
 } from '../core/nats/topology.js';
 import { startCustomsDecider } from './customs/decider.js';
+import { SelectionSecrets } from './rules/selection.js';
 import { RuleStore } from './rules/store.js';
 import { startStateConsumer } from './state/consumer.js';
 
@@ -33,11 +34,15 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const log = deps.log.child({ component: 'processor' });
   const rules = new RuleStore(deps.config.PROCESSOR_RULES_FILE, log);
   rules.watch();
+  const roles = deps.config.PROCESSOR_ROLES;
+  const secrets = roles.includes('customs')
+    ? new SelectionSecrets(deps.config.CUSTOMS_SELECTION_SECRET_FILE, log)
+    : undefined;
+  secrets?.watch();
   const js = jetstream(deps.nc);
   const jsm = await jetstreamManager(deps.nc);
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
   const ackWaitMs = deps.config.PROCESSOR_ACK_WAIT_MS;
-  const roles = deps.config.PROCESSOR_ROLES;
   await waitForStreams(
     jsm,
     [
@@ -55,7 +60,15 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const parts: { stop(): Promise<void> }[] = [];
   if (roles.includes('customs')) {
     parts.push(
-      await startCustomsDecider({ js, jsm, buckets, rules: () => rules.current(), logger: log, ackWaitMs }),
+      await startCustomsDecider({
+        js,
+        jsm,
+        buckets,
+        rules: () => rules.current(),
+        selection: (version) => (secrets as SelectionSecrets).keyFor(version),
+        logger: log,
+        ackWaitMs,
+      }),
     );
   }
   if (roles.includes('state')) {
@@ -66,6 +79,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     rulesVersion: () => rules.current().version,
     stop: async () => {
       rules.close();
+      secrets?.close();
       await Promise.all(parts.map((p) => p.stop()));
       log.info('processor stopped');
     },

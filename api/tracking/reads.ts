@@ -11,6 +11,7 @@ import type {
   ThroughputRow,
   TimeRange,
 } from '../../core/clickhouse/index.js';
+import { decisionsFor } from '../../core/customs/decision-view.js';
 import { invalidArgument } from '../../core/errors.js';
 import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
@@ -178,7 +179,7 @@ export class TrackingReads {
   async decisions(p: Principal, req: ListDecisionsRequest): Promise<ListDecisionsResponse> {
     const no = declarationNumberOf(req.declarationNumber);
     await assertMaySeeDeclaration(p, no, this.store);
-    return { decisions: await this.store.decisions(no) };
+    return { decisions: decisionsFor(p, await this.store.decisions(no)) };
   }
 
   async throughput(_p: Principal, req: GetThroughputRequest): Promise<GetThroughputResponse> {

@@ -10,6 +10,7 @@ import type { Env } from '../../core/config.js';
 import { LocalNatsCluster } from '../../core/nats/local-cluster.js';
 import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { authForUp } from '../auth.js';
+import { selectionSecretFor } from '../selection-secret.js';
 import { connectFromConfig } from '../nats.js';
 import { ChildRunnable, type LogRecord } from '../processes.js';
 import { boot, onShutdown, type Runtime, type ShutdownStep } from '../runtime.js';
@@ -132,7 +133,13 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
     };
 
     // All at once: they share nothing but NATS (the streams exist), and a cold start is mostly loading code.
-    for (let i = 1; i <= processors; i++) procs.push(await spawnChild(`processor-${i}`, ['processor'], {}));
+    // Every processor draws random inspections with the same secret.
+    const secretFile = selectionSecretFor(rt, dir);
+    for (let i = 1; i <= processors; i++) {
+      procs.push(
+        await spawnChild(`processor-${i}`, ['processor'], { CUSTOMS_SELECTION_SECRET_FILE: secretFile }),
+      );
+    }
     const sink = await spawnChild('sink', ['sink'], {});
     sinks.push(sink);
     for (let i = 1; i <= gateways; i++) {

@@ -13,6 +13,7 @@ import { startProcessor } from '../../processor/main.js';
 import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
 import { authForUp } from '../auth.js';
 import { startLiveView } from '../live-view.js';
+import { selectionSecretFor } from '../selection-secret.js';
 import { startSimulator } from '../simulator.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
@@ -40,7 +41,11 @@ export async function runUp(overrides: Env): Promise<void> {
     const sink = await startSink({ nc, leaseNc, ch, config, log, metrics: createSinkMetrics(registry) });
     steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
 
-    const processor = await startProcessor({ config, log, nc });
+    const processor = await startProcessor({
+      config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
+      log,
+      nc,
+    });
     steps.unshift(['processor', () => processor.stop()]);
 
     const api = await startApi({ config, log, nc, ch, registry, auth, tls: rt.tls.server });

@@ -1,15 +1,20 @@
 // KV buckets for the state the processor keeps and the API reads: their names and creation.
 //   ps_declarations  key: declaration number       value: core/state/declaration.ts (JSON)
 //   ps_declarants    key: declarant tax code       value: first declaration number (marks a known declarant)
+//   ps_declaration_numbers key: declaration number value: its first declarant and content digest (gateway)
+//   ps_enterprises   key: tax code  value: core/state/enterprise.ts (protobuf; history = audit trail)
 //   ps_containers    key: container number         value: core/state/container.ts (protobuf)
 //   ps_vessel_visits key: "<UN/LOCODE>-<terminal>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
 //   ps_manifests     key: "<call id>.<carrier code>"   value: ManifestHeader (protobuf; the last 16 versions kept)
 //   ps_bills         key: bill of lading number     value: BillRecord (protobuf)
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { ENTERPRISE_HISTORY } from '../state/enterprise.js';
 
 export const BUCKET_DECLARATIONS = 'ps_declarations';
 export const BUCKET_DECLARANTS = 'ps_declarants';
+export const BUCKET_DECLARATION_NUMBERS = 'ps_declaration_numbers';
+export const BUCKET_ENTERPRISES = 'ps_enterprises';
 export const BUCKET_CONTAINERS = 'ps_containers';
 export const BUCKET_VESSEL_VISITS = 'ps_vessel_visits';
 export const BUCKET_MANIFESTS = 'ps_manifests';
@@ -20,6 +25,8 @@ const MANIFEST_HISTORY = 16;
 export interface Buckets {
   declarations: KV;
   declarants: KV;
+  /** The enterprise register customs keeps (read by the decider). */
+  enterprises: KV;
   containers: KV;
   vesselVisits: KV;
   /** Bucket names (with the prefix), for access that bypasses the KV client (core/nats/pipelined.ts). */
@@ -49,18 +56,25 @@ export async function ensureManifestBuckets(
   return { manifests, bills };
 }
 
+/** The enterprise register's bucket, with the versions it keeps: the same settings from every service. */
+export function ensureEnterpriseBucket(js: JetStreamClient, replicas: number, prefix = ''): Promise<KV> {
+  return ensureBucket(js, `${prefix}${BUCKET_ENTERPRISES}`, replicas, ENTERPRISE_HISTORY);
+}
+
 /** Creates (or opens) every bucket; safe to call from several services at once. */
 export async function ensureBuckets(js: JetStreamClient, replicas: number, prefix = ''): Promise<Buckets> {
   const open = (name: string): Promise<KV> => ensureBucket(js, `${prefix}${name}`, replicas);
-  const [declarations, declarants, containers, vesselVisits] = await Promise.all([
+  const [declarations, declarants, enterprises, containers, vesselVisits] = await Promise.all([
     open(BUCKET_DECLARATIONS),
     open(BUCKET_DECLARANTS),
+    ensureEnterpriseBucket(js, replicas, prefix),
     open(BUCKET_CONTAINERS),
     open(BUCKET_VESSEL_VISITS),
   ]);
   return {
     declarations,
     declarants,
+    enterprises,
     containers,
     vesselVisits,
     names: {

@@ -8,6 +8,8 @@ import { type ServerUnaryCall, type ServerWritableStream, type Metadata } from '
 import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
+import type { KV } from '@nats-io/kv';
+import { decisionFor, decisionsFor } from '../../core/customs/decision-view.js';
 import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
@@ -41,12 +43,15 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import { resolveBills, type BillLookup } from './bills.js';
+import { claimNumber } from './claims.js';
 import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
 import { runCommand, type CommandOutcome } from './command.js';
 import { DecisionFeed, PULL_EXPIRES_MS } from './decision-feed.js';
 
 export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
   auth: TokenAuthenticator;
+  /** ps_declaration_numbers: each number bound to its first declarant and content (claims.ts). */
+  numbers: KV;
   log: Logger;
   /** Server-side cap on how long a command waits for its decision (CUSTOMS_MAX_WAIT_MS). */
   maxWaitMs: number;
@@ -223,6 +228,8 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           resolveBills(deps.manifests, p, submitted),
         );
         const n = decl.declarationNumber;
+        // Nothing under a number bound to another declarant or other content goes further (claims.ts).
+        await persisting(claimNumber(deps.numbers, submitted, p.name));
         // Listening for the decision starts before the state is read, so no decision falls between the two.
         const watched = await persisting(watchAndRead(deps, n));
         try {
@@ -247,7 +254,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           );
           log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
           return decision
-            ? { declarationNumber: n, status: decision.status, decision }
+            ? { declarationNumber: n, status: decision.status, decision: decisionFor(p, decision) }
             : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
         } finally {
           watched.waiter.close();
@@ -370,12 +377,13 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         // A firm is told NOT_FOUND for another's declaration: it may not learn that the number exists.
         if (state) {
           if (!maySeeDeclaration(p, partiesOf(state.declaration))) throw notFound(n);
+          const last = state.decisions.at(-1);
           return {
             declaration: state.declaration,
             revision: state.revision,
             status: currentStatus(state),
-            decision: state.decisions.at(-1),
-            history: state.decisions,
+            decision: last && decisionFor(p, last),
+            history: decisionsFor(p, state.decisions),
           };
         }
         const pending = await pendingSubmission(n);
@@ -412,7 +420,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         return;
       }
       void (async () => {
-        caller(call.metadata, DECIDERS, 'watch decisions');
+        const p = caller(call.metadata, DECIDERS, 'watch decisions');
         const req = call.request;
         const channels = new Set<number>(req.channels);
         const start: Partial<OrderedConsumerOptions> =
@@ -440,7 +448,7 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
             }
             if (channels.size > 0 && !channels.has(decision.channel)) continue;
             decision.position = m.seq;
-            if (!call.write({ decision })) await drained(call);
+            if (!call.write({ decision: decisionFor(p, decision) })) await drained(call);
           }
           // The consumer ended without the client leaving (e.g. NATS connection lost): it resumes elsewhere.
           if (!isClosed())

@@ -8,6 +8,7 @@
 // handles the declaration, e.g. the redelivery after a crash between the two writes, publishes it (the same
 // bytes under the same id, so JetStream keeps one within its duplicate window) and records the position.
 // Acks only after both writes are stored. Commands run concurrently (bounded), serialised per declaration.
+import { randomBytes } from 'node:crypto';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
@@ -23,7 +24,9 @@ import {
 import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { linkDeclaration } from '../state/customs.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
+import { registerView, type RegisterView } from '../../core/state/enterprise.js';
 import type { RuleSet } from '../rules/schema.js';
+import type { SelectionKey } from '../rules/selection.js';
 import { ensureDurable } from '../durable.js';
 import { deadLetter } from './dead-letter.js';
 import { transition } from './transition.js';
@@ -35,6 +38,11 @@ export interface DeciderDeps {
   jsm: JetStreamManager;
   buckets: Buckets;
   rules: () => RuleSet;
+  /**
+   * The selection secret for random inspection, by the version the rules name (processor/rules/selection.ts).
+   * Unset: a random secret for this decider's life.
+   */
+  selection?: (version: string | undefined) => SelectionKey;
   logger: Logger;
   /** Commands processed at once. */
   concurrency?: number;
@@ -47,6 +55,7 @@ export interface DeciderHandle {
 }
 
 const MAX_CAS_RETRIES = 5;
+const NOT_REGISTERED: RegisterView = { declarant: undefined, trader: undefined };
 
 async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
   await ensureDurable(jsm, STREAM_CUSTOMS, {
@@ -125,7 +134,12 @@ class KnownDeclarants {
   }
 }
 
-async function handle(deps: DeciderDeps, known: KnownDeclarants, msg: JsMsg): Promise<'ack' | 'term'> {
+async function handle(
+  deps: DeciderDeps,
+  known: KnownDeclarants,
+  selection: (version: string | undefined) => SelectionKey,
+  msg: JsMsg,
+): Promise<'ack' | 'term'> {
   let cmd: DeclarationCommand;
   try {
     cmd = DeclarationCommand.decode(msg.data);
@@ -146,19 +160,30 @@ async function handle(deps: DeciderDeps, known: KnownDeclarants, msg: JsMsg): Pr
     // The two reads are independent when the command carries the declaration (a submission or amendment):
     // one round trip instead of two before the decision can be made.
     const carried = cmd.declaration;
-    const [entry, knownFromCommand] = await Promise.all([
+    const [entry, knownFromCommand, register] = await Promise.all([
       declarations.get(key),
       carried === undefined ? undefined : isKnown(carried.declarantTaxCode),
+      // The enterprise register: only an assessment (submission, amendment) reads it.
+      carried === undefined
+        ? NOT_REGISTERED
+        : registerView(deps.buckets.enterprises, carried.declarantTaxCode, carried.traderTaxCode),
     ]);
     const live = entry !== null && entry.operation === 'PUT';
     const prev = live ? decodeDeclarationState(entry.value) : undefined;
     const taxCode = carried?.declarantTaxCode ?? prev?.declaration.declarantTaxCode ?? '';
     const declarantKnown = knownFromCommand ?? (await isKnown(taxCode));
+    const rules = deps.rules();
     const t = transition(
       prev,
       cmd,
-      deps.rules(),
-      { declarantKnown, unmanifestedBills: cmd.unmanifestedBillNumbers },
+      rules,
+      {
+        declarantKnown,
+        unmanifestedBills: cmd.unmanifestedBillNumbers,
+        selection: selection(rules.randomInspection.secretVersion),
+        register,
+        now: new Date(),
+      },
       new Date(),
     );
     if (t.kind === 'unchanged') {
@@ -229,13 +254,15 @@ export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHan
   const queue = new PQueue({ concurrency });
   const tails = new Map<string, Promise<void>>();
   const known = new KnownDeclarants();
+  const ephemeral = { version: `ephemeral-${randomBytes(4).toString('hex')}`, secret: randomBytes(32) };
+  const selection = deps.selection ?? (() => ephemeral);
   const messages = await consumer.consume({ max_messages: concurrency * 2 });
 
   const run = async (msg: JsMsg): Promise<void> => {
     try {
       // A plain ack, no round trip: if it is lost, the redelivered command finds its decision recorded and
       // only repeats the idempotent follow-up (afterDecision).
-      if ((await handle(deps, known, msg)) === 'term') msg.term();
+      if ((await handle(deps, known, selection, msg)) === 'term') msg.term();
       else msg.ack();
     } catch (err) {
       deps.logger.warn(

@@ -7,6 +7,7 @@ import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { DeclarationState } from '../../core/state/declaration.js';
 import { assess } from '../rules/engine.js';
+import { nextSteps } from './next-steps.js';
 import type { RiskContext } from '../rules/engine.js';
 import type { RuleSet } from '../rules/schema.js';
 
@@ -42,7 +43,9 @@ export function transition(
   now: Date,
 ): Transition {
   if (prev?.appliedCommands.includes(cmd.commandId)) return { kind: 'unchanged' };
-  const base = (revision: number): Omit<Decision, 'channel' | 'status' | 'rules' | 'note'> => ({
+  const base = (
+    revision: number,
+  ): Omit<Decision, 'channel' | 'status' | 'rules' | 'note' | 'nextSteps' | 'selectionSecretVersion'> => ({
     declarationNumber: cmd.declarationNumber || (cmd.declaration?.declarationNumber ?? ''),
     revision,
     ruleSetVersion: rules.version,
@@ -68,12 +71,15 @@ export function transition(
       }
       const revision = (prev?.revision ?? 0) + 1;
       const a = assess(decl, ctx, rules);
+      const status = statusOf(a.channel);
       const decision: Decision = {
         ...base(revision),
         channel: a.channel,
-        status: statusOf(a.channel),
+        status,
         rules: a.rules,
         note: '',
+        nextSteps: nextSteps(decl, status, a.rules),
+        selectionSecretVersion: rules.randomInspection.rate > 0 ? ctx.selection.version : '',
       };
       return {
         kind: 'apply',
@@ -113,6 +119,8 @@ export function transition(
         status: next,
         rules: [],
         note,
+        nextSteps: nextSteps(prev.declaration, next, last?.rules ?? []),
+        selectionSecretVersion: '',
       };
       return {
         kind: 'apply',

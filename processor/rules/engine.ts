@@ -1,16 +1,28 @@
 // The risk engine: a pure function from a declaration, what the processor knows about its context (declarant
 // history, whether its bills are on a carrier's manifest) and a rule set to a channel and the rules that fired. Pure so that every
 // decision can be replayed and audited from the same inputs.
-import { createHash } from 'node:crypto';
-import { Channel, DocumentType, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
+import { createHmac } from 'node:crypto';
+import { Channel, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration, RuleHit } from '../../proto/gen/portstream/v1/customs.js';
 import type { RuleChannel, RuleSet } from './schema.js';
+import type { SelectionKey } from './selection.js';
+import type { RegisterView } from '../../core/state/enterprise.js';
+import type { EnterpriseRecord } from '../../proto/gen/portstream/v1/enterprise.js';
 
 export interface RiskContext {
   /** The declarant has had a declaration assessed before. */
   declarantKnown: boolean;
   /** Bills of lading the declaration names that were on no carrier's filed manifest when it was received. */
   unmanifestedBills: readonly string[];
+  /** The deployment's secret for random inspection (selection.ts). */
+  selection: SelectionKey;
+  /**
+   * The parties' entries on the enterprise register customs keeps: the only source of priority/AEO status,
+   * watch listing and licences (the declaration's own `priority` claim is ignored).
+   */
+  register: RegisterView;
+  /** When the decision is made: licences must be valid then. */
+  now: Date;
 }
 
 export interface Assessment {
@@ -28,6 +40,7 @@ export const RuleCode = {
   HIGH_RISK_ROUTE: 'HIGH_RISK_ROUTE',
   CARGO_NOT_MANIFESTED: 'CARGO_NOT_MANIFESTED',
   RANDOM_INSPECTION: 'RANDOM_INSPECTION',
+  WATCH_LIST: 'WATCH_LIST',
   PRIORITY_ENTERPRISE: 'PRIORITY_ENTERPRISE',
 } as const;
 
@@ -43,9 +56,22 @@ const toChannel = (c: RuleChannel): Channel =>
 
 const amount = (m: { units: number; nanos: number }): number => m.units + m.nanos / 1e9;
 
-/** A value in [0, 1) fixed by seed and declaration number: the same declaration always draws the same. */
-export function inspectionDraw(seed: string, declarationNumber: string): number {
-  const digest = createHash('sha256').update(`${seed}:${declarationNumber}`).digest();
+/** The registered licence of the enterprise that covers the HS code and is valid at `now`, if any. */
+function licenceFor(e: EnterpriseRecord | undefined, hsCode: string, now: Date): string | undefined {
+  const l = e?.enterprise?.licences.find(
+    (x) =>
+      x.hsPrefixes.some((p) => hsCode.startsWith(p)) &&
+      (x.validUntil === undefined || x.validUntil.getTime() > now.getTime()),
+  );
+  return l?.reference;
+}
+
+/**
+ * A value in [0, 1) fixed by the secret, the rules' seed and the declaration number: the same declaration always
+ * draws the same under the same secret, and without the secret nobody can tell what a number draws.
+ */
+export function inspectionDraw(secret: Uint8Array, seed: string, declarationNumber: string): number {
+  const digest = createHmac('sha256', secret).update(`${seed}:${declarationNumber}`).digest();
   return digest.readUInt32BE(0) / 0x1_0000_0000;
 }
 
@@ -54,7 +80,7 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
   const hit = (code: string, reason: string, channel: RuleChannel): void => {
     hits.push({ code, reason, channel: toChannel(channel) });
   };
-  const hasDoc = (t: DocumentType): boolean => decl.documents.some((d) => d.type === t && d.reference !== '');
+  const { register } = ctx;
 
   decl.goods.forEach((g, i) => {
     const chapter = Number(g.hsCode.slice(0, 2));
@@ -63,8 +89,13 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
       hit(RuleCode.HS_HIGH_RISK_CHAPTER, `goods[${i}] HS chapter ${chapter} is high risk`, risky.channel);
 
     const licence = rules.licenceRequired.find((p) => g.hsCode.startsWith(p));
-    if (licence && !hasDoc(DocumentType.IMPORT_LICENCE) && !hasDoc(DocumentType.EXPORT_LICENCE)) {
-      hit(RuleCode.LICENCE_MISSING, `goods[${i}] HS ${g.hsCode} needs a licence, none attached`, 'YELLOW');
+    // A licence counts when customs has it on record for the trader; an attached document is only a claim.
+    if (licence && licenceFor(register.trader, g.hsCode, ctx.now) === undefined) {
+      hit(
+        RuleCode.LICENCE_MISSING,
+        `goods[${i}] HS ${g.hsCode} needs a licence; none on the register for ${decl.traderTaxCode}`,
+        'YELLOW',
+      );
     }
 
     if (rules.highRiskOrigins.includes(g.originCountry)) {
@@ -122,13 +153,25 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
   }
 
   const { rate, seed, channel: randomChannel } = rules.randomInspection;
-  if (rate > 0 && inspectionDraw(seed, decl.declarationNumber) < rate) {
+  if (rate > 0 && inspectionDraw(ctx.selection.secret, seed, decl.declarationNumber) < rate) {
     hit(RuleCode.RANDOM_INSPECTION, `selected for random inspection (rate ${rate})`, randomChannel);
   }
 
+  const watched = [register.declarant, register.trader].filter((e) => e?.enterprise?.watchListed === true);
+  for (const e of new Set(watched)) {
+    hit(
+      RuleCode.WATCH_LIST,
+      `${e?.enterprise?.taxCode ?? ''} is on the watch list (register revision ${String(e?.revision)}): ${e?.enterprise?.watchReason ?? ''}`,
+      rules.watchListChannel,
+    );
+  }
+
+  // Priority treatment comes from the register entry of the trader, never from the declaration's claim.
+  const standing = register.trader?.enterprise?.priority;
   const priority =
     rules.priorityGreen &&
-    (decl.priority === EnterprisePriority.PRIORITY || decl.priority === EnterprisePriority.AEO);
+    watched.length === 0 &&
+    (standing === EnterprisePriority.PRIORITY || standing === EnterprisePriority.AEO);
   let channel = Channel.GREEN;
   for (const h of hits) {
     if (priority && SOFT.has(h.code)) continue;
@@ -137,7 +180,7 @@ export function assess(decl: Declaration, ctx: RiskContext, rules: RuleSet): Ass
   if (priority)
     hits.push({
       code: RuleCode.PRIORITY_ENTERPRISE,
-      reason: 'priority/AEO enterprise',
+      reason: `priority/AEO enterprise per register revision ${String(register.trader?.revision)}`,
       channel: Channel.GREEN,
     });
   return { channel, rules: hits };

@@ -36,8 +36,17 @@ export const ruleSetSchema = z
     highRiskOriginChannel: channel.default('RED'),
     // Channel for cargo whose bill of lading is on no carrier's manifest (CARGO_NOT_MANIFESTED).
     unlistedContainerChannel: channel.default('RED'),
+    // Declarant or trader on the register's watch list.
+    watchListChannel: channel.default('RED'),
     randomInspection: z
-      .object({ rate: z.number().min(0).max(1), seed: z.string().default(''), channel })
+      .object({
+        rate: z.number().min(0).max(1),
+        // Mixed into the draw with the deployment's secret (processor/rules/selection.ts); not a secret itself.
+        seed: z.string().default(''),
+        // Version of the selection secret these rules select with (unset: the newest in the secrets file).
+        secretVersion: z.string().min(1).optional(),
+        channel,
+      })
       .default({ rate: 0, seed: '', channel: 'RED' }),
   })
   .strict();

@@ -5,12 +5,49 @@ import {
   EnterprisePriority,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
+import type { KV } from '@nats-io/kv';
+import { encodeEnterpriseRecord } from '../../core/state/enterprise.js';
+import { DEFAULT_RULES } from '../../processor/rules/store.js';
+import type { RuleSet } from '../../processor/rules/schema.js';
+
+/**
+ * The default rules without random inspection: a sample's channel is then fixed whatever selection secret the
+ * decider draws with (a random one per decider in tests).
+ */
+export const TEST_RULES: RuleSet = {
+  ...DEFAULT_RULES,
+  randomInspection: { ...DEFAULT_RULES.randomInspection, rate: 0 },
+};
 
 /** The firm's own tax code (test/helpers/auth.ts) and another enterprise's. */
 export const FIRM_TAX = '0100109106';
 export const OTHER_TAX = '0100107518';
 
 export type Kind = 'green' | 'yellow' | 'red';
+
+/**
+ * Puts OTHER_TAX (the samples' trader) on the enterprise register as AEO, which is what makes a 'green' sample
+ * green: the declaration's own priority claim counts for nothing.
+ */
+export async function registerSampleEnterprises(register: KV): Promise<void> {
+  await register.put(
+    OTHER_TAX,
+    encodeEnterpriseRecord({
+      enterprise: {
+        taxCode: OTHER_TAX,
+        name: 'Sample Trading JSC',
+        priority: EnterprisePriority.AEO,
+        watchListed: false,
+        watchReason: '',
+        licences: [],
+      },
+      revision: 0,
+      changedBy: 'test',
+      changedTime: new Date(),
+      reason: 'test fixture',
+    }),
+  );
+}
 
 /** 12-digit declaration numbers from base upwards: each test file picks its own base. */
 export function numberSequence(base = 108600000000): () => string {
@@ -19,7 +56,8 @@ export function numberSequence(base = 108600000000): () => string {
 }
 
 /**
- * Samples under the default rules: an AEO enterprise with ordinary goods is GREEN; tobacco (HS chapter 24) is
+ * Samples under the default rules: an AEO enterprise (on the register: registerSampleEnterprises) with ordinary
+ * goods is GREEN; tobacco (HS chapter 24) is
  * YELLOW; goods from a high-risk origin are RED.
  */
 export function sampleDeclaration(

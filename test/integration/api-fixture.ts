@@ -88,12 +88,17 @@ export function decision(no: string, revision: number, channel: Channel, latency
     revision,
     channel,
     status: channel === Channel.GREEN ? ClearanceStatus.CLEARED : ClearanceStatus.DOCUMENT_CHECK,
-    rules: [],
+    rules:
+      channel === Channel.GREEN
+        ? []
+        : [{ code: 'VALUE_ANOMALY', reason: 'goods[0] unit price is 1% of the reference for 8517', channel }],
     ruleSetVersion: 'test',
     decidedTime: new Date(),
     decisionLatencyUs: latencyUs,
     position: 0,
     note: '',
+    nextSteps: [],
+    selectionSecretVersion: '',
   };
 }
 

@@ -277,6 +277,19 @@ describe('TrackingService (gRPC)', () => {
       expect((await list('customs', THEIR_DECL)).decisions.map((d) => d.channel)).toEqual([Channel.RED]);
     });
 
+    it('shows a firm channel and status but no rule codes, reasons or rule-set version', async () => {
+      const full = await list('customs', MY_DECL);
+      expect(full.decisions.flatMap((d) => d.rules.map((h) => h.code))).toContain('VALUE_ANOMALY');
+      const seen = await list('firm', MY_DECL);
+      expect(seen.decisions.map((d) => [d.channel, d.status])).toEqual(
+        full.decisions.map((d) => [d.channel, d.status]),
+      );
+      for (const d of seen.decisions) {
+        expect(d).toMatchObject({ rules: [], ruleSetVersion: '', note: '', selectionSecretVersion: '' });
+      }
+      expect(JSON.stringify(seen)).not.toMatch(/reference|VALUE_ANOMALY|%/);
+    });
+
     it('answers NOT_FOUND to a firm for others’ declarations, PERMISSION_DENIED to operators', async () => {
       expect(await codeOf(list('firm', THEIR_DECL))).toBe(grpcStatus.NOT_FOUND);
       expect(await codeOf(list('operator', MY_DECL))).toBe(grpcStatus.PERMISSION_DENIED);

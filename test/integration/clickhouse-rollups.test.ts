@@ -49,6 +49,8 @@ function decision(n: string, channel: Channel, latencyUs: number, note = ''): De
     decisionLatencyUs: latencyUs,
     position: 0,
     note,
+    nextSteps: [],
+    selectionSecretVersion: '',
   };
 }
 

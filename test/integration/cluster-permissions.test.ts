@@ -22,14 +22,19 @@ import { startProcessor } from '../../processor/main.js';
 import {
   ClearanceStatus,
   CustomsServiceClient,
+  EnterprisePriority,
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import {
+  EnterpriseServiceClient,
+  type PutEnterpriseResponse,
+} from '../../proto/gen/portstream/v1/enterprise.js';
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
 import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { unary } from '../helpers/rpc.js';
 import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
-import { sampleDeclaration } from '../helpers/declarations.js';
+import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
 import { containerNumber, equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
@@ -117,10 +122,14 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       jsm.consumers.add(STREAM_EVENTS, { durable_name: 'processor-events', ack_policy: AckPolicy.Explicit }),
     ).rejects.toThrow(DENIED);
     await expect(js.publish('ps.customs.decisions.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
-    // Container state: read (the terminal check), never written.
+    // Container state: read (the terminal check) and written (the shipments a manifest gives containers).
     const containers = await new Kvm(js).create('ps_containers', { replicas: 1 });
     expect(await containers.get('MSCU1234565')).toBeNull();
-    await expect(containers.put('MSCU1234565', 'moved')).rejects.toThrow(DENIED);
+    // It binds declaration numbers, and writes no other bucket.
+    const numbers = await new Kvm(js).create('ps_declaration_numbers', { history: 1 });
+    expect(await numbers.create('108600000999', 'claim')).toBeGreaterThan(0);
+    const declarations = await new Kvm(js).create('ps_declarations', { history: 1 });
+    await expect(declarations.put('108600000999', 'forged')).rejects.toThrow(DENIED);
   });
 
   it('processor: consumes with its own durable, keeps KV state, decides; cannot publish events', async () => {
@@ -181,7 +190,10 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
   });
 
   it('the real gateway and processor, each as its own user, take events and decide a declaration', async () => {
-    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0' });
+    // No random inspection: the declaration's channel is then fixed.
+    const rulesFile = path.join(dir, 'rules.json');
+    await writeFile(rulesFile, JSON.stringify(TEST_RULES));
+    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0', PROCESSOR_RULES_FILE: rulesFile });
     const log = silentLogger();
     const ingest = await startIngest({
       config,
@@ -197,6 +209,32 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     try {
       const res = await publish(events, [equipmentEvent('perm-1', 1)]);
       expect(res.results.map((r) => r.status)).toEqual([EventStatus.ACCEPTED]);
+      // Customs puts the trader on the register through the gateway (it writes ps_enterprises, the processor reads it).
+      const register = clientAs(EnterpriseServiceClient, ingest.address, TOKENS.customs);
+      const entry = await new Promise<PutEnterpriseResponse>((resolve, reject) => {
+        register.putEnterprise(
+          {
+            enterprise: {
+              taxCode: OTHER_TAX,
+              name: 'Sample Trading JSC',
+              priority: EnterprisePriority.AEO,
+              watchListed: false,
+              watchReason: '',
+              licences: [],
+            },
+            reason: 'AEO granted',
+            expectedRevision: 0,
+          },
+          new Metadata(),
+          { deadline: Date.now() + 10_000 },
+          (err, r) => {
+            if (err) reject(err);
+            else resolve(r);
+          },
+        );
+      });
+      register.close();
+      expect(entry.record?.revision).toBeGreaterThan(0);
       // Submit waits on the gateway's decision feed (an ordered consumer) and reads the declaration's state.
       const declaration = sampleDeclaration('green', '108600000123');
       const answer = await new Promise<SubmitDeclarationResponse>((resolve, reject) => {

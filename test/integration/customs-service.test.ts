@@ -10,7 +10,13 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { ensureBuckets, ensureManifestBuckets, type Buckets } from '../../core/nats/buckets.js';
+import {
+  BUCKET_DECLARATION_NUMBERS,
+  ensureBucket,
+  ensureBuckets,
+  ensureManifestBuckets,
+  type Buckets,
+} from '../../core/nats/buckets.js';
 import { ManifestStore } from '../../ingest/manifest/store.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
@@ -37,7 +43,14 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { FIRM_TAX, numberSequence, sampleDeclaration, type Kind } from '../helpers/declarations.js';
+import {
+  FIRM_TAX,
+  numberSequence,
+  registerSampleEnterprises,
+  sampleDeclaration,
+  TEST_RULES,
+  type Kind,
+} from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 import { RateLimiter } from '../../core/rate-limit.js';
@@ -108,7 +121,7 @@ describe('customs service', () => {
       js,
       jsm,
       buckets,
-      rules: () => DEFAULT_RULES,
+      rules: () => TEST_RULES,
       logger: silentLogger(),
       concurrency: 16,
     });
@@ -161,12 +174,14 @@ describe('customs service', () => {
     jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
+    await registerSampleEnterprises(buckets.enterprises);
     await startDecider();
     const service = createCustomsService({
       nc,
       js,
       jsm,
       declarations: buckets.declarations,
+      numbers: await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, 1),
       auth: testAuth,
       log: silentLogger(),
       maxWaitMs: 5000,
@@ -416,6 +431,8 @@ describe('customs service', () => {
           decisionLatencyUs: 0,
           position: 0,
           note,
+          nextSteps: [],
+          selectionSecretVersion: '',
         }).finish(),
       );
     }

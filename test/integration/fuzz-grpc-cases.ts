@@ -32,6 +32,7 @@ import {
   submitted,
   validDeclaration,
 } from './fuzz/customs-cases.js';
+import { ENTERPRISE_CASES } from './fuzz/enterprise-cases.js';
 import { goodEvent, ingestCases, publishBody, streamBody } from './fuzz/ingest-cases.js';
 import { MANIFEST_CASES } from './fuzz/manifest-cases.js';
 
@@ -80,6 +81,7 @@ function timeRanges(rng: Rng): { startTime: Date | undefined; endTime: Date | un
 
 export const CASES: Record<string, MethodCases> = {
   ...MANIFEST_CASES,
+  ...ENTERPRISE_CASES,
   '/portstream.v1.IngestService/PublishEvents': {
     allowed: INPUT,
     valid: (rng) => publishBody([goodEvent(rng), goodEvent(rng)]),

@@ -14,6 +14,7 @@ import { STREAM_CUSTOMS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { checkDeclaration } from '../../core/validation/declaration.js';
 import { validateEvent, type EventLimits } from '../../core/validation/event.js';
 import { CustomsServiceService, SubmitDeclarationResponse } from '../../proto/gen/portstream/v1/customs.js';
+import { EnterpriseServiceService } from '../../proto/gen/portstream/v1/enterprise.js';
 import {
   EventStatus,
   IngestServiceService,
@@ -115,6 +116,13 @@ function targets(): Target[] {
       definition: ManifestServiceService,
       client: make(gw.ingest.address),
       token: TOKENS.carrier,
+      maxBytes: GATEWAY_MAX_BYTES,
+    },
+    {
+      service: 'EnterpriseService',
+      definition: EnterpriseServiceService,
+      client: make(gw.ingest.address),
+      token: TOKENS.customs,
       maxBytes: GATEWAY_MAX_BYTES,
     },
     {

@@ -94,6 +94,8 @@ describe('ClickHouse sink: exactly once in effect', () => {
       decisionLatencyUs: 1500,
       position: 0,
       note: '',
+      nextSteps: [],
+      selectionSecretVersion: '',
     });
     await publishCommand(n.js, declaration('300000000001'));
     await publishCommand(n.js, declaration('300000000001'));

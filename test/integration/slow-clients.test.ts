@@ -173,6 +173,8 @@ describe('clients that never read', () => {
             decisionLatencyUs: 0,
             position: 0,
             note,
+            nextSteps: [],
+            selectionSecretVersion: '',
           }).finish(),
         );
       }

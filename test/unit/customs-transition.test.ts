@@ -17,7 +17,13 @@ import type { Transition } from '../../processor/customs/transition.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
 
 const rules = ruleSetSchema.parse({ version: 'r7', highRiskOrigins: ['KP'] });
-const ctx = { declarantKnown: true, unmanifestedBills: [] };
+const ctx = {
+  declarantKnown: true,
+  unmanifestedBills: [],
+  selection: { version: 'test-secret', secret: new Uint8Array(32).fill(7) },
+  register: { declarant: undefined, trader: undefined },
+  now: new Date('2026-11-29T00:00:00Z'),
+};
 const now = new Date('2026-11-23T00:00:01Z');
 
 const declaration = (origin = 'CN'): Declaration => ({

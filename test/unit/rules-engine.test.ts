@@ -9,6 +9,7 @@ import type { Declaration, GoodsItem } from '../../proto/gen/portstream/v1/custo
 import { assess, inspectionDraw, RuleCode } from '../../processor/rules/engine.js';
 import type { RiskContext } from '../../processor/rules/engine.js';
 import { ruleSetSchema } from '../../processor/rules/schema.js';
+import type { Enterprise, EnterpriseRecord } from '../../proto/gen/portstream/v1/enterprise.js';
 import type { RuleSet } from '../../processor/rules/schema.js';
 
 const rules: RuleSet = ruleSetSchema.parse({
@@ -57,7 +58,36 @@ const decl = (over: Partial<Declaration> = {}): Declaration => ({
   ...over,
 });
 
-const known: RiskContext = { declarantKnown: true, unmanifestedBills: [] };
+const SECRET = { version: 'test-a', secret: Buffer.alloc(32, 1) };
+const NOW = new Date('2026-11-29T00:00:00Z');
+const known: RiskContext = {
+  declarantKnown: true,
+  unmanifestedBills: [],
+  selection: SECRET,
+  register: { declarant: undefined, trader: undefined },
+  now: NOW,
+};
+
+/** A register entry for ACME (the samples' declarant and trader). */
+const entry = (over: Partial<Enterprise> = {}, revision = 7): EnterpriseRecord => ({
+  enterprise: {
+    taxCode: '0101234567',
+    name: 'ACME',
+    priority: EnterprisePriority.STANDARD,
+    watchListed: false,
+    watchReason: '',
+    licences: [],
+    ...over,
+  },
+  revision,
+  changedBy: 'customs',
+  changedTime: NOW,
+  reason: 'test',
+});
+const registered = (e: EnterpriseRecord): RiskContext => ({
+  ...known,
+  register: { declarant: e, trader: e },
+});
 const codes = (d: Declaration, ctx: RiskContext = known, rs: RuleSet = rules): string[] =>
   assess(d, ctx, rs).rules.map((r) => r.code);
 
@@ -78,15 +108,54 @@ describe('risk engine', () => {
     expect(yellow.channel).toBe(Channel.YELLOW);
   });
 
-  it('licence goods without a licence document go yellow, with one go green', () => {
+  it('licence goods go green only with a valid licence on the register, not an attached document', () => {
     const pharma = goods({ hsCode: '30049099', customsValue: undefined });
     expect(assess(decl({ goods: [pharma] }), known, rules).channel).toBe(Channel.YELLOW);
     expect(codes(decl({ goods: [pharma] }))).toEqual([RuleCode.LICENCE_MISSING]);
-    const withLicence = decl({
+    const attached = decl({
       goods: [pharma],
       documents: [{ type: DocumentType.IMPORT_LICENCE, reference: 'LIC-9' }],
     });
-    expect(assess(withLicence, known, rules).channel).toBe(Channel.GREEN);
+    expect(assess(attached, known, rules).channel).toBe(Channel.YELLOW);
+    const lic = { reference: 'LIC-9', hsPrefixes: ['3004'], validUntil: new Date('2027-01-01T00:00:00Z') };
+    expect(assess(attached, registered(entry({ licences: [lic] })), rules).channel).toBe(Channel.GREEN);
+    const expired = { ...lic, validUntil: new Date('2026-01-01T00:00:00Z') };
+    expect(assess(attached, registered(entry({ licences: [expired] })), rules).channel).toBe(Channel.YELLOW);
+    const otherGoods = { ...lic, hsPrefixes: ['2844'] };
+    expect(assess(attached, registered(entry({ licences: [otherGoods] })), rules).channel).toBe(
+      Channel.YELLOW,
+    );
+  });
+
+  it("ignores the declaration's own AEO claim: an unregistered firm gets what it gets without the claim", () => {
+    // The same phones at 1 USD a piece, by a first-time declarant: VALUE_ANOMALY and FIRST_TIME_DECLARANT.
+    const cheap = goods({ quantity: 1000, customsValue: { currencyCode: 'USD', units: 1000, nanos: 0 } });
+    const ctx = { ...known, declarantKnown: false };
+    const plain = assess(decl({ goods: [cheap] }), ctx, rules);
+    const claimed = assess(decl({ goods: [cheap], priority: EnterprisePriority.AEO }), ctx, rules);
+    expect(plain.channel).toBe(Channel.YELLOW);
+    expect(claimed).toEqual(plain);
+    // Registered as AEO by customs: the soft rules no longer raise the channel.
+    const aeo = assess(
+      decl({ goods: [cheap] }),
+      { ...registered(entry({ priority: EnterprisePriority.AEO })), declarantKnown: false },
+      rules,
+    );
+    expect(aeo.channel).toBe(Channel.GREEN);
+    expect(aeo.rules.at(-1)?.reason).toContain('register revision 7');
+  });
+
+  it('a watch-listed declarant or trader goes to the watch-list channel, AEO or not', () => {
+    const watched = entry({
+      priority: EnterprisePriority.AEO,
+      watchListed: true,
+      watchReason: 'undervaluation',
+    });
+    const a = assess(decl(), registered(watched), rules);
+    expect(a.channel).toBe(Channel.RED);
+    expect(a.rules.map((r) => r.code)).toEqual([RuleCode.WATCH_LIST]);
+    const broker = { ...known, register: { declarant: watched, trader: undefined } };
+    expect(assess(decl(), broker, rules).channel).toBe(Channel.RED);
   });
 
   it('first-time declarant goes yellow', () => {
@@ -116,7 +185,7 @@ describe('risk engine', () => {
 
   it('cargo whose bill is on no manifest goes red; manifested bills fire nothing', () => {
     const d = decl({ billNumbers: ['HLCUHPH000001', 'HLCUHPH000002'] });
-    const a = assess(d, { declarantKnown: true, unmanifestedBills: ['HLCUHPH000002'] }, rules);
+    const a = assess(d, { ...known, unmanifestedBills: ['HLCUHPH000002'] }, rules);
     expect(a.channel).toBe(Channel.RED);
     expect(a.rules.map((r) => r.code)).toEqual([RuleCode.CARGO_NOT_MANIFESTED]);
     expect(a.rules[0]?.reason).toContain('HLCUHPH000002');
@@ -126,16 +195,17 @@ describe('risk engine', () => {
 
   it('priority/AEO stays green over soft rules but not over hard ones', () => {
     const aeo = { priority: EnterprisePriority.AEO };
-    const firstTime = assess(decl(aeo), { ...known, declarantKnown: false }, rules);
+    const aeoCtx = registered(entry(aeo));
+    const firstTime = assess(decl(), { ...aeoCtx, declarantKnown: false }, rules);
     expect(firstTime.channel).toBe(Channel.GREEN);
     expect(firstTime.rules.map((r) => r.code)).toEqual([
       RuleCode.FIRST_TIME_DECLARANT,
       RuleCode.PRIORITY_ENTERPRISE,
     ]);
-    const hard = assess(decl({ ...aeo, goods: [goods({ hsCode: '930100' })] }), known, rules);
+    const hard = assess(decl({ goods: [goods({ hsCode: '930100' })] }), aeoCtx, rules);
     expect(hard.channel).toBe(Channel.RED);
     const noPriority = ruleSetSchema.parse({ ...rules, priorityGreen: false });
-    expect(assess(decl(aeo), { ...known, declarantKnown: false }, noPriority).channel).toBe(Channel.YELLOW);
+    expect(assess(decl(), { ...aeoCtx, declarantKnown: false }, noPriority).channel).toBe(Channel.YELLOW);
   });
 
   it('random inspection is deterministic per declaration number and close to the rate', () => {
@@ -153,7 +223,31 @@ describe('risk engine', () => {
     }
     expect(picked).toBeGreaterThan(140);
     expect(picked).toBeLessThan(260);
-    expect(inspectionDraw('s', '1')).not.toBe(inspectionDraw('t', '1'));
+    expect(inspectionDraw(SECRET.secret, 's', '1')).not.toBe(inspectionDraw(SECRET.secret, 't', '1'));
+  });
+
+  it('two deployments with different secrets select differently on the same declarations', () => {
+    const rs = ruleSetSchema.parse({ ...rules, randomInspection: { rate: 0.2, seed: 's', channel: 'RED' } });
+    const other = { ...known, selection: { version: 'test-b', secret: Buffer.alloc(32, 2) } };
+    const picked = (ctx: RiskContext): Set<string> => {
+      const out = new Set<string>();
+      for (let i = 0; i < 1000; i++) {
+        const n = String(100000000000 + i);
+        if (codes(decl({ declarationNumber: n }), ctx, rs).includes(RuleCode.RANDOM_INSPECTION)) out.add(n);
+      }
+      return out;
+    };
+    const a = picked(known);
+    const b = picked(other);
+    // Each selects about its rate, but not the same declarations: about rate² of them in common.
+    for (const s of [a, b]) {
+      expect(s.size).toBeGreaterThan(140);
+      expect(s.size).toBeLessThan(260);
+    }
+    const both = [...a].filter((n) => b.has(n)).length;
+    expect(both).toBeLessThan(a.size / 2);
+    // The same secret selects the same again (replay).
+    expect(picked({ ...known, selection: { version: 'test-a', secret: Buffer.alloc(32, 1) } })).toEqual(a);
   });
 
   it('the strictest rule decides when several fire', () => {

@@ -46,6 +46,8 @@ describe('sink rows', () => {
         decisionLatencyUs: 1200,
         position: 0,
         note: '',
+        nextSteps: [],
+        selectionSecretVersion: '',
       },
       7,
     );

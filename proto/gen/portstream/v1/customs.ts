@@ -316,6 +316,62 @@ export function clearanceStatusToJSON(object: ClearanceStatus): string {
   }
 }
 
+/** What the declarant does next. */
+export enum NextStepKind {
+  UNSPECIFIED = 0,
+  /** COLLECT_GOODS - The goods may be collected. */
+  COLLECT_GOODS = 1,
+  /** PRESENT_DOCUMENTS - Present the listed documents to the customs office for a document check. */
+  PRESENT_DOCUMENTS = 2,
+  /** BOOK_INSPECTION - Book a physical inspection of the goods with the customs office. */
+  BOOK_INSPECTION = 3,
+  /** CONTACT_CUSTOMS - Contact the customs office (refused goods). */
+  CONTACT_CUSTOMS = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function nextStepKindFromJSON(object: any): NextStepKind {
+  switch (object) {
+    case 0:
+    case 'NEXT_STEP_KIND_UNSPECIFIED':
+      return NextStepKind.UNSPECIFIED;
+    case 1:
+    case 'NEXT_STEP_KIND_COLLECT_GOODS':
+      return NextStepKind.COLLECT_GOODS;
+    case 2:
+    case 'NEXT_STEP_KIND_PRESENT_DOCUMENTS':
+      return NextStepKind.PRESENT_DOCUMENTS;
+    case 3:
+    case 'NEXT_STEP_KIND_BOOK_INSPECTION':
+      return NextStepKind.BOOK_INSPECTION;
+    case 4:
+    case 'NEXT_STEP_KIND_CONTACT_CUSTOMS':
+      return NextStepKind.CONTACT_CUSTOMS;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return NextStepKind.UNRECOGNIZED;
+  }
+}
+
+export function nextStepKindToJSON(object: NextStepKind): string {
+  switch (object) {
+    case NextStepKind.UNSPECIFIED:
+      return 'NEXT_STEP_KIND_UNSPECIFIED';
+    case NextStepKind.COLLECT_GOODS:
+      return 'NEXT_STEP_KIND_COLLECT_GOODS';
+    case NextStepKind.PRESENT_DOCUMENTS:
+      return 'NEXT_STEP_KIND_PRESENT_DOCUMENTS';
+    case NextStepKind.BOOK_INSPECTION:
+      return 'NEXT_STEP_KIND_BOOK_INSPECTION';
+    case NextStepKind.CONTACT_CUSTOMS:
+      return 'NEXT_STEP_KIND_CONTACT_CUSTOMS';
+    case NextStepKind.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 export enum InspectionOutcome {
   UNSPECIFIED = 0,
   /** PASSED - Documents or goods conform: release. */
@@ -387,6 +443,10 @@ export interface Declaration {
   /** Tax code of the importer (IMPORT) or exporter (EXPORT). */
   traderTaxCode: string;
   traderName: string;
+  /**
+   * Ignored: a declarant's own claim. Priority/AEO status comes from the enterprise register customs keeps
+   * (EnterpriseService). Kept so that existing clients still encode.
+   */
   priority: EnterprisePriority;
   goods: GoodsItem[];
   containerNumbers: string[];
@@ -417,7 +477,20 @@ export interface RuleHit {
   channel: Channel;
 }
 
-/** A decision on one revision of a declaration. */
+export interface NextStep {
+  kind: NextStepKind;
+  /** PRESENT_DOCUMENTS: the documents to present. */
+  documents: DocumentType[];
+  /** Customs office code where to go. */
+  customsOffice: string;
+  description: string;
+}
+
+/**
+ * A decision on one revision of a declaration. Firms (the declarant and trader) see the channel, status and next
+ * steps; rules, rule_set_version, note and selection_secret_version are for customs and admin only and are
+ * empty in a firm's answers.
+ */
 export interface Decision {
   declarationNumber: string;
   /** 1 for the first submission, incremented by each amendment. */
@@ -434,6 +507,10 @@ export interface Decision {
   position: number;
   /** Set when the decision records an inspection outcome or cancellation rather than a risk assessment. */
   note: string;
+  /** What the declarant does next. */
+  nextSteps: NextStep[];
+  /** Version of the deployment's selection secret that drew the random inspection (for replay by customs). */
+  selectionSecretVersion: string;
 }
 
 export interface SubmitDeclarationRequest {
@@ -1241,6 +1318,143 @@ export const RuleHit: MessageFns<RuleHit> = {
   },
 };
 
+function createBaseNextStep(): NextStep {
+  return { kind: 0, documents: [], customsOffice: '', description: '' };
+}
+
+export const NextStep: MessageFns<NextStep> = {
+  encode(message: NextStep, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.documents.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.documents) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.customsOffice !== '') {
+      writer.uint32(26).string(message.customsOffice);
+    }
+    if (message.description !== '') {
+      writer.uint32(34).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NextStep {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNextStep();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.documents.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.documents.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.customsOffice = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NextStep {
+    return {
+      kind: isSet(object.kind) ? nextStepKindFromJSON(object.kind) : 0,
+      documents: globalThis.Array.isArray(object?.documents)
+        ? object.documents.map((e: any) => documentTypeFromJSON(e))
+        : [],
+      customsOffice: isSet(object.customsOffice)
+        ? globalThis.String(object.customsOffice)
+        : isSet(object.customs_office)
+          ? globalThis.String(object.customs_office)
+          : '',
+      description: isSet(object.description) ? globalThis.String(object.description) : '',
+    };
+  },
+
+  toJSON(message: NextStep): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = nextStepKindToJSON(message.kind);
+    }
+    if (message.documents?.length) {
+      obj.documents = message.documents.map((e) => documentTypeToJSON(e));
+    }
+    if (message.customsOffice !== '') {
+      obj.customsOffice = message.customsOffice;
+    }
+    if (message.description !== '') {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NextStep>): NextStep {
+    return NextStep.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NextStep>): NextStep {
+    const message = createBaseNextStep();
+    message.kind = object.kind ?? 0;
+    message.documents = object.documents?.map((e) => e) || [];
+    message.customsOffice = object.customsOffice ?? '';
+    message.description = object.description ?? '';
+    return message;
+  },
+};
+
 function createBaseDecision(): Decision {
   return {
     declarationNumber: '',
@@ -1253,6 +1467,8 @@ function createBaseDecision(): Decision {
     decisionLatencyUs: 0,
     position: 0,
     note: '',
+    nextSteps: [],
+    selectionSecretVersion: '',
   };
 }
 
@@ -1287,6 +1503,12 @@ export const Decision: MessageFns<Decision> = {
     }
     if (message.note !== '') {
       writer.uint32(82).string(message.note);
+    }
+    for (const v of message.nextSteps) {
+      NextStep.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.selectionSecretVersion !== '') {
+      writer.uint32(98).string(message.selectionSecretVersion);
     }
     return writer;
   },
@@ -1384,6 +1606,22 @@ export const Decision: MessageFns<Decision> = {
             message.note = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.nextSteps.push(NextStep.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.selectionSecretVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1424,6 +1662,16 @@ export const Decision: MessageFns<Decision> = {
           : 0,
       position: isSet(object.position) ? globalThis.Number(object.position) : 0,
       note: isSet(object.note) ? globalThis.String(object.note) : '',
+      nextSteps: globalThis.Array.isArray(object?.nextSteps)
+        ? object.nextSteps.map((e: any) => NextStep.fromJSON(e))
+        : globalThis.Array.isArray(object?.next_steps)
+          ? object.next_steps.map((e: any) => NextStep.fromJSON(e))
+          : [],
+      selectionSecretVersion: isSet(object.selectionSecretVersion)
+        ? globalThis.String(object.selectionSecretVersion)
+        : isSet(object.selection_secret_version)
+          ? globalThis.String(object.selection_secret_version)
+          : '',
     };
   },
 
@@ -1459,6 +1707,12 @@ export const Decision: MessageFns<Decision> = {
     if (message.note !== '') {
       obj.note = message.note;
     }
+    if (message.nextSteps?.length) {
+      obj.nextSteps = message.nextSteps.map((e) => NextStep.toJSON(e));
+    }
+    if (message.selectionSecretVersion !== '') {
+      obj.selectionSecretVersion = message.selectionSecretVersion;
+    }
     return obj;
   },
 
@@ -1477,6 +1731,8 @@ export const Decision: MessageFns<Decision> = {
     message.decisionLatencyUs = object.decisionLatencyUs ?? 0;
     message.position = object.position ?? 0;
     message.note = object.note ?? '';
+    message.nextSteps = object.nextSteps?.map((e) => NextStep.fromPartial(e)) || [];
+    message.selectionSecretVersion = object.selectionSecretVersion ?? '';
     return message;
   },
 };
@@ -2636,7 +2892,9 @@ export const CustomsServiceService = {
   /**
    * Submits a declaration and waits for its decision until the caller's deadline (or the server's cap):
    * the decision when it is made in time, otherwise status PENDING with the declaration number to look up
-   * or watch. Submitting the same declaration again returns the same decision.
+   * or watch. Submitting the same declaration again (same declarant, same content) returns the same decision;
+   * other content or another declarant under a number already used is ALREADY_EXISTS. A firm's answer carries
+   * the channel, status and next steps but not the rules that fired (see Decision).
    */
   submitDeclaration: {
     path: '/portstream.v1.CustomsService/SubmitDeclaration' as const,
@@ -2722,7 +2980,9 @@ export interface CustomsServiceServer extends UntypedServiceImplementation {
   /**
    * Submits a declaration and waits for its decision until the caller's deadline (or the server's cap):
    * the decision when it is made in time, otherwise status PENDING with the declaration number to look up
-   * or watch. Submitting the same declaration again returns the same decision.
+   * or watch. Submitting the same declaration again (same declarant, same content) returns the same decision;
+   * other content or another declarant under a number already used is ALREADY_EXISTS. A firm's answer carries
+   * the channel, status and next steps but not the rules that fired (see Decision).
    */
   submitDeclaration: handleUnaryCall<SubmitDeclarationRequest, SubmitDeclarationResponse>;
   /** Replaces the content of a declaration that is not yet cleared; it is assessed again as a new revision. */
@@ -2744,7 +3004,9 @@ export interface CustomsServiceClient extends Client {
   /**
    * Submits a declaration and waits for its decision until the caller's deadline (or the server's cap):
    * the decision when it is made in time, otherwise status PENDING with the declaration number to look up
-   * or watch. Submitting the same declaration again returns the same decision.
+   * or watch. Submitting the same declaration again (same declarant, same content) returns the same decision;
+   * other content or another declarant under a number already used is ALREADY_EXISTS. A firm's answer carries
+   * the channel, status and next steps but not the rules that fired (see Decision).
    */
   submitDeclaration(
     request: SubmitDeclarationRequest,
