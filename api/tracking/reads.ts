@@ -2,7 +2,7 @@
 // authenticated principal and a proto request, and get a proto response or a PortstreamError. Point reads come
 // from the KV state; history and metrics from the ClickHouse read helpers (ports, so tests and the bench can
 // run them against the real engine while the processor's format evolves).
-import type { Principal } from '../../core/auth/principal.js';
+import { mayPublishFor, Role, type Principal } from '../../core/auth/principal.js';
 import type {
   ClearanceRow,
   HistoryEvent,
@@ -11,6 +11,7 @@ import type {
   TimeRange,
 } from '../../core/clickhouse/index.js';
 import { invalidArgument } from '../../core/errors.js';
+import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
   GetClearanceMetricsRequest,
@@ -80,6 +81,28 @@ export function containerNumberOf(v: string): string {
   return v;
 }
 
+/**
+ * A vessel's manifest lists every party's containers. In a container's history it is shown whole to customs,
+ * admin and the operators of the terminal that reported it; anyone else (a firm, another terminal) sees only
+ * the container it asked about.
+ */
+function visibleManifest(p: Principal, containerNumber: string, e: Event): Event {
+  if (e.payload?.$case !== 'transport' || p.role === Role.Admin || p.role === Role.Customs) return e;
+  const f = e.facility;
+  if (f && mayPublishFor(p, f.unLocode, f.terminalCode)) return e;
+  const t = e.payload.value;
+  return {
+    ...e,
+    payload: {
+      $case: 'transport',
+      value: {
+        ...t,
+        manifestContainerNumbers: t.manifestContainerNumbers.filter((c) => c === containerNumber),
+      },
+    },
+  };
+}
+
 function declarationNumberOf(v: string): string {
   const reason = checkDeclarationNumber(required(v, 'declaration_number'));
   if (reason !== undefined) throw invalidArgument('declaration_number', reason);
@@ -132,7 +155,7 @@ export class TrackingReads {
       ...(cursor === undefined ? {} : { cursor }),
     });
     return {
-      events: page.items.map((r) => historyToEvent(n, r)),
+      events: page.items.map((r) => visibleManifest(p, n, historyToEvent(r))),
       nextPageToken: page.nextCursor === undefined ? '' : encodeToken(n, page.nextCursor),
     };
   }

@@ -4,17 +4,31 @@
 import { invalidArgument } from '../errors.js';
 import type { ClickHouse } from './client.js';
 
+/** One row of `events` as history returns it: every column an accepted event fills. */
 export interface HistoryEvent {
   event_id: string;
   event_time: string;
   classifier: string;
   un_locode: string;
   terminal_code: string;
+  kind: string;
   event_type: string;
+  container_number: string;
+  iso_size_type: string;
+  empty_indicator: string;
+  seals: string[];
+  seal_sources: string[];
   imo_number: string;
+  vessel_name: string;
   voyage: string;
   yard_block: string;
+  yard_bay: number;
+  yard_row: number;
+  yard_tier: number;
   truck_plate: string;
+  transport_location: string;
+  berth: string;
+  manifest_container_numbers: string[];
 }
 
 export interface Page<T> {
@@ -48,8 +62,10 @@ export function decodeCursor(cursor: string): Cursor {
 }
 
 /**
- * One page of a container's events in time order. Keyset pagination on (event_time, event_id), the table's
- * own sort order after the container, so each page is a range read however deep. FINAL: exact under the
+ * One page of a container's history in time order: its equipment events, and the transport events whose
+ * manifest lists it (the vessel call that brought it). Keyset pagination on (event_time, event_id), the
+ * table's own sort order after the container, so each page is a range read however deep; the transport
+ * branch reads the (empty) container key range, narrowed by the manifest bloom filter. FINAL: exact under the
  * (rare) duplicate that slipped past the sink.
  */
 export async function containerHistory(
@@ -60,12 +76,27 @@ export async function containerHistory(
   const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
   const after =
     opts.cursor === undefined ? { t: '1970-01-01 00:00:00.000', id: '' } : decodeCursor(opts.cursor);
+  // One literal text (no SQL is assembled from parts); both branches read the same columns.
   const items = await ch.query<HistoryEvent>(
-    `SELECT event_id, event_time, classifier, un_locode, terminal_code, event_type, imo_number, voyage,
-            yard_block, truck_plate
-     FROM ${ch.database}.events FINAL
-     WHERE container_number = {container:String}
-       AND (event_time, event_id) > ({t:DateTime64(3, 'UTC')}, {id:String})
+    `SELECT * FROM (
+       (SELECT event_id, event_time, classifier, un_locode, terminal_code, kind, event_type, container_number,
+              iso_size_type, empty_indicator, seals, seal_sources, imo_number, vessel_name, voyage, yard_block,
+              yard_bay, yard_row, yard_tier, truck_plate, transport_location, berth, manifest_container_numbers
+        FROM ${ch.database}.events FINAL
+        WHERE container_number = {container:String}
+          AND (event_time, event_id) > ({t:DateTime64(3, 'UTC')}, {id:String})
+        ORDER BY event_time, event_id
+        LIMIT {limit:UInt32})
+       UNION ALL
+       (SELECT event_id, event_time, classifier, un_locode, terminal_code, kind, event_type, container_number,
+              iso_size_type, empty_indicator, seals, seal_sources, imo_number, vessel_name, voyage, yard_block,
+              yard_bay, yard_row, yard_tier, truck_plate, transport_location, berth, manifest_container_numbers
+        FROM ${ch.database}.events FINAL
+        WHERE container_number = '' AND kind = 'transport' AND has(manifest_container_numbers, {container:String})
+          AND (event_time, event_id) > ({t:DateTime64(3, 'UTC')}, {id:String})
+        ORDER BY event_time, event_id
+        LIMIT {limit:UInt32})
+     )
      ORDER BY event_time, event_id
      LIMIT {limit:UInt32}`,
     { container: containerNumber, t: after.t, id: after.id, limit: limit + 1 },
