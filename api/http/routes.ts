@@ -38,17 +38,23 @@ const PAGE: ParamDoc[] = [
   { name: 'page_size', in: 'query', type: 'integer', description: '1-1000, default 100' },
   { name: 'page_token', in: 'query', description: "a previous response's nextPageToken" },
 ];
-const RANGE: ParamDoc[] = [
-  { name: 'start_time', in: 'query', required: true, description: 'RFC 3339, inclusive' },
-  { name: 'end_time', in: 'query', required: true, description: 'RFC 3339, exclusive' },
-  {
-    name: 'bucket_seconds',
-    in: 'query',
-    type: 'integer',
-    required: true,
-    description: '60, 300, 3600 or 86400',
-  },
-];
+/** Omitted parameters default as described (the same defaults as over gRPC). */
+function rangeParams(window: string, buckets: string, bucketDefault: number): ParamDoc[] {
+  return [
+    {
+      name: 'start_time',
+      in: 'query',
+      description: `RFC 3339, inclusive; default: ${window} before end_time`,
+    },
+    { name: 'end_time', in: 'query', description: 'RFC 3339, exclusive; default: now' },
+    {
+      name: 'bucket_seconds',
+      in: 'query',
+      type: 'integer',
+      description: `${buckets}; default ${bucketDefault}`,
+    },
+  ];
+}
 const CONTAINER: ParamDoc = {
   name: 'container_number',
   in: 'path',
@@ -128,7 +134,10 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'GetThroughput',
     summary: 'Events per time bucket by kind and terminal',
     response: 'GetThroughputResponse',
-    params: [...RANGE, { name: 'terminal_code', in: 'query', description: 'only this terminal' }],
+    params: [
+      ...rangeParams('one hour', '60, 300, 3600 or 86400', 60),
+      { name: 'terminal_code', in: 'query', description: 'only this terminal' },
+    ],
     handle: async (r, p, _path, q) =>
       GetThroughputResponse.toJSON(
         await r.throughput(p, {
@@ -143,7 +152,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'GetClearanceMetrics',
     summary: 'Clearance latency quantiles and channel shares per time bucket (3600 s or 86400 s)',
     response: 'GetClearanceMetricsResponse',
-    params: RANGE,
+    params: rangeParams('24 hours', '3600 or 86400', 3600),
     handle: async (r, p, _path, q) =>
       GetClearanceMetricsResponse.toJSON(
         await r.clearance(p, { range: range(q), bucketSeconds: uint(q, 'bucket_seconds') }),

@@ -109,15 +109,34 @@ function declarationNumberOf(v: string): string {
   return v;
 }
 
-function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, minBucket: number): TimeRange {
+/** What a metrics read assumes for the parameters a caller leaves out. */
+export interface MetricsDefaults {
+  /** The finest bucket the rollup has, in seconds; also the bucket when none is given. */
+  minBucket: number;
+  /** Window when no start is given: it ends at end_time (default now). At least one bucket. */
+  windowSeconds: number;
+}
+
+/** Throughput: minute buckets over the last hour. */
+export const THROUGHPUT_DEFAULTS: MetricsDefaults = { minBucket: 60, windowSeconds: 3600 };
+/** Clearance: hourly buckets (the rollup's own) over the last day. */
+export const CLEARANCE_DEFAULTS: MetricsDefaults = { minBucket: 3600, windowSeconds: 86_400 };
+
+export function timeRange(
+  range: ProtoTimeRange | undefined,
+  bucketSecondsAsked: number,
+  defaults: MetricsDefaults,
+  nowMs: number = Date.now(),
+): TimeRange {
+  const { minBucket } = defaults;
+  const bucketSeconds = bucketSecondsAsked === 0 ? minBucket : bucketSecondsAsked;
   if (!BUCKETS.has(bucketSeconds) || bucketSeconds < minBucket) {
     const allowed = [...BUCKETS].filter((b) => b >= minBucket).join(', ');
     throw invalidArgument('bucket_seconds', `one of ${allowed}`);
   }
-  const start = range?.startTime;
-  const end = range?.endTime;
-  if (!start) throw invalidArgument('range.start_time', 'required');
-  if (!end) throw invalidArgument('range.end_time', 'required');
+  const end = range?.endTime ?? new Date(nowMs);
+  const start =
+    range?.startTime ?? new Date(end.getTime() - Math.max(defaults.windowSeconds, bucketSeconds) * 1000);
   for (const [t, field] of [
     [start, 'range.start_time'],
     [end, 'range.end_time'],
@@ -197,7 +216,9 @@ export class TrackingReads {
   }
 
   async throughput(_p: Principal, req: GetThroughputRequest): Promise<GetThroughputResponse> {
-    const rows = await this.analytics.throughput(timeRange(req.range, req.bucketSeconds, 60));
+    const rows = await this.analytics.throughput(
+      timeRange(req.range, req.bucketSeconds, THROUGHPUT_DEFAULTS),
+    );
     const wanted = req.terminalCode;
     return {
       points: rows.filter((r) => wanted === '' || r.terminal_code === wanted).map(throughputPoint),
@@ -206,7 +227,9 @@ export class TrackingReads {
 
   async clearance(_p: Principal, req: GetClearanceMetricsRequest): Promise<GetClearanceMetricsResponse> {
     // The rollup is hourly: finer buckets would be a lie, so they are refused.
-    const rows = await this.analytics.clearanceMetrics(timeRange(req.range, req.bucketSeconds, 3600));
+    const rows = await this.analytics.clearanceMetrics(
+      timeRange(req.range, req.bucketSeconds, CLEARANCE_DEFAULTS),
+    );
     return { points: rows.map(clearancePoint) };
   }
 }

@@ -314,11 +314,36 @@ describe('TrackingService (gRPC)', () => {
       expect(Math.max(...r.points.map((p) => p.latencyP99Ms))).toBeGreaterThan(1);
     });
 
+    it('defaults an omitted range and bucket: the last hour by minute, the last day by hour', async () => {
+      const before = Date.now();
+      const t = await clients.admin.getThroughput({ range: undefined, bucketSeconds: 0, terminalCode: '' });
+      expect(t.points.reduce((s, p) => s + p.events, 0)).toBe(7);
+      for (const p of t.points) {
+        const at = p.bucketStart?.getTime() ?? NaN;
+        expect(at % 60_000).toBe(0);
+        expect(at).toBeGreaterThanOrEqual(before - HOUR - 60_000);
+        expect(at).toBeLessThanOrEqual(Date.now());
+      }
+      const explicit = await clients.admin.getThroughput({
+        range: { startTime: new Date(before - HOUR), endTime: undefined },
+        bucketSeconds: 60,
+        terminalCode: '',
+      });
+      expect(explicit.points).toEqual(t.points);
+      const c = await clients.customs.getClearanceMetrics({ range: undefined, bucketSeconds: 0 });
+      expect(c.points.reduce((s, p) => s + p.decisions, 0)).toBe(3);
+      for (const p of c.points) expect((p.bucketStart?.getTime() ?? NaN) % HOUR).toBe(0);
+    });
+
     it('refuses bad buckets and ranges with the field named', async () => {
       const bad = [
         clients.admin.getThroughput({ range: range(), bucketSeconds: 61, terminalCode: '' }),
         clients.admin.getClearanceMetrics({ range: range(), bucketSeconds: 60 }),
-        clients.admin.getThroughput({ range: undefined, bucketSeconds: 60, terminalCode: '' }),
+        clients.admin.getThroughput({
+          range: { startTime: undefined, endTime: new Date(0) },
+          bucketSeconds: 60,
+          terminalCode: '',
+        }),
       ];
       for (const p of bad) {
         await expect(p).rejects.toMatchObject({ code: grpcStatus.INVALID_ARGUMENT });

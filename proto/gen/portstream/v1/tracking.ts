@@ -329,8 +329,9 @@ export interface TimeRange {
 }
 
 export interface GetThroughputRequest {
+  /** Unset end: now; unset start: one hour (or one bucket, if wider) before the end. */
   range: TimeRange | undefined;
-  /** Bucket width in seconds: 60, 300, 3600 or 86400. */
+  /** Bucket width in seconds: 60, 300, 3600 or 86400; 0 (unset): 60. */
   bucketSeconds: number;
   /** Only this terminal (empty: all). */
   terminalCode: string;
@@ -351,7 +352,9 @@ export interface GetThroughputResponse {
 }
 
 export interface GetClearanceMetricsRequest {
+  /** Unset end: now; unset start: 24 hours (or one bucket, if wider) before the end. */
   range: TimeRange | undefined;
+  /** Bucket width in seconds: 3600 or 86400; 0 (unset): 3600. */
   bucketSeconds: number;
 }
 
