@@ -12,7 +12,7 @@ import {
   ListVesselVisitsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import type { TrackingReads } from '../tracking/reads.js';
-import { range, statuses, str, uint, type Query } from './params.js';
+import { range, statuses, str, throughputTime, uint, type Query } from './params.js';
 
 export interface ParamDoc {
   name: string;
@@ -137,6 +137,12 @@ export const ROUTES: readonly RouteSpec[] = [
     params: [
       ...rangeParams('one hour', '60, 300, 3600 or 86400', 60),
       { name: 'terminal_code', in: 'query', description: 'only this terminal' },
+      {
+        name: 'time',
+        in: 'query',
+        description:
+          'EVENT_TIME (default: when ACTUAL events happened) or RECEIVE_TIME (when the gateway accepted every event)',
+      },
     ],
     handle: async (r, p, _path, q) =>
       GetThroughputResponse.toJSON(
@@ -144,6 +150,7 @@ export const ROUTES: readonly RouteSpec[] = [
           range: range(q),
           bucketSeconds: uint(q, 'bucket_seconds'),
           terminalCode: str(q, 'terminal_code'),
+          time: throughputTime(q),
         }),
       ),
   },

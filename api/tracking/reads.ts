@@ -31,6 +31,7 @@ import type {
   TimeRange as ProtoTimeRange,
   VesselVisit,
 } from '../../proto/gen/portstream/v1/tracking.js';
+import { ThroughputTime } from '../../proto/gen/portstream/v1/tracking.js';
 import { assertMaySeeDeclaration, notFound, visibleContainer } from './access.js';
 import {
   clearancePoint,
@@ -48,7 +49,7 @@ export interface AnalyticsPort {
     containerNumber: string,
     opts: { cursor?: string; limit?: number },
   ): Promise<Page<HistoryEvent>>;
-  throughput(r: TimeRange): Promise<ThroughputRow[]>;
+  throughput(r: TimeRange, by: 'event' | 'received'): Promise<ThroughputRow[]>;
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
 }
 
@@ -121,6 +122,19 @@ export interface MetricsDefaults {
 export const THROUGHPUT_DEFAULTS: MetricsDefaults = { minBucket: 60, windowSeconds: 3600 };
 /** Clearance: hourly buckets (the rollup's own) over the last day. */
 export const CLEARANCE_DEFAULTS: MetricsDefaults = { minBucket: 3600, windowSeconds: 86_400 };
+
+function throughputBasis(t: ThroughputTime): 'event' | 'received' {
+  switch (t) {
+    case ThroughputTime.UNSPECIFIED:
+    case ThroughputTime.EVENT_TIME:
+      return 'event';
+    case ThroughputTime.RECEIVE_TIME:
+      return 'received';
+    case ThroughputTime.UNRECOGNIZED:
+      break;
+  }
+  throw invalidArgument('time', 'must be EVENT_TIME or RECEIVE_TIME');
+}
 
 export function timeRange(
   range: ProtoTimeRange | undefined,
@@ -216,8 +230,10 @@ export class TrackingReads {
   }
 
   async throughput(_p: Principal, req: GetThroughputRequest): Promise<GetThroughputResponse> {
+    const by = throughputBasis(req.time);
     const rows = await this.analytics.throughput(
       timeRange(req.range, req.bucketSeconds, THROUGHPUT_DEFAULTS),
+      by,
     );
     const wanted = req.terminalCode;
     return {

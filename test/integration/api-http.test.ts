@@ -205,6 +205,30 @@ describe('tracking API over HTTP', () => {
     for (const p of hours) expect(Date.parse(p.bucketStart) % 3_600_000).toBe(0);
   });
 
+  it('counts throughput by receive time: what arrived in the window, whatever the events’ own times', async () => {
+    const before = await countRows(fx.chFx.ch, 'events');
+    const twoDaysAgo = Date.now() - 2 * 86_400_000;
+    await publishEvents(
+      fx.natsFx.js,
+      [0, 1].map((i) => ({
+        ...equipmentEvent(`http-late-${i}`, 900_001),
+        eventTime: new Date(twoDaysAgo + i * 1000),
+      })),
+    );
+    await waitFor(async () => (await countRows(fx.chFx.ch, 'events')) === before + 2, {
+      timeoutMs: 20_000,
+      what: 'the sink to write the late events',
+    });
+    const sum = (r: Reply): number =>
+      ((r.body.points ?? []) as { events: number }[]).reduce((s, p) => s + p.events, 0);
+    expect(sum(await get('/v1/metrics/throughput?time=RECEIVE_TIME', 'admin'))).toBe(before + 2);
+    expect(sum(await get('/v1/metrics/throughput?time=EVENT_TIME', 'admin'))).toBe(before);
+    expect(sum(await get('/v1/metrics/throughput', 'admin'))).toBe(before);
+    const bad = await get('/v1/metrics/throughput?time=WALL_CLOCK', 'admin');
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'time' });
+  });
+
   it('streams a container status and its changes as server-sent events, 404 before any byte to others', async () => {
     const ac = new AbortController();
     const res = await fetch(`${fx.api.httpUrl}/v1/containers/${MINE}/watch`, {

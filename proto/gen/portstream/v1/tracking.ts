@@ -213,6 +213,49 @@ export function vesselVisitStatusToJSON(object: VesselVisitStatus): string {
   }
 }
 
+/** The time a throughput bucket counts by. */
+export enum ThroughputTime {
+  /** UNSPECIFIED - EVENT_TIME. */
+  UNSPECIFIED = 0,
+  /** EVENT_TIME - When the events happened: ACTUAL events only (planned and estimated ones have not happened). */
+  EVENT_TIME = 1,
+  /** RECEIVE_TIME - When the gateway accepted them: every event, whatever its classifier; what arrived in a window. */
+  RECEIVE_TIME = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function throughputTimeFromJSON(object: any): ThroughputTime {
+  switch (object) {
+    case 0:
+    case 'THROUGHPUT_TIME_UNSPECIFIED':
+      return ThroughputTime.UNSPECIFIED;
+    case 1:
+    case 'THROUGHPUT_TIME_EVENT_TIME':
+      return ThroughputTime.EVENT_TIME;
+    case 2:
+    case 'THROUGHPUT_TIME_RECEIVE_TIME':
+      return ThroughputTime.RECEIVE_TIME;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return ThroughputTime.UNRECOGNIZED;
+  }
+}
+
+export function throughputTimeToJSON(object: ThroughputTime): string {
+  switch (object) {
+    case ThroughputTime.UNSPECIFIED:
+      return 'THROUGHPUT_TIME_UNSPECIFIED';
+    case ThroughputTime.EVENT_TIME:
+      return 'THROUGHPUT_TIME_EVENT_TIME';
+    case ThroughputTime.RECEIVE_TIME:
+      return 'THROUGHPUT_TIME_RECEIVE_TIME';
+    case ThroughputTime.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 /** Something about a container that an operator must look at. */
 export interface ContainerFlag {
   /** e.g. "GATE_OUT_WITHOUT_RELEASE". */
@@ -335,6 +378,8 @@ export interface GetThroughputRequest {
   bucketSeconds: number;
   /** Only this terminal (empty: all). */
   terminalCode: string;
+  /** Which time buckets the events: unset is EVENT_TIME. */
+  time: ThroughputTime;
 }
 
 export interface ThroughputPoint {
@@ -2320,7 +2365,7 @@ export const TimeRange: MessageFns<TimeRange> = {
 };
 
 function createBaseGetThroughputRequest(): GetThroughputRequest {
-  return { range: undefined, bucketSeconds: 0, terminalCode: '' };
+  return { range: undefined, bucketSeconds: 0, terminalCode: '', time: 0 };
 }
 
 export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
@@ -2333,6 +2378,9 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
     }
     if (message.terminalCode !== '') {
       writer.uint32(26).string(message.terminalCode);
+    }
+    if (message.time !== 0) {
+      writer.uint32(32).int32(message.time);
     }
     return writer;
   },
@@ -2374,6 +2422,14 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
             message.terminalCode = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.time = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2399,6 +2455,7 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
         : isSet(object.terminal_code)
           ? globalThis.String(object.terminal_code)
           : '',
+      time: isSet(object.time) ? throughputTimeFromJSON(object.time) : 0,
     };
   },
 
@@ -2413,6 +2470,9 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
     if (message.terminalCode !== '') {
       obj.terminalCode = message.terminalCode;
     }
+    if (message.time !== 0) {
+      obj.time = throughputTimeToJSON(message.time);
+    }
     return obj;
   },
 
@@ -2425,6 +2485,7 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
       object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
     message.bucketSeconds = object.bucketSeconds ?? 0;
     message.terminalCode = object.terminalCode ?? '';
+    message.time = object.time ?? 0;
     return message;
   },
 };
