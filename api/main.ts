@@ -57,7 +57,7 @@ export const API_GRPC_MAX_MESSAGE_BYTES = 1024 * 1024;
 export function analyticsOf(ch: ClickHouse): AnalyticsPort {
   return {
     containerHistory: (n, opts) => containerHistory(ch, n, opts),
-    throughput: (r) => throughput(ch, r),
+    throughput: (r, by) => throughput(ch, r, by),
     clearanceMetrics: (r) => clearanceMetrics(ch, r),
   };
 }

@@ -69,10 +69,14 @@ export async function startLiveView(
       const lag = await consumerLag(jsm).catch(() => -1);
       const p99 = latency.count > 0 ? `${latency.ms(99).toFixed(1)} ms` : '-';
       latency = new Latency();
+      // Colours only on a terminal: a file or a pipe gets plain text.
+      const c = (code: number, text: string | number): string =>
+        tty ? `\x1b[${code}m${text}\x1b[0m` : String(text);
       const line =
-        `events ${Math.round(rate).toString().padStart(6)}/s (${total} in all) | decisions ` +
-        `green ${byChannel.green} yellow ${byChannel.yellow} red ${byChannel.red} | clearance p99 ${p99} | ` +
-        `consumer lag ${lag < 0 ? '?' : lag}`;
+        `${c(1, 'events')} ${Math.round(rate).toString().padStart(6)}/s (${total} in all) | ${c(1, 'decisions')} ` +
+        `${c(32, `green ${byChannel.green}`)} ${c(33, `yellow ${byChannel.yellow}`)} ` +
+        `${c(31, `red ${byChannel.red}`)} | ${c(1, 'clearance p99')} ${p99} | ` +
+        `${c(1, 'consumer lag')} ${lag < 0 ? '?' : lag}`;
       if (tty) out.write(`\r\x1b[2K${line}`);
       else if (now - lastPrint > 10_000) {
         lastPrint = now;

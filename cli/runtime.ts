@@ -1,5 +1,6 @@
 // What every runnable shares: config from the environment plus flags, the root logger, the NATS connection,
 // and a shutdown sequence run once on SIGINT/SIGTERM with a force timeout.
+import path from 'node:path';
 import { loadConfig, ConfigError, type Config, type Env } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { natsTlsFromConfig, serverTlsFromConfig, type NatsTls, type ServerTls } from '../core/tls/files.js';
@@ -9,13 +10,20 @@ export interface Runtime {
   log: Logger;
   /** TLS material read (and checked) at boot: the servers' (undefined: plaintext) and the NATS client's. */
   tls: { server: ServerTls | undefined; nats: NatsTls | undefined };
+  /** The file the logs go to, when not stdout. */
+  logFile: string | undefined;
+}
+
+export interface BootOptions {
+  /** Log JSON lines to <PORTSTREAM_DATA_DIR>/logs/<name> instead of stdout. */
+  logFileName?: string;
 }
 
 /**
  * Loads config (flags override environment), reads the TLS files it names and builds the logger; a bad value
  * or file ends the process with a message naming the variable.
  */
-export function boot(overrides: Env): Runtime {
+export function boot(overrides: Env, opts: BootOptions = {}): Runtime {
   let config: Config;
   let tls: Runtime['tls'];
   try {
@@ -28,8 +36,16 @@ export function boot(overrides: Env): Runtime {
     }
     throw err;
   }
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  return { config, log, tls };
+  const logFile =
+    opts.logFileName === undefined
+      ? undefined
+      : path.resolve(config.PORTSTREAM_DATA_DIR, 'logs', opts.logFileName);
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+    ...(logFile === undefined ? {} : { file: logFile }),
+  });
+  return { config, log, tls, logFile };
 }
 
 export type ShutdownStep = [name: string, run: () => Promise<void>];

@@ -25,7 +25,7 @@ export const SETTINGS = {
   },
   LOG_FORMAT: {
     schema: z.enum(['auto', 'json', 'pretty']).default('auto'),
-    doc: 'auto: pretty in a terminal, JSON otherwise.',
+    doc: 'auto: pretty in a terminal, JSON otherwise. `up` always logs JSON lines to `<PORTSTREAM_DATA_DIR>/logs/up.log`.',
   },
   NATS_URL: {
     schema: optionalString,

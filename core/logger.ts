@@ -11,9 +11,21 @@ export interface LoggerOptions {
   format: LogFormat;
   /** Where pretty output goes; JSON always goes to stdout. */
   destination?: NodeJS.WritableStream & { isTTY?: boolean };
+  /**
+   * JSON lines to this file (appended, folder created) instead of stdout, whatever the format: for `up`, whose
+   * terminal shows the banner and the live line only.
+   */
+  file?: string;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
+  if (opts.file !== undefined) {
+    // Synchronous writes: nothing is lost when the process exits, and `up` logs a few lines a second at most.
+    return pino(
+      { level: opts.level, base: { pid: process.pid } },
+      pino.destination({ dest: opts.file, mkdir: true, sync: true }),
+    );
+  }
   const pretty = opts.format === 'pretty' || (opts.format === 'auto' && process.stdout.isTTY);
   if (pretty) {
     return pino({

@@ -2,6 +2,8 @@
 // (snake_case, as in the proto), so HTTP and gRPC clients see the same field paths.
 import { invalidArgument } from '../../core/errors.js';
 import {
+  ThroughputTime,
+  throughputTimeFromJSON,
   vesselVisitStatusFromJSON,
   VesselVisitStatus,
   type TimeRange,
@@ -47,4 +49,15 @@ export function statuses(q: Query): VesselVisitStatus[] {
     }
     return v;
   });
+}
+
+/** ?time=RECEIVE_TIME or EVENT_TIME (short or full enum names); absent: event time. */
+export function throughputTime(q: Query): ThroughputTime {
+  const v = str(q, 'time');
+  if (v === '') return ThroughputTime.UNSPECIFIED;
+  const t = throughputTimeFromJSON(v.startsWith('THROUGHPUT_TIME_') ? v : `THROUGHPUT_TIME_${v}`);
+  if (t === ThroughputTime.UNRECOGNIZED || t === ThroughputTime.UNSPECIFIED) {
+    throw invalidArgument('time', 'must be EVENT_TIME or RECEIVE_TIME');
+  }
+  return t;
 }

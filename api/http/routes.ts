@@ -12,7 +12,7 @@ import {
   ListVesselVisitsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import type { TrackingReads } from '../tracking/reads.js';
-import { range, statuses, str, uint, type Query } from './params.js';
+import { range, statuses, str, throughputTime, uint, type Query } from './params.js';
 
 export interface ParamDoc {
   name: string;
@@ -38,17 +38,23 @@ const PAGE: ParamDoc[] = [
   { name: 'page_size', in: 'query', type: 'integer', description: '1-1000, default 100' },
   { name: 'page_token', in: 'query', description: "a previous response's nextPageToken" },
 ];
-const RANGE: ParamDoc[] = [
-  { name: 'start_time', in: 'query', required: true, description: 'RFC 3339, inclusive' },
-  { name: 'end_time', in: 'query', required: true, description: 'RFC 3339, exclusive' },
-  {
-    name: 'bucket_seconds',
-    in: 'query',
-    type: 'integer',
-    required: true,
-    description: '60, 300, 3600 or 86400',
-  },
-];
+/** Omitted parameters default as described (the same defaults as over gRPC). */
+function rangeParams(window: string, buckets: string, bucketDefault: number): ParamDoc[] {
+  return [
+    {
+      name: 'start_time',
+      in: 'query',
+      description: `RFC 3339, inclusive; default: ${window} before end_time`,
+    },
+    { name: 'end_time', in: 'query', description: 'RFC 3339, exclusive; default: now' },
+    {
+      name: 'bucket_seconds',
+      in: 'query',
+      type: 'integer',
+      description: `${buckets}; default ${bucketDefault}`,
+    },
+  ];
+}
 const CONTAINER: ParamDoc = {
   name: 'container_number',
   in: 'path',
@@ -130,13 +136,23 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'GetThroughput',
     summary: 'Events per time bucket by kind and terminal',
     response: 'GetThroughputResponse',
-    params: [...RANGE, { name: 'terminal_code', in: 'query', description: 'only this terminal' }],
+    params: [
+      ...rangeParams('one hour', '60, 300, 3600 or 86400', 60),
+      { name: 'terminal_code', in: 'query', description: 'only this terminal' },
+      {
+        name: 'time',
+        in: 'query',
+        description:
+          'EVENT_TIME (default: when ACTUAL events happened) or RECEIVE_TIME (when the gateway accepted every event)',
+      },
+    ],
     handle: async (r, p, _path, q) =>
       GetThroughputResponse.toJSON(
         await r.throughput(p, {
           range: range(q),
           bucketSeconds: uint(q, 'bucket_seconds'),
           terminalCode: str(q, 'terminal_code'),
+          time: throughputTime(q),
         }),
       ),
   },
@@ -145,7 +161,7 @@ export const ROUTES: readonly RouteSpec[] = [
     operationId: 'GetClearanceMetrics',
     summary: 'Clearance latency quantiles and channel shares per time bucket (3600 s or 86400 s)',
     response: 'GetClearanceMetricsResponse',
-    params: RANGE,
+    params: rangeParams('24 hours', '3600 or 86400', 3600),
     handle: async (r, p, _path, q) =>
       GetClearanceMetricsResponse.toJSON(
         await r.clearance(p, { range: range(q), bucketSeconds: uint(q, 'bucket_seconds') }),

@@ -4,11 +4,15 @@
 import type { ClearanceRow, HistoryEvent, ThroughputRow } from '../../core/clickhouse/index.js';
 import { invalidArgument } from '../../core/errors.js';
 import {
-  EmptyIndicator,
+  emptyIndicatorFromJSON,
   equipmentEventTypeFromJSON,
   eventClassifierFromJSON,
+  sealSourceFromJSON,
+  transportCallLocationFromJSON,
+  transportEventTypeFromJSON,
   type Event,
 } from '../../proto/gen/portstream/v1/events.js';
+import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import type { ClearancePoint, ThroughputPoint } from '../../proto/gen/portstream/v1/tracking.js';
 
 /** "2026-01-10 08:00:00[.123]" (ClickHouse DateTime text, UTC) -> Date. */
@@ -21,22 +25,56 @@ export function toChTime(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');
 }
 
-export function historyToEvent(containerNumber: string, r: HistoryEvent): Event {
-  return {
+/** The vessel an event names; validation requires an IMO number whenever a vessel is given. */
+function vesselOf(r: HistoryEvent): VesselRef | undefined {
+  return r.imo_number === '' ? undefined : { imoNumber: r.imo_number, name: r.vessel_name, voyage: r.voyage };
+}
+
+/**
+ * A history row back into the event that was accepted. The sink stores enums by their short names; a yard
+ * position always has a block (validation requires one), so an empty block means the event had none.
+ */
+export function historyToEvent(r: HistoryEvent): Event {
+  const head = {
     eventId: r.event_id,
     eventTime: fromChTime(r.event_time),
     classifier: eventClassifierFromJSON(`EVENT_CLASSIFIER_${r.classifier}`),
     facility: { unLocode: r.un_locode, terminalCode: r.terminal_code },
+  };
+  if (r.kind === 'transport') {
+    return {
+      ...head,
+      payload: {
+        $case: 'transport',
+        value: {
+          type: transportEventTypeFromJSON(`TRANSPORT_EVENT_TYPE_${r.event_type}`),
+          vessel: vesselOf(r),
+          location: transportCallLocationFromJSON(`TRANSPORT_CALL_LOCATION_${r.transport_location}`),
+          berth: r.berth,
+          manifestContainerNumbers: r.manifest_container_numbers,
+        },
+      },
+    };
+  }
+  return {
+    ...head,
     payload: {
       $case: 'equipment',
       value: {
         type: equipmentEventTypeFromJSON(`EQUIPMENT_EVENT_TYPE_${r.event_type}`),
-        containerNumber,
-        isoSizeType: '',
-        emptyIndicator: EmptyIndicator.UNSPECIFIED,
-        seals: [],
-        vessel: r.imo_number === '' ? undefined : { imoNumber: r.imo_number, name: '', voyage: r.voyage },
-        yardPosition: r.yard_block === '' ? undefined : { block: r.yard_block, bay: 0, row: 0, tier: 0 },
+        containerNumber: r.container_number,
+        isoSizeType: r.iso_size_type,
+        emptyIndicator: emptyIndicatorFromJSON(`EMPTY_INDICATOR_${r.empty_indicator}`),
+        // Rows written before seal sources were kept have none: those seals read back UNSPECIFIED.
+        seals: r.seals.map((number, i) => ({
+          number,
+          source: sealSourceFromJSON(`SEAL_SOURCE_${r.seal_sources[i] ?? 'UNSPECIFIED'}`),
+        })),
+        vessel: vesselOf(r),
+        yardPosition:
+          r.yard_block === ''
+            ? undefined
+            : { block: r.yard_block, bay: num(r.yard_bay), row: num(r.yard_row), tier: num(r.yard_tier) },
         truckPlate: r.truck_plate,
       },
     },

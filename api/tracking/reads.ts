@@ -2,7 +2,7 @@
 // authenticated principal and a proto request, and get a proto response or a PortstreamError. Point reads come
 // from the KV state; history and metrics from the ClickHouse read helpers (ports, so tests and the bench can
 // run them against the real engine while the processor's format evolves).
-import { Role, type Principal } from '../../core/auth/principal.js';
+import { mayPublishFor, Role, type Principal } from '../../core/auth/principal.js';
 import type {
   ClearanceRow,
   HistoryEvent,
@@ -13,6 +13,7 @@ import type {
 } from '../../core/clickhouse/index.js';
 import { decisionsFor } from '../../core/customs/decision-view.js';
 import { invalidArgument } from '../../core/errors.js';
+import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
   GetClearanceMetricsRequest,
@@ -32,6 +33,7 @@ import type {
   TimeRange as ProtoTimeRange,
   VesselVisit,
 } from '../../proto/gen/portstream/v1/tracking.js';
+import { ThroughputTime } from '../../proto/gen/portstream/v1/tracking.js';
 import { assertMaySeeDeclaration, inView, notFound, visibleContainer } from './access.js';
 import {
   clearancePoint,
@@ -46,7 +48,7 @@ import type { TrackingStore } from './store.js';
 /** The ClickHouse side, as the core/clickhouse helpers shape it (bound to a client by the composition root). */
 export interface AnalyticsPort {
   containerHistory(containerNumber: string, opts: HistoryOptions): Promise<Page<HistoryEvent>>;
-  throughput(r: TimeRange): Promise<ThroughputRow[]>;
+  throughput(r: TimeRange, by: 'event' | 'received'): Promise<ThroughputRow[]>;
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
 }
 
@@ -79,21 +81,75 @@ export function containerNumberOf(v: string): string {
   return v;
 }
 
+/**
+ * A vessel's manifest lists every party's containers. In a container's history it is shown whole to customs,
+ * admin and the operators of the terminal that reported it; anyone else (a firm, another terminal) sees only
+ * the container it asked about.
+ */
+function visibleManifest(p: Principal, containerNumber: string, e: Event): Event {
+  if (e.payload?.$case !== 'transport' || p.role === Role.Admin || p.role === Role.Customs) return e;
+  const f = e.facility;
+  if (f && mayPublishFor(p, f.unLocode, f.terminalCode)) return e;
+  const t = e.payload.value;
+  return {
+    ...e,
+    payload: {
+      $case: 'transport',
+      value: {
+        ...t,
+        manifestContainerNumbers: t.manifestContainerNumbers.filter((c) => c === containerNumber),
+      },
+    },
+  };
+}
+
 function declarationNumberOf(v: string): string {
   const reason = checkDeclarationNumber(required(v, 'declaration_number'));
   if (reason !== undefined) throw invalidArgument('declaration_number', reason);
   return v;
 }
 
-function timeRange(range: ProtoTimeRange | undefined, bucketSeconds: number, minBucket: number): TimeRange {
+/** What a metrics read assumes for the parameters a caller leaves out. */
+export interface MetricsDefaults {
+  /** The finest bucket the rollup has, in seconds; also the bucket when none is given. */
+  minBucket: number;
+  /** Window when no start is given: it ends at end_time (default now). At least one bucket. */
+  windowSeconds: number;
+}
+
+/** Throughput: minute buckets over the last hour. */
+export const THROUGHPUT_DEFAULTS: MetricsDefaults = { minBucket: 60, windowSeconds: 3600 };
+/** Clearance: hourly buckets (the rollup's own) over the last day. */
+export const CLEARANCE_DEFAULTS: MetricsDefaults = { minBucket: 3600, windowSeconds: 86_400 };
+
+function throughputBasis(t: ThroughputTime): 'event' | 'received' {
+  switch (t) {
+    case ThroughputTime.UNSPECIFIED:
+    case ThroughputTime.EVENT_TIME:
+      return 'event';
+    case ThroughputTime.RECEIVE_TIME:
+      return 'received';
+    case ThroughputTime.UNRECOGNIZED:
+      break;
+  }
+  throw invalidArgument('time', 'must be EVENT_TIME or RECEIVE_TIME');
+}
+
+export function timeRange(
+  range: ProtoTimeRange | undefined,
+  bucketSecondsAsked: number,
+  defaults: MetricsDefaults,
+  nowMs: number = Date.now(),
+): TimeRange {
+  const { minBucket } = defaults;
+  const bucketSeconds = bucketSecondsAsked === 0 ? minBucket : bucketSecondsAsked;
   if (!BUCKETS.has(bucketSeconds) || bucketSeconds < minBucket) {
     const allowed = [...BUCKETS].filter((b) => b >= minBucket).join(', ');
     throw invalidArgument('bucket_seconds', `one of ${allowed}`);
   }
-  const start = range?.startTime;
-  const end = range?.endTime;
-  if (!start) throw invalidArgument('range.start_time', 'required');
-  if (!end) throw invalidArgument('range.end_time', 'required');
+  const end = range?.endTime ?? new Date(nowMs);
+  const start =
+    range?.startTime ?? new Date(end.getTime() - Math.max(defaults.windowSeconds, bucketSeconds) * 1000);
   for (const [t, field] of [
     [start, 'range.start_time'],
     [end, 'range.end_time'],
@@ -136,7 +192,7 @@ export class TrackingReads {
     // What lies outside the caller's view (another party's shipment, another terminal) is left out; the cursor
     // still moves past it, so a page may hold fewer events than asked for.
     const events = page.items
-      .map((r) => historyToEvent(n, r))
+      .map((r) => visibleManifest(p, n, historyToEvent(r)))
       .filter((e) =>
         inView(view, e.eventTime ?? new Date(0), e.facility?.unLocode ?? '', e.facility?.terminalCode ?? ''),
       );
@@ -183,7 +239,11 @@ export class TrackingReads {
   }
 
   async throughput(_p: Principal, req: GetThroughputRequest): Promise<GetThroughputResponse> {
-    const rows = await this.analytics.throughput(timeRange(req.range, req.bucketSeconds, 60));
+    const by = throughputBasis(req.time);
+    const rows = await this.analytics.throughput(
+      timeRange(req.range, req.bucketSeconds, THROUGHPUT_DEFAULTS),
+      by,
+    );
     const wanted = req.terminalCode;
     return {
       points: rows.filter((r) => wanted === '' || r.terminal_code === wanted).map(throughputPoint),
@@ -192,7 +252,9 @@ export class TrackingReads {
 
   async clearance(_p: Principal, req: GetClearanceMetricsRequest): Promise<GetClearanceMetricsResponse> {
     // The rollup is hourly: finer buckets would be a lie, so they are refused.
-    const rows = await this.analytics.clearanceMetrics(timeRange(req.range, req.bucketSeconds, 3600));
+    const rows = await this.analytics.clearanceMetrics(
+      timeRange(req.range, req.bucketSeconds, CLEARANCE_DEFAULTS),
+    );
     return { points: rows.map(clearancePoint) };
   }
 }

@@ -37,6 +37,33 @@ export function backoffDelay(b: Backoff, attempt: number, random: () => number):
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
 
+/**
+ * What to run when each signal aborts. One 'abort' listener per signal, however many sleeps wait on it: a run
+ * holds hundreds of pending sleeps (inspections due hours later in simulated time), and a listener each would
+ * trip Node's MaxListenersExceededWarning although nothing leaks.
+ */
+const onAbort = new WeakMap<AbortSignal, Set<() => void>>();
+
+function whenAborted(signal: AbortSignal, run: () => void): () => void {
+  let waiting = onAbort.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    waiting = set;
+    onAbort.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...set]) f();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const set = waiting;
+  set.add(run);
+  return () => set.delete(run);
+}
+
 /** Resolves after ms, or early (without error) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -46,10 +73,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     const done = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      forget();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    const forget = signal ? whenAborted(signal, done) : () => false;
   });
 }

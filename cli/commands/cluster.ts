@@ -175,7 +175,7 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       ),
       ...gws.map(
         (g, i) =>
-          `  ${g.name.padEnd(13)} ${addresses[i] ?? '?'}   (${pidOf(g)}, IngestService and CustomsService)`,
+          `  ${g.name.padEnd(13)} ${addresses[i] ?? '?'}   (${pidOf(g)}, IngestService, CustomsService, ManifestService, EnterpriseService)`,
       ),
       ...procs.map((p) => `  ${p.name.padEnd(13)} (${pidOf(p)})`),
       `  sink          (${pidOf(sink)}) -> ${config.CLICKHOUSE_URL ?? `embedded ClickHouse in ${path.join(dir, 'clickhouse')}`}`,

@@ -1,6 +1,8 @@
 // `portstream up`: the whole system on one machine. Uses the NATS at NATS_URL if one answers, otherwise
 // starts a local nats-server with its store under the data folder; then every service in this one process
 // (embedded ClickHouse binds its data folder to one process, so the sink and the API's queries share it).
+// The terminal shows the banner and then only the live line; every service logs to a file under the data
+// folder, whose path the banner prints.
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
@@ -19,8 +21,9 @@ import { connectFromConfig, natsForUp } from '../nats.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
 export async function runUp(overrides: Env): Promise<void> {
-  const rt = boot(overrides);
+  const rt = boot(overrides, { logFileName: 'up.log' });
   const { config, log } = rt;
+  const logFile = rt.logFile ?? '';
   const steps: ShutdownStep[] = [];
   const banner: string[] = ['', 'portstream is up'];
   try {
@@ -63,29 +66,35 @@ export async function runUp(overrides: Env): Promise<void> {
 
     banner.push(
       `  dashboard     ${api.httpUrl}/   (HTTP/JSON API under ${api.httpUrl}/v1, OpenAPI at /openapi.json, metrics at /metrics)`,
-      `  gRPC ingest   ${ingest.address}   (IngestService and CustomsService; health and reflection on)`,
+      `  gRPC ingest   ${ingest.address}   (IngestService, CustomsService, ManifestService, EnterpriseService; health and reflection on)`,
       `  gRPC tracking ${api.grpcAddress}   (TrackingService)`,
       `  NATS          ${nats.url}${local ? `   (local nats-server, store in ${path.join(config.PORTSTREAM_DATA_DIR, 'nats')})` : ''}`,
       `  ClickHouse    ${config.CLICKHOUSE_URL ?? `embedded (chDB) in ${ch.embedded ? path.join(config.PORTSTREAM_DATA_DIR, 'clickhouse') : '?'}`}`,
+      `  logs          ${logFile}   (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; \`npx pino-pretty < ${logFile}\` reads them)`,
       `  tokens        ${tokensFile}${printable.length ? '' : ' (AUTH_TOKENS_FILE)'}`,
       ...printable.map((t) => `    ${t.role.padEnd(9)} ${t.name.padEnd(20)} Bearer ${t.token}`),
       '  Ctrl-C stops everything cleanly; the next run resumes from the kept data.',
       '',
     );
     process.stdout.write(banner.join('\n') + '\n');
+    /** Something the user should read now: in the terminal under the banner, and in the log. */
+    const notice = (msg: string): void => {
+      log.warn(msg);
+      process.stdout.write(`  ${msg}\n`);
+    };
     if (config.UP_SIMULATE) {
       const operator = printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
       if (rt.tls.server !== undefined) {
         // The in-process simulator has no client certificate or CA of its own to use.
-        log.warn(
+        notice(
           'not simulating: the servers use TLS; run `portstream simulate --tls-ca ...` against them instead',
         );
       } else if (operator && customs) {
         const sim = startSimulator(ingest.address, operator.token, customs.token, log);
         steps.unshift(['simulator', () => sim.stop()]);
       } else {
-        log.warn('not simulating: tokens come from AUTH_TOKENS_FILE, so the simulator has none to use');
+        notice('not simulating: tokens come from AUTH_TOKENS_FILE, so the simulator has none to use');
       }
     }
     const live = await startLiveView(nc, registry);
@@ -93,11 +102,15 @@ export async function runUp(overrides: Env): Promise<void> {
       'live view',
       () => {
         live.stop();
+        process.stdout.write('stopping (Ctrl-C again exits at once)\n');
         return Promise.resolve();
       },
     ]);
   } catch (err) {
     log.error({ err }, 'start-up failed; stopping what was started');
+    process.stderr.write(
+      `portstream up: start-up failed: ${err instanceof Error ? err.message : String(err)} (details in ${logFile})\n`,
+    );
     for (const [name, run] of steps) {
       await run().catch((e: unknown) => {
         log.error({ err: e, step: name }, 'stop failed');
@@ -107,4 +120,5 @@ export async function runUp(overrides: Env): Promise<void> {
     return;
   }
   await onShutdown(rt, () => steps);
+  process.stdout.write(process.exitCode ? `stopped with errors (see ${logFile})\n` : 'stopped\n');
 }

@@ -4,17 +4,31 @@
 import { invalidArgument } from '../errors.js';
 import type { ClickHouse } from './client.js';
 
+/** One row of `events` as history returns it: every column an accepted event fills. */
 export interface HistoryEvent {
   event_id: string;
   event_time: string;
   classifier: string;
   un_locode: string;
   terminal_code: string;
+  kind: string;
   event_type: string;
+  container_number: string;
+  iso_size_type: string;
+  empty_indicator: string;
+  seals: string[];
+  seal_sources: string[];
   imo_number: string;
+  vessel_name: string;
   voyage: string;
   yard_block: string;
+  yard_bay: number;
+  yard_row: number;
+  yard_tier: number;
   truck_plate: string;
+  transport_location: string;
+  berth: string;
+  manifest_container_numbers: string[];
 }
 
 export interface Page<T> {
@@ -61,10 +75,12 @@ export interface HistoryOptions {
 }
 
 /**
- * One page of a container's events in time order. Keyset pagination on (event_time, event_id,
- * dedupe_source), the table's own sort order after the container, so each page is a range read however deep.
- * FINAL: exact under the (rare) duplicate that slipped past the sink. A facility filter applies before the
- * limit, so every page but the last is full.
+ * One page of a container's history in time order: its equipment events, and the transport events whose
+ * manifest lists it (the vessel call that brought it). Keyset pagination on (event_time, event_id,
+ * dedupe_source), the table's own sort order after the container, so each page is a range read however deep;
+ * the transport branch reads the (empty) container key range, narrowed by the manifest bloom filter. FINAL:
+ * exact under the (rare) duplicate that slipped past the sink. A facility filter applies before the limit, so
+ * every page but the last is full.
  */
 export async function containerHistory(
   ch: ClickHouse,
@@ -75,14 +91,33 @@ export async function containerHistory(
   const after =
     opts.cursor === undefined ? { t: '1970-01-01 00:00:00.000', id: '', s: '' } : decodeCursor(opts.cursor);
   const facilities = opts.facilities;
+  // One literal text (no SQL is assembled from parts); both branches read the same columns.
   const items = await ch.query<HistoryEvent & { dedupe_source: string }>(
-    `SELECT event_id, event_time, classifier, un_locode, terminal_code, event_type, imo_number, voyage,
-            yard_block, truck_plate, dedupe_source
-     FROM ${ch.database}.events FINAL
-     WHERE container_number = {container:String}
-       AND (event_time, event_id, dedupe_source) > ({t:DateTime64(3, 'UTC')}, {id:String}, {s:String})
-       AND ({all:Bool} OR concat(un_locode, ':', terminal_code) IN {facilities:Array(String)}
-            OR concat(un_locode, ':*') IN {facilities:Array(String)})
+    `SELECT * FROM (
+       (SELECT event_id, event_time, classifier, un_locode, terminal_code, kind, event_type, container_number,
+              iso_size_type, empty_indicator, seals, seal_sources, imo_number, vessel_name, voyage, yard_block,
+              yard_bay, yard_row, yard_tier, truck_plate, transport_location, berth, manifest_container_numbers,
+              dedupe_source
+        FROM ${ch.database}.events FINAL
+        WHERE container_number = {container:String}
+          AND (event_time, event_id, dedupe_source) > ({t:DateTime64(3, 'UTC')}, {id:String}, {s:String})
+          AND ({all:Bool} OR concat(un_locode, ':', terminal_code) IN {facilities:Array(String)}
+               OR concat(un_locode, ':*') IN {facilities:Array(String)})
+        ORDER BY event_time, event_id, dedupe_source
+        LIMIT {limit:UInt32})
+       UNION ALL
+       (SELECT event_id, event_time, classifier, un_locode, terminal_code, kind, event_type, container_number,
+              iso_size_type, empty_indicator, seals, seal_sources, imo_number, vessel_name, voyage, yard_block,
+              yard_bay, yard_row, yard_tier, truck_plate, transport_location, berth, manifest_container_numbers,
+              dedupe_source
+        FROM ${ch.database}.events FINAL
+        WHERE container_number = '' AND kind = 'transport' AND has(manifest_container_numbers, {container:String})
+          AND (event_time, event_id, dedupe_source) > ({t:DateTime64(3, 'UTC')}, {id:String}, {s:String})
+          AND ({all:Bool} OR concat(un_locode, ':', terminal_code) IN {facilities:Array(String)}
+               OR concat(un_locode, ':*') IN {facilities:Array(String)})
+        ORDER BY event_time, event_id, dedupe_source
+        LIMIT {limit:UInt32})
+     )
      ORDER BY event_time, event_id, dedupe_source
      LIMIT {limit:UInt32}`,
     {
@@ -122,8 +157,28 @@ export interface ThroughputRow {
   events: number;
 }
 
-/** Actual events per bucket (a multiple of a minute), terminal and kind, from the per-minute rollup. */
-export function throughput(ch: ClickHouse, r: TimeRange): Promise<ThroughputRow[]> {
+/**
+ * Events per bucket (a multiple of a minute), terminal and kind, from a per-minute rollup: by event time
+ * (ACTUAL events only) or by the time the gateway received them (every event).
+ */
+export function throughput(
+  ch: ClickHouse,
+  r: TimeRange,
+  by: 'event' | 'received' = 'event',
+): Promise<ThroughputRow[]> {
+  const params = { bucket: Math.max(60, r.bucketSeconds), from: r.from, to: r.to };
+  // Two literal texts rather than one with the table name filled in: no SQL is assembled from parts.
+  if (by === 'received') {
+    return ch.query<ThroughputRow>(
+      `SELECT toStartOfInterval(minute, toIntervalSecond({bucket:UInt32})) AS bucket, un_locode, terminal_code,
+              kind, sum(events) AS events
+       FROM ${ch.database}.events_received_per_minute
+       WHERE minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+       GROUP BY bucket, un_locode, terminal_code, kind
+       ORDER BY bucket, un_locode, terminal_code, kind`,
+      params,
+    );
+  }
   return ch.query<ThroughputRow>(
     `SELECT toStartOfInterval(minute, toIntervalSecond({bucket:UInt32})) AS bucket, un_locode, terminal_code, kind,
             sum(events) AS events
@@ -131,7 +186,7 @@ export function throughput(ch: ClickHouse, r: TimeRange): Promise<ThroughputRow[
      WHERE minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
      GROUP BY bucket, un_locode, terminal_code, kind
      ORDER BY bucket, un_locode, terminal_code, kind`,
-    { bucket: Math.max(60, r.bucketSeconds), from: r.from, to: r.to },
+    params,
   );
 }
 

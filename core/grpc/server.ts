@@ -1,11 +1,14 @@
 // Builds a grpc-js server with what every portstream gRPC endpoint has: health checking (grpc.health.v1),
-// server reflection (from the descriptor set that `npm run generate` writes), message size limits and
+// server reflection listing exactly the services this server serves (descriptors from the set that
+// `npm run generate` writes, plus the health and reflection protos the libraries ship), message size limits and
 // keepalive settings, TLS or mutual TLS when given certificates, undecodable requests answered INVALID_ARGUMENT
 // (not INTERNAL), and a graceful shutdown.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer, loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../logger.js';
@@ -40,7 +43,30 @@ export interface RunningGrpcServer {
 
 const DESCRIPTOR_PATH = fileURLToPath(new URL('../../proto/gen/portstream.binpb', import.meta.url));
 
-function reflection(): ReflectionService {
+/** Services every server adds beside its own (health checking and both reflection versions). */
+const STANDARD_SERVICES = [
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+];
+
+/** The .proto files of health checking and reflection, as the two libraries ship them. */
+function standardDescriptors(): ReturnType<typeof loadSync> {
+  const require = createRequire(import.meta.url);
+  const health = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto');
+  const reflect = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
+  return loadSync(
+    [
+      'health/v1/health.proto',
+      'grpc/reflection/v1/reflection.proto',
+      'grpc/reflection/v1alpha/reflection.proto',
+    ],
+    { includeDirs: [health, reflect] },
+  );
+}
+
+/** Reflection over the given services only: a client is never offered methods this port answers UNIMPLEMENTED. */
+function reflection(services: readonly string[]): ReflectionService {
   // From dist/core/grpc the descriptor is two levels further up; try both layouts.
   let buf: Buffer;
   try {
@@ -48,7 +74,10 @@ function reflection(): ReflectionService {
   } catch {
     buf = readFileSync(fileURLToPath(new URL('../../../proto/gen/portstream.binpb', import.meta.url)));
   }
-  return new ReflectionService(loadFileDescriptorSetFromBuffer(buf));
+  return new ReflectionService(
+    { ...standardDescriptors(), ...loadFileDescriptorSetFromBuffer(buf) },
+    { services: [...STANDARD_SERVICES, ...services] },
+  );
 }
 
 export async function startGrpcServer(
@@ -72,7 +101,7 @@ export async function startGrpcServer(
   });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
-  reflection().addToServer(server);
+  reflection(services.map((s) => s.name)).addToServer(server);
   for (const s of services) {
     server.addService(tolerantDefinition(s.definition), s.implementation);
     health.setStatus(s.name, 'SERVING');

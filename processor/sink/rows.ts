@@ -15,6 +15,7 @@ import {
   emptyIndicatorToJSON,
   equipmentEventTypeToJSON,
   eventClassifierToJSON,
+  sealSourceToJSON,
   transportCallLocationToJSON,
   transportEventTypeToJSON,
   type Event,
@@ -73,6 +74,7 @@ function shortNames<T extends number>(toJSON: (v: T) => string, prefix: string):
 const classifierName = shortNames(eventClassifierToJSON, 'EVENT_CLASSIFIER_');
 const equipmentTypeName = shortNames(equipmentEventTypeToJSON, 'EQUIPMENT_EVENT_TYPE_');
 const emptyName = shortNames(emptyIndicatorToJSON, 'EMPTY_INDICATOR_');
+const sealSourceName = shortNames(sealSourceToJSON, 'SEAL_SOURCE_');
 const transportTypeName = shortNames(transportEventTypeToJSON, 'TRANSPORT_EVENT_TYPE_');
 const locationName = shortNames(transportCallLocationToJSON, 'TRANSPORT_CALL_LOCATION_');
 
@@ -107,6 +109,7 @@ function eventRowAt(e: Event, received: string, source: string, seq: number): Ke
         iso_size_type: q.isoSizeType,
         empty_indicator: emptyName(q.emptyIndicator),
         seals: q.seals.map((s) => s.number),
+        seal_sources: q.seals.map((s) => sealSourceName(s.source)),
         imo_number: q.vessel?.imoNumber ?? '',
         vessel_name: q.vessel?.name ?? '',
         voyage: q.vessel?.voyage ?? '',

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../proto/gen/portstream/v1/customs.js';
 import { EquipmentEventType, type Event } from '../../proto/gen/portstream/v1/events.js';
 import {
+  ThroughputTime,
   TrackingServiceClient,
   VesselVisitStatus,
   type GetClearanceMetricsRequest,
@@ -308,6 +309,7 @@ describe('TrackingService (gRPC)', () => {
         range: range(),
         bucketSeconds: 3600,
         terminalCode: 'HICT',
+        time: ThroughputTime.UNSPECIFIED,
       });
       expect(r.points.reduce((s, p) => s + p.events, 0)).toBe(7);
       expect(new Set(r.points.map((p) => p.terminalCode))).toEqual(new Set(['HICT']));
@@ -315,6 +317,7 @@ describe('TrackingService (gRPC)', () => {
         range: range(),
         bucketSeconds: 60,
         terminalCode: 'NONE',
+        time: ThroughputTime.UNSPECIFIED,
       });
       expect(none.points).toEqual([]);
     });
@@ -327,11 +330,69 @@ describe('TrackingService (gRPC)', () => {
       expect(Math.max(...r.points.map((p) => p.latencyP99Ms))).toBeGreaterThan(1);
     });
 
+    it('defaults an omitted range and bucket: the last hour by minute, the last day by hour', async () => {
+      const before = Date.now();
+      const t = await clients.admin.getThroughput({
+        range: undefined,
+        bucketSeconds: 0,
+        terminalCode: '',
+        time: ThroughputTime.UNSPECIFIED,
+      });
+      expect(t.points.reduce((s, p) => s + p.events, 0)).toBe(7);
+      for (const p of t.points) {
+        const at = p.bucketStart?.getTime() ?? NaN;
+        expect(at % 60_000).toBe(0);
+        expect(at).toBeGreaterThanOrEqual(before - HOUR - 60_000);
+        expect(at).toBeLessThanOrEqual(Date.now());
+      }
+      const explicit = await clients.admin.getThroughput({
+        range: { startTime: new Date(before - HOUR), endTime: undefined },
+        bucketSeconds: 60,
+        terminalCode: '',
+        time: ThroughputTime.UNSPECIFIED,
+      });
+      expect(explicit.points).toEqual(t.points);
+      const c = await clients.customs.getClearanceMetrics({ range: undefined, bucketSeconds: 0 });
+      expect(c.points.reduce((s, p) => s + p.decisions, 0)).toBe(3);
+      for (const p of c.points) expect((p.bucketStart?.getTime() ?? NaN) % HOUR).toBe(0);
+    });
+
+    it('counts by receive time when asked, and refuses an unknown time', async () => {
+      const r = await clients.admin.getThroughput({
+        range: undefined,
+        bucketSeconds: 0,
+        terminalCode: '',
+        time: ThroughputTime.RECEIVE_TIME,
+      });
+      expect(r.points.reduce((s, p) => s + p.events, 0)).toBe(7);
+      await expect(
+        clients.admin.getThroughput({
+          range: undefined,
+          bucketSeconds: 0,
+          terminalCode: '',
+          time: 7 as ThroughputTime,
+        }),
+      ).rejects.toMatchObject({
+        code: grpcStatus.INVALID_ARGUMENT,
+        details: expect.stringContaining('time') as string,
+      });
+    });
+
     it('refuses bad buckets and ranges with the field named', async () => {
       const bad = [
-        clients.admin.getThroughput({ range: range(), bucketSeconds: 61, terminalCode: '' }),
+        clients.admin.getThroughput({
+          range: range(),
+          bucketSeconds: 61,
+          terminalCode: '',
+          time: ThroughputTime.UNSPECIFIED,
+        }),
         clients.admin.getClearanceMetrics({ range: range(), bucketSeconds: 60 }),
-        clients.admin.getThroughput({ range: undefined, bucketSeconds: 60, terminalCode: '' }),
+        clients.admin.getThroughput({
+          range: { startTime: undefined, endTime: new Date(0) },
+          bucketSeconds: 60,
+          terminalCode: '',
+          time: ThroughputTime.UNSPECIFIED,
+        }),
       ];
       for (const p of bad) {
         await expect(p).rejects.toMatchObject({ code: grpcStatus.INVALID_ARGUMENT });

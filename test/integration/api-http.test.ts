@@ -160,10 +160,73 @@ describe('tracking API over HTTP', () => {
     expect((t.body.points as { events: number }[]).reduce((s, p) => s + p.events, 0)).toBe(3);
     const c = await get(`/v1/metrics/clearance?${range(3600)}`, 'customs');
     expect((c.body.points as { decisions: number }[]).reduce((s, p) => s + p.decisions, 0)).toBe(2);
-    const noStart = await get('/v1/metrics/throughput?bucket_seconds=60', 'admin');
-    expect(errorOf(noStart)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'range.start_time' });
+    const badBucket = await get(`/v1/metrics/clearance?${range(60)}`, 'admin');
+    expect(errorOf(badBucket)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'bucket_seconds' });
+    // A start after the default end (now) is an empty range.
+    const backwards = await get(
+      `/v1/metrics/throughput?start_time=${new Date(Date.now() + 3_600_000).toISOString()}`,
+      'admin',
+    );
+    expect(errorOf(backwards)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'range.end_time' });
     const badTime = await get('/v1/metrics/throughput?start_time=yesterday&bucket_seconds=60', 'admin');
     expect(errorOf(badTime)).toMatchObject({ field: 'start_time' });
+  });
+
+  it('defaults omitted metrics parameters: the last hour in minutes, the last day in hours', async () => {
+    const before = Date.now();
+    const t = await get('/v1/metrics/throughput', 'admin');
+    expect(t.status).toBe(200);
+    const points = t.body.points as { bucketStart: string; events: number }[];
+    expect(points.reduce((s, p) => s + p.events, 0)).toBe(3);
+    for (const p of points) {
+      const at = Date.parse(p.bucketStart);
+      expect(at % 60_000).toBe(0);
+      expect(at).toBeGreaterThanOrEqual(before - 3_660_000);
+      expect(at).toBeLessThanOrEqual(Date.now());
+    }
+    // Only a start: up to now. Only a bucket: the last hour.
+    const fromStart = await get(
+      `/v1/metrics/throughput?start_time=${new Date(before - 3_600_000).toISOString()}`,
+      'admin',
+    );
+    expect((fromStart.body.points as { events: number }[]).reduce((s, p) => s + p.events, 0)).toBe(3);
+    const hourly = await get('/v1/metrics/throughput?bucket_seconds=3600', 'admin');
+    expect((hourly.body.points as { events: number }[]).reduce((s, p) => s + p.events, 0)).toBe(3);
+    // Events two hours back are outside the default window.
+    const old = await get(
+      `/v1/metrics/throughput?end_time=${new Date(before - 3_600_000).toISOString()}`,
+      'admin',
+    );
+    expect(old.body.points ?? []).toEqual([]);
+    const c = await get('/v1/metrics/clearance', 'customs');
+    expect(c.status).toBe(200);
+    const hours = c.body.points as { bucketStart: string; decisions: number }[];
+    expect(hours.reduce((s, p) => s + p.decisions, 0)).toBe(2);
+    for (const p of hours) expect(Date.parse(p.bucketStart) % 3_600_000).toBe(0);
+  });
+
+  it('counts throughput by receive time: what arrived in the window, whatever the events’ own times', async () => {
+    const before = await countRows(fx.chFx.ch, 'events');
+    const twoDaysAgo = Date.now() - 2 * 86_400_000;
+    await publishEvents(
+      fx.natsFx.js,
+      [0, 1].map((i) => ({
+        ...equipmentEvent(`http-late-${i}`, 900_001),
+        eventTime: new Date(twoDaysAgo + i * 1000),
+      })),
+    );
+    await waitFor(async () => (await countRows(fx.chFx.ch, 'events')) === before + 2, {
+      timeoutMs: 20_000,
+      what: 'the sink to write the late events',
+    });
+    const sum = (r: Reply): number =>
+      ((r.body.points ?? []) as { events: number }[]).reduce((s, p) => s + p.events, 0);
+    expect(sum(await get('/v1/metrics/throughput?time=RECEIVE_TIME', 'admin'))).toBe(before + 2);
+    expect(sum(await get('/v1/metrics/throughput?time=EVENT_TIME', 'admin'))).toBe(before);
+    expect(sum(await get('/v1/metrics/throughput', 'admin'))).toBe(before);
+    const bad = await get('/v1/metrics/throughput?time=WALL_CLOCK', 'admin');
+    expect(bad.status).toBe(400);
+    expect(errorOf(bad)).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'time' });
   });
 
   it('streams a container status and its changes as server-sent events, 404 before any byte to others', async () => {

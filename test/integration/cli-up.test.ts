@@ -1,7 +1,8 @@
 // `portstream up` as a user runs it: a process that starts its own nats-server, prints the endpoint and tokens,
-// takes events, and stops cleanly on Ctrl-C; a second run resumes from the kept data.
+// takes events, and stops cleanly on Ctrl-C; a second run resumes from the kept data. The terminal gets the
+// banner and the live line only (no log lines, no warnings); the logs go to the file the banner names.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { waitFor } from '../helpers/poll.js';
 interface Up {
   proc: ChildProcessWithoutNullStreams;
   output: () => string;
+  errors: () => string;
   exited: Promise<number | null>;
 }
 
@@ -34,14 +36,15 @@ function startUp(dataDir: string): Up {
     },
   );
   let out = '';
+  let err = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => {
       resolve(code);
     }),
   );
-  return { proc, output: () => out, exited };
+  return { proc, output: () => out, errors: () => err, exited };
 }
 
 describe('portstream up', () => {
@@ -58,7 +61,7 @@ describe('portstream up', () => {
       try {
         const address = await waitFor(() => /gRPC ingest\s+(\S+)/.exec(up.output())?.[1], {
           timeoutMs: 30_000,
-          what: `the gRPC address (output: ${up.output()})`,
+          what: `the gRPC address (output: ${up.output()} ${up.errors()})`,
         });
         const dashboard = /dashboard\s+(\S+)\//.exec(up.output())?.[1];
         expect((await fetch(`${dashboard ?? ''}/healthz`)).status).toBe(200);
@@ -73,7 +76,20 @@ describe('portstream up', () => {
         up.proc.kill('SIGINT');
       }
       expect(await up.exited).toBe(0);
-      expect(up.output()).toContain('"msg":"stopped"');
+      const out = up.output();
+      expect(out).toMatch(/\nstopped\n$/);
+      // Not one log line in the terminal, and nothing at all on stderr (no warnings).
+      expect(out.split('\n').filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+      expect(up.errors()).toBe('');
+      const logFile = /logs\s+(\S+)/.exec(out)?.[1] ?? '';
+      expect(logFile).toBe(path.join(dir, 'logs', 'up.log'));
+      const lines = (await readFile(logFile, 'utf8'))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { msg: string; pid: number });
+      const mine = lines.filter((l) => l.pid === up.proc.pid).map((l) => l.msg);
+      expect(mine).toContain('gRPC server listening');
+      expect(mine.at(-1)).toBe('stopped');
     }
     expect(runs[1]).toBe(runs[0]);
   });

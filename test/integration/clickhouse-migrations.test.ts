@@ -10,6 +10,7 @@ const TABLES = [
   'declarations',
   'events',
   'events_per_minute',
+  'events_received_per_minute',
   'schema_migrations',
   'sink_keys',
   'vessel_moves_daily',

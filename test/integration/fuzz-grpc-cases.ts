@@ -19,6 +19,7 @@ import {
   ListContainerEventsRequest,
   ListDecisionsRequest,
   ListVesselVisitsRequest,
+  ThroughputTime,
   WatchContainerRequest,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import { containerNumber } from '../helpers/events.js';
@@ -398,6 +399,7 @@ export const CASES: Record<string, MethodCases> = {
           range: range(new Date(Date.now() - HOUR_MS), new Date()),
           bucketSeconds: 60,
           terminalCode: '',
+          time: ThroughputTime.UNSPECIFIED,
         }).finish(),
       ),
     hostile: (rng) =>
@@ -411,6 +413,7 @@ export const CASES: Record<string, MethodCases> = {
                   range: r,
                   bucketSeconds,
                   terminalCode: rng.pick(['', 'HICT', "H' OR 1=1", '{t:String}', MARK]),
+                  time: rng.pick([0, 1, 2, 3, -1]) as ThroughputTime,
                 }).finish(),
               ),
               MARK,

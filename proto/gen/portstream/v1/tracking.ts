@@ -214,6 +214,49 @@ export function vesselVisitStatusToJSON(object: VesselVisitStatus): string {
   }
 }
 
+/** The time a throughput bucket counts by. */
+export enum ThroughputTime {
+  /** UNSPECIFIED - EVENT_TIME. */
+  UNSPECIFIED = 0,
+  /** EVENT_TIME - When the events happened: ACTUAL events only (planned and estimated ones have not happened). */
+  EVENT_TIME = 1,
+  /** RECEIVE_TIME - When the gateway accepted them: every event, whatever its classifier; what arrived in a window. */
+  RECEIVE_TIME = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function throughputTimeFromJSON(object: any): ThroughputTime {
+  switch (object) {
+    case 0:
+    case 'THROUGHPUT_TIME_UNSPECIFIED':
+      return ThroughputTime.UNSPECIFIED;
+    case 1:
+    case 'THROUGHPUT_TIME_EVENT_TIME':
+      return ThroughputTime.EVENT_TIME;
+    case 2:
+    case 'THROUGHPUT_TIME_RECEIVE_TIME':
+      return ThroughputTime.RECEIVE_TIME;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return ThroughputTime.UNRECOGNIZED;
+  }
+}
+
+export function throughputTimeToJSON(object: ThroughputTime): string {
+  switch (object) {
+    case ThroughputTime.UNSPECIFIED:
+      return 'THROUGHPUT_TIME_UNSPECIFIED';
+    case ThroughputTime.EVENT_TIME:
+      return 'THROUGHPUT_TIME_EVENT_TIME';
+    case ThroughputTime.RECEIVE_TIME:
+      return 'THROUGHPUT_TIME_RECEIVE_TIME';
+    case ThroughputTime.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
 /** Something about a container that an operator must look at. */
 export interface ContainerFlag {
   /** e.g. "GATE_OUT_WITHOUT_RELEASE". */
@@ -339,11 +382,14 @@ export interface TimeRange {
 }
 
 export interface GetThroughputRequest {
+  /** Unset end: now; unset start: one hour (or one bucket, if wider) before the end. */
   range: TimeRange | undefined;
-  /** Bucket width in seconds: 60, 300, 3600 or 86400. */
+  /** Bucket width in seconds: 60, 300, 3600 or 86400; 0 (unset): 60. */
   bucketSeconds: number;
   /** Only this terminal (empty: all). */
   terminalCode: string;
+  /** Which time buckets the events: unset is EVENT_TIME. */
+  time: ThroughputTime;
 }
 
 export interface ThroughputPoint {
@@ -361,7 +407,9 @@ export interface GetThroughputResponse {
 }
 
 export interface GetClearanceMetricsRequest {
+  /** Unset end: now; unset start: 24 hours (or one bucket, if wider) before the end. */
   range: TimeRange | undefined;
+  /** Bucket width in seconds: 3600 or 86400; 0 (unset): 3600. */
   bucketSeconds: number;
 }
 
@@ -2386,7 +2434,7 @@ export const TimeRange: MessageFns<TimeRange> = {
 };
 
 function createBaseGetThroughputRequest(): GetThroughputRequest {
-  return { range: undefined, bucketSeconds: 0, terminalCode: '' };
+  return { range: undefined, bucketSeconds: 0, terminalCode: '', time: 0 };
 }
 
 export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
@@ -2399,6 +2447,9 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
     }
     if (message.terminalCode !== '') {
       writer.uint32(26).string(message.terminalCode);
+    }
+    if (message.time !== 0) {
+      writer.uint32(32).int32(message.time);
     }
     return writer;
   },
@@ -2440,6 +2491,14 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
             message.terminalCode = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.time = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2465,6 +2524,7 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
         : isSet(object.terminal_code)
           ? globalThis.String(object.terminal_code)
           : '',
+      time: isSet(object.time) ? throughputTimeFromJSON(object.time) : 0,
     };
   },
 
@@ -2479,6 +2539,9 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
     if (message.terminalCode !== '') {
       obj.terminalCode = message.terminalCode;
     }
+    if (message.time !== 0) {
+      obj.time = throughputTimeToJSON(message.time);
+    }
     return obj;
   },
 
@@ -2491,6 +2554,7 @@ export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
       object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
     message.bucketSeconds = object.bucketSeconds ?? 0;
     message.terminalCode = object.terminalCode ?? '';
+    message.time = object.time ?? 0;
     return message;
   },
 };
