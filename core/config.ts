@@ -168,6 +168,14 @@ export const SETTINGS = {
     schema: positiveInt.default(4000),
     doc: 'Tracking API requests a caller may make at once above its rate.',
   },
+  OPS_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the operations endpoint of `portstream ingest|processor|sink|api` binds: /healthz, /readyz (NATS, and ClickHouse where used, answer) and Prometheus /metrics; HTTPS when TLS_CERT_FILE is set (never mutual TLS, so probes can reach it).',
+  },
+  OPS_HTTP_PORT: {
+    schema: port.default(0),
+    doc: 'Port of that operations endpoint (0: any free port, logged at start-up; the manifests in deploy/ use 9464). `up` serves /metrics on the API port instead.',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: positiveInt.default(15_000),
     doc: 'Graceful shutdown budget before in-flight work is abandoned.',

@@ -40,7 +40,7 @@ export async function runUp(overrides: Env): Promise<void> {
     const sink = await startSink({ nc, leaseNc, ch, config, log, metrics: createSinkMetrics(registry) });
     steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
 
-    const processor = await startProcessor({ config, log, nc });
+    const processor = await startProcessor({ config, log, nc, registry });
     steps.unshift(['processor', () => processor.stop()]);
 
     const api = await startApi({ config, log, nc, ch, registry, auth, tls: rt.tls.server });
