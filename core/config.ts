@@ -2,6 +2,7 @@
 // same variable names) into a typed, validated object. Every variable, its default and its meaning is in
 // SETTINGS below; `portstream config` prints them. A bad value stops start-up naming the variable.
 import { z } from 'zod';
+import { misspeltSettings } from './config-spelling.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -249,10 +250,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses env (usually process.env) with overrides (CLI flags, same names) on top. */
+/**
+ * Parses env (usually process.env) with overrides (CLI flags, same names) on top. A variable in env with a
+ * settings prefix that is no setting (a misspelling) is a problem too, named with the nearest setting.
+ */
 export function loadConfig(env: Env, overrides: Env = {}): Config {
   const out: Record<string, unknown> = {};
-  const problems: string[] = [];
+  // Flags only ever name real settings; the environment may hold typos and names from older releases.
+  const problems: string[] = misspeltSettings(env, Object.keys(SETTINGS));
   for (const [name, setting] of Object.entries(SETTINGS)) {
     const raw = overrides[name] ?? env[name];
     const parsed = (setting.schema as z.ZodType).safeParse(

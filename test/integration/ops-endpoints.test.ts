@@ -18,7 +18,7 @@ import { sampleDeclaration } from '../helpers/declarations.js';
 import { discBatch } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { opsUrl, probe, sample } from '../helpers/ops.js';
+import { OPS_LISTENING, opsUrl, probe, sample } from '../helpers/ops.js';
 import { waitFor } from '../helpers/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
@@ -145,6 +145,14 @@ describe('ops endpoints of each runnable', () => {
     );
     expect(await metrics('api')).toContain('portstream_api_http_request_duration_seconds');
   }, 120_000);
+
+  it('a misspelt setting stops start-up, naming it and the nearest setting', async () => {
+    const svc = startService('sink', { NATS_URL: nats.url, SINK_FLUSH_MS: '500' });
+    const { code } = await svc.exited;
+    expect(code).toBe(2);
+    expect(svc.output()).toMatch(/SINK_FLUSH_MS: not a setting; did you mean SINK_FLUSH_INTERVAL_MS\?/);
+    expect(svc.output()).not.toContain(OPS_LISTENING);
+  }, 60_000);
 
   it('/readyz turns 503 naming NATS when nats-server stops, /healthz stays 200, and recovers', async () => {
     await nats.server.stop();
