@@ -11,7 +11,12 @@ import {
 } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ensureBuckets } from '../../core/nats/buckets.js';
+import {
+  BUCKET_CONTAINERS,
+  BUCKET_DECLARATIONS,
+  BUCKET_VESSEL_VISITS,
+  ensureBucket,
+} from '../../core/nats/buckets.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { Decision, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
@@ -46,11 +51,24 @@ export class KvTrackingStore implements TrackingStore {
     private readonly declarations: KV,
   ) {}
 
-  /** Creates the buckets when missing (idempotent), so the API can start before the processor. */
+  /**
+   * Opens the three buckets it reads, creating them when missing where its NATS user may (the deployed `api`
+   * user may only read them, and nothing else: not ps_declarants).
+   */
   static async open(nc: NatsConnection, replicas = 1, prefix = ''): Promise<KvTrackingStore> {
     const js = jetstream(nc);
-    const b = await ensureBuckets(js, replicas, prefix);
-    return new KvTrackingStore(js, await jetstreamManager(nc), b.containers, b.vesselVisits, b.declarations);
+    const [containers, visits, declarations] = await Promise.all(
+      [BUCKET_CONTAINERS, BUCKET_VESSEL_VISITS, BUCKET_DECLARATIONS].map((b) =>
+        ensureBucket(js, `${prefix}${b}`, replicas),
+      ),
+    );
+    return new KvTrackingStore(
+      js,
+      await jetstreamManager(nc),
+      containers as KV,
+      visits as KV,
+      declarations as KV,
+    );
   }
 
   async container(n: string): Promise<ContainerStatus | undefined> {
