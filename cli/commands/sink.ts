@@ -1,7 +1,6 @@
-// `portstream sink`: the JetStream -> ClickHouse sink alone, with its ops endpoint; `portstream migrate`: apply
-// ClickHouse migrations.
+// `portstream sink`: the JetStream -> ClickHouse sink alone, with its ops endpoint.
 import { Registry } from 'prom-client';
-import { createClickHouse, runMigrations } from '../../core/clickhouse/index.js';
+import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
 import { clickhouseCheck, natsCheck } from '../../core/ops/checks.js';
 import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
@@ -36,15 +35,4 @@ export async function runSinkCommand(overrides: Env): Promise<void> {
     ['clickhouse', () => ch.close()],
     ['ops endpoint', () => ops.server.close()],
   ]);
-}
-
-export async function runMigrateCommand(overrides: Env): Promise<void> {
-  const rt = boot(overrides);
-  const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
-  try {
-    const r = await runMigrations(ch, rt.log);
-    console.log(`migrations: ${r.applied.length} applied, ${r.alreadyApplied.length} already applied`);
-  } finally {
-    await ch.close();
-  }
 }

@@ -2,11 +2,9 @@
 // starts a local nats-server with its store under the data folder; then every service in this one process
 // (embedded ClickHouse binds its data folder to one process, so the sink and the API's queries share it).
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
-import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { startApi } from '../../api/main.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
@@ -15,6 +13,7 @@ import { authForUp } from '../auth.js';
 import { startLiveView } from '../live-view.js';
 import { startSimulator } from '../simulator.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
+import { createNatsTopology } from '../topology.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
 export async function runUp(overrides: Env): Promise<void> {
@@ -28,8 +27,8 @@ export async function runUp(overrides: Env): Promise<void> {
     if (local) steps.unshift(['local nats-server', () => local.stop()]);
     const nc = await connectFromConfig(rt, nats.url, 'portstream-up');
     steps.unshift(['nats connection', () => nc.drain()]);
-    // Streams first: the readers (sink, processor) may not create them in a least-privilege deployment.
-    await ensureStreams(await jetstreamManager(nc), topologyOptions(config));
+    // The admin step first (streams and buckets): in a least-privilege deployment the services may not.
+    await createNatsTopology(nc, config);
     const registry = new Registry();
     const { auth, printable, file: tokensFile } = await authForUp(rt);
 

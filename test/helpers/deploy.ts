@@ -11,8 +11,10 @@ import { nearestSetting } from '../../core/config-spelling.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEPLOY = path.join(ROOT, 'deploy');
+/** The long-running services; `migrate` is the admin step run before them (a Job, a one-shot service). */
 export const SERVICE_NAMES = ['ingest', 'processor', 'sink', 'api'] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+export const RUNNABLES = [...SERVICE_NAMES, 'migrate'] as const;
+export type ServiceName = (typeof RUNNABLES)[number];
 
 /** A variable's value: literal, or from a secret (Kubernetes Secret key, or a Compose `${VAR}` from .env). */
 export type EnvValue = { value: string } | { secret: string; key: string };
@@ -76,6 +78,8 @@ export function listenersOf(service: ServiceName, c: Config): Listener[] {
     case 'processor':
     case 'sink':
       return [ops];
+    case 'migrate':
+      return [];
     case 'api':
       return [
         {
@@ -108,7 +112,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 
 function serviceOf(args: unknown): ServiceName | undefined {
   const first = arr(args)[0];
-  return SERVICE_NAMES.find((s) => s === first);
+  return RUNNABLES.find((s) => s === first);
 }
 
 /** `${VAR:?message}` / `${VAR}` in a Compose value: from the .env file. */
@@ -170,8 +174,8 @@ function configMaps(kustomization: string): Map<string, Record<string, string>> 
 export function k8sServices(base = path.join(DEPLOY, 'k8s/base')): ServiceManifest[] {
   const maps = configMaps(path.join(base, 'kustomization.yaml'));
   const out: ServiceManifest[] = [];
-  const objects = SERVICE_NAMES.flatMap((n) => yamlDocs(path.join(base, `${n}.yaml`)).map(obj));
-  for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+  const objects = RUNNABLES.flatMap((n) => yamlDocs(path.join(base, `${n}.yaml`)).map(obj));
+  for (const d of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job')) {
     const pod = obj(obj(obj(d.spec).template).spec);
     const volumes = new Map(arr(pod.volumes).map((v) => [str(obj(v).name), obj(v)] as const));
     for (const c of arr(pod.containers).map(obj)) {
@@ -308,7 +312,7 @@ export function manifestProblems(m: ServiceManifest): string[] {
     if (!served.has(p.port))
       problems.push(`${at}: declares port ${p.port}, which the service does not serve`);
   }
-  if (config.TLS_CERT_FILE === undefined || config.TLS_KEY_FILE === undefined) {
+  if (listeners.length > 0 && (config.TLS_CERT_FILE === undefined || config.TLS_KEY_FILE === undefined)) {
     problems.push(`${at}: TLS_CERT_FILE/TLS_KEY_FILE unset: its listeners would serve plaintext`);
   }
   for (const s of FILE_SETTINGS) {
@@ -316,7 +320,7 @@ export function manifestProblems(m: ServiceManifest): string[] {
     if (file !== undefined && !mounted(m, file))
       problems.push(`${at}: ${s}=${file} is not mounted from a secret`);
   }
-  if (m.probes.length === 0) problems.push(`${at}: no probe`);
+  if (m.probes.length === 0 && listeners.length > 0) problems.push(`${at}: no probe`);
   for (const p of m.probes) {
     const l = served.get(p.port);
     if (l === undefined) {

@@ -24,6 +24,7 @@ import {
   k8sServices,
   listenersOf,
   ROOT,
+  RUNNABLES,
   SERVICE_NAMES,
   type ServiceManifest,
 } from '../helpers/deploy.js';
@@ -31,7 +32,13 @@ import { OPS_LISTENING, probe } from '../helpers/ops.js';
 import { waitFor } from '../helpers/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
-const NATS_PASSWORDS = { ingest: 'pw-ingest', processor: 'pw-processor', sink: 'pw-sink', api: 'pw-api' };
+const NATS_PASSWORDS = {
+  ingest: 'pw-ingest',
+  processor: 'pw-processor',
+  sink: 'pw-sink',
+  api: 'pw-api',
+  admin: 'pw-admin',
+};
 const CLICKHOUSE_PASSWORD = 'pw-clickhouse';
 
 /** ENV lines of the image's final stage (deploy/Dockerfile): part of every container's environment. */
@@ -262,11 +269,21 @@ describe('deploy/ rehearsed: each service with exactly its manifest environment'
 
   for (const source of ['k8s', 'compose'] as const) {
     it(`${source}: every service starts with its manifest environment, serves TLS and passes its probes`, async () => {
-      const manifests = (source === 'k8s' ? k8sServices() : composeServices()).sort(
-        (a, b) => SERVICE_NAMES.indexOf(a.service) - SERVICE_NAMES.indexOf(b.service),
-      );
+      const all = source === 'k8s' ? k8sServices() : composeServices();
+      // The admin step first, as its Job or one-shot service: the streams and buckets, then ClickHouse.
+      const migrate = all.find((m) => m.service === 'migrate');
+      expect(migrate).toBeDefined();
+      if (migrate) {
+        const { env } = await environment(migrate);
+        const step = startService('migrate', env, { exactEnv: true });
+        const { code } = await step.exited;
+        expect(code, `${source} migrate:\n${step.output()}`).toBe(0);
+      }
+      const manifests = all
+        .filter((m) => m.service !== 'migrate')
+        .sort((a, b) => RUNNABLES.indexOf(a.service) - RUNNABLES.indexOf(b.service));
       expect(manifests.map((m) => m.service)).toEqual([...SERVICE_NAMES]);
-      // In start order: the gateway creates the streams, the processor the buckets the API reads.
+      // Each service as its NATS user, after the admin step: none of them may change a stream or bucket.
       for (const m of manifests) {
         const { env, ports } = await environment(m);
         const svc = startService(m.service, env, { exactEnv: true });

@@ -207,7 +207,7 @@ describe('deploy/ manifests', () => {
 
     const services = (compose as { services: Record<string, Record<string, unknown>> }).services;
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'clickhouse', 'ingest', 'nats-0', 'nats-1', 'nats-2', 'processor', 'sink'].sort(),
+      ['api', 'clickhouse', 'ingest', 'migrate', 'nats-0', 'nats-1', 'nats-2', 'processor', 'sink'].sort(),
     );
     for (const [name, s] of Object.entries(services)) {
       expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
@@ -219,21 +219,28 @@ describe('deploy/ manifests', () => {
   describe('against the code', () => {
     const manifests = [...composeServices(), ...k8sServices()];
 
-    it('finds the four services in compose.yaml and in the Kubernetes base', () => {
+    it('finds the four services and the migrate step in compose.yaml and in the Kubernetes base', () => {
       for (const source of ['compose', 'k8s'] as const) {
         expect(
           manifests
             .filter((m) => m.source === source)
             .map((m) => m.service)
             .sort(),
-        ).toEqual([...SERVICE_NAMES].sort());
+        ).toEqual([...SERVICE_NAMES, 'migrate'].sort());
+      }
+      // The admin step runs as the NATS user that may create and update streams; no service does.
+      for (const m of manifests) {
+        const user = m.env.NATS_USER;
+        expect(user && 'value' in user ? user.value : undefined, `${m.source} ${m.service}`).toBe(
+          m.service === 'migrate' ? 'admin' : m.service,
+        );
       }
     });
 
     it('every variable is a setting, every listener declared and TLS, every probe on a served port', () => {
       expect(manifests.flatMap(manifestProblems)).toEqual([]);
       // And the probes are those the kubelet and Compose run: readiness on /readyz over HTTPS.
-      for (const m of manifests) {
+      for (const m of manifests.filter((x) => x.service !== 'migrate')) {
         const readiness = m.probes.find((p) => p.kind === 'readiness' || p.kind === 'healthcheck');
         expect(readiness?.path, `${m.source} ${m.service}`).toBe('/readyz');
         expect(readiness?.scheme, `${m.source} ${m.service}`).toBe('https');
@@ -260,7 +267,7 @@ describe('deploy/ manifests', () => {
 
         const base = path.join(tmp, 'base');
         await mkdir(base);
-        for (const f of ['kustomization', ...SERVICE_NAMES]) {
+        for (const f of ['kustomization', ...SERVICE_NAMES, 'migrate']) {
           let text = await readFile(path.join(DEPLOY, `k8s/base/${f}.yaml`), 'utf8');
           if (f === 'processor') {
             text = text
@@ -313,6 +320,7 @@ describe('deploy/ manifests', () => {
       NATS_SINK_PASSWORD: 's',
       NATS_API_PASSWORD: 'a',
       NATS_SYS_PASSWORD: 'y',
+      NATS_ADMIN_PASSWORD: 'm',
     });
     const natsTest = (conf: string, e: NodeJS.ProcessEnv): { status: number | null; out: string } => {
       const r = spawnSync('nats-server', ['-t', '-c', conf], { encoding: 'utf8', env: e });
