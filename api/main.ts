@@ -7,6 +7,8 @@ import type { TokenAuthenticator } from '../core/auth/tokens.js';
 import { clearanceMetrics, containerHistory, throughput, type ClickHouse } from '../core/clickhouse/index.js';
 import type { Config } from '../core/config.js';
 import { startGrpcServer } from '../core/grpc/server.js';
+import { clickhouseCheck, natsCheck } from '../core/ops/checks.js';
+import { runChecks } from '../core/ops/server.js';
 import type { Logger } from '../core/logger.js';
 import { RateLimiter, rateLimited } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
@@ -103,11 +105,9 @@ export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
     tls: deps.tls,
     log: log.child({ component: 'tracking-http' }),
     bodyLimitBytes: config.API_MAX_BODY_BYTES,
-    ready: async () => {
-      if (deps.nc.isClosed()) return false;
-      await deps.ch.query('SELECT 1');
-      return true;
-    },
+    // Ready when NATS answers a ping (a connection that is reconnecting does not) and ClickHouse a query.
+    ready: async () =>
+      (await runChecks({ nats: natsCheck(deps.nc), clickhouse: clickhouseCheck(deps.ch) }, 2000)).ready,
   });
   try {
     await http.listen({ host: config.API_HTTP_HOST, port: config.API_HTTP_PORT });

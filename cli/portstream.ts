@@ -8,7 +8,8 @@ import { runClusterCommand, type ClusterOptions } from './commands/cluster.js';
 import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
-import { runMigrateCommand, runSinkCommand } from './commands/sink.js';
+import { runMigrateCommand } from './commands/migrate.js';
+import { runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom, PROCESSOR_FLAGS } from './options.js';
 
@@ -70,7 +71,9 @@ addFlags(
 addFlags(
   program
     .command('migrate')
-    .description('apply pending ClickHouse migrations (embedded or CLICKHOUSE_URL) and exit'),
+    .description(
+      'the admin step: with NATS_URL, create or update the NATS streams and buckets; then apply pending ClickHouse migrations (embedded or CLICKHOUSE_URL); exit',
+    ),
   COMMON_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
   await runMigrateCommand(overridesFrom(opts, COMMON_FLAGS));

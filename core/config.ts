@@ -2,6 +2,7 @@
 // same variable names) into a typed, validated object. Every variable, its default and its meaning is in
 // SETTINGS below; `portstream config` prints them. A bad value stops start-up naming the variable.
 import { z } from 'zod';
+import { misspeltSettings } from './config-spelling.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -176,6 +177,14 @@ export const SETTINGS = {
     schema: positiveInt.default(4000),
     doc: 'Tracking API requests a caller may make at once above its rate.',
   },
+  OPS_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the operations endpoint of `portstream ingest|processor|sink|api` binds: /healthz, /readyz (NATS, and ClickHouse where used, answer) and Prometheus /metrics; HTTPS when TLS_CERT_FILE is set (never mutual TLS, so probes can reach it).',
+  },
+  OPS_HTTP_PORT: {
+    schema: port.default(0),
+    doc: 'Port of that operations endpoint (0: any free port, logged at start-up; the manifests in deploy/ use 9464). `up` serves /metrics on the API port instead.',
+  },
   SHUTDOWN_TIMEOUT_MS: {
     schema: positiveInt.default(15_000),
     doc: 'Graceful shutdown budget before in-flight work is abandoned.',
@@ -249,10 +258,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses env (usually process.env) with overrides (CLI flags, same names) on top. */
+/**
+ * Parses env (usually process.env) with overrides (CLI flags, same names) on top. A variable in env with a
+ * settings prefix that is no setting (a misspelling) is a problem too, named with the nearest setting.
+ */
 export function loadConfig(env: Env, overrides: Env = {}): Config {
   const out: Record<string, unknown> = {};
-  const problems: string[] = [];
+  // Flags only ever name real settings; the environment may hold typos and names from older releases.
+  const problems: string[] = misspeltSettings(env, Object.keys(SETTINGS));
   for (const [name, setting] of Object.entries(SETTINGS)) {
     const raw = overrides[name] ?? env[name];
     const parsed = (setting.schema as z.ZodType).safeParse(

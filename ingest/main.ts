@@ -54,7 +54,8 @@ const HEADER_ROOM = 4096;
 export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   const { config, log, nc } = deps;
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, topologyOptions(config));
+  // Creates what is missing (a system started without its admin step); never changes an existing stream.
+  await ensureStreams(jsm, topologyOptions(config), { update: false });
   const js = jetstream(nc);
   const publisher = new EventPublisher(js, {
     maxInflight: config.INGEST_MAX_INFLIGHT_PUBLISHES,

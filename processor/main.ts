@@ -3,9 +3,11 @@
 // in flight and leaves the NATS connection to the caller.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { ensureBuckets } from '../core/nats/buckets.js';
+import { watchConsumers, type ConsumerRef } from '../core/ops/consumer-metrics.js';
 import {
   STREAM_CUSTOMS,
   STREAM_DEADLETTERS,
@@ -13,15 +15,18 @@ import {
   STREAM_EVENTS,
   waitForStreams,
 } from '../core/nats/topology.js';
-import { startCustomsDecider } from './customs/decider.js';
+import { CUSTOMS_CONSUMER, startCustomsDecider } from './customs/decider.js';
+import { createProcessorMetrics } from './metrics.js';
 import { SelectionSecrets } from './rules/selection.js';
 import { RuleStore } from './rules/store.js';
-import { startStateConsumer } from './state/consumer.js';
+import { STATE_CONSUMER, startStateConsumer } from './state/consumer.js';
 
 export interface ProcessorDeps {
   config: Config;
   log: Logger;
   nc: NatsConnection;
+  /** Where the processor's metrics go (the runnable serves it on /metrics); a private one otherwise. */
+  registry?: Registry;
 }
 
 export interface ProcessorHandle {
@@ -57,7 +62,10 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
       );
     },
   );
+  const registry = deps.registry ?? new Registry();
+  const metrics = createProcessorMetrics(registry);
   const parts: { stop(): Promise<void> }[] = [];
+  const consumers: ConsumerRef[] = [];
   if (roles.includes('customs')) {
     parts.push(
       await startCustomsDecider({
@@ -68,18 +76,23 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
         selection: (version) => (secrets as SelectionSecrets).keyFor(version),
         logger: log,
         ackWaitMs,
+        metrics,
       }),
     );
+    consumers.push({ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER });
   }
   if (roles.includes('state')) {
-    parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+    parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs, metrics }));
+    consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
   }
+  const gauges = watchConsumers(jsm, registry, consumers, log);
   log.info({ rules: rules.current().version, roles }, 'processor started');
   return {
     rulesVersion: () => rules.current().version,
     stop: async () => {
       rules.close();
       secrets?.close();
+      gauges.stop();
       await Promise.all(parts.map((p) => p.stop()));
       log.info('processor stopped');
     },

@@ -14,7 +14,12 @@ import {
 } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ensureBuckets } from '../../core/nats/buckets.js';
+import {
+  BUCKET_CONTAINERS,
+  BUCKET_DECLARATIONS,
+  BUCKET_VESSEL_VISITS,
+  ensureBucket,
+} from '../../core/nats/buckets.js';
 import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
@@ -54,15 +59,21 @@ export class KvTrackingStore implements TrackingStore {
     private readonly reads: { containers: CasBucket; visits: CasBucket; declarations: CasBucket },
   ) {}
 
-  /** Creates the buckets when missing (idempotent), so the API can start before the processor. */
+  /**
+   * Opens the three buckets it reads, creating them when missing where its NATS user may (the deployed `api`
+   * user may only read them, and nothing else: not ps_declarants).
+   */
   static async open(nc: NatsConnection, replicas = 1, prefix = ''): Promise<KvTrackingStore> {
     const js = jetstream(nc);
-    const b = await ensureBuckets(js, replicas, prefix);
+    // Only the buckets it reads: the API's NATS user may open no others.
+    const names = [BUCKET_CONTAINERS, BUCKET_VESSEL_VISITS, BUCKET_DECLARATIONS].map((b) => `${prefix}${b}`);
+    const [containers, visits] = await Promise.all(names.map((n) => ensureBucket(js, n, replicas)));
     const requests = new PipelinedRequests(nc);
-    return new KvTrackingStore(js, await jetstreamManager(nc), requests, b.containers, b.vesselVisits, {
-      containers: new CasBucket(requests, b.names.containers),
-      visits: new CasBucket(requests, b.names.vesselVisits),
-      declarations: new CasBucket(requests, b.names.declarations),
+    const [c, v, d] = names.map((n) => new CasBucket(requests, n)) as [CasBucket, CasBucket, CasBucket];
+    return new KvTrackingStore(js, await jetstreamManager(nc), requests, containers as KV, visits as KV, {
+      containers: c,
+      visits: v,
+      declarations: d,
     });
   }
 

@@ -5,13 +5,12 @@
 // under <data>/cluster/logs and JS_REPLICAS=3; Ctrl-C stops them in order (simulator, gateways, processors,
 // sink, NATS).
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { Env } from '../../core/config.js';
 import { LocalNatsCluster } from '../../core/nats/local-cluster.js';
-import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { authForUp } from '../auth.js';
 import { selectionSecretFor } from '../selection-secret.js';
 import { connectFromConfig } from '../nats.js';
+import { createNatsTopology } from '../topology.js';
 import { ChildRunnable, type LogRecord } from '../processes.js';
 import { boot, onShutdown, type Runtime, type ShutdownStep } from '../runtime.js';
 
@@ -100,8 +99,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
     checkpoint();
     log.info({ urls: nats.urls }, 'local NATS cluster ready');
     const nc = await connectFromConfig(rt, nats.url, 'portstream-cluster');
-    // Streams first, with 3 replicas: the readers (sink, processors) may not create them.
-    await ensureStreams(await jetstreamManager(nc), topologyOptions(config));
+    // The admin step first (streams and buckets, 3 replicas): the services may not change them.
+    await createNatsTopology(nc, config);
     await nc.drain();
     const { printable, file: tokensFile } = await authForUp(rt);
 

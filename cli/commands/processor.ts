@@ -1,15 +1,23 @@
-// `portstream processor`: the processor alone (customs decider and state), against a shared NATS.
+// `portstream processor`: the processor alone (customs decider and state), against a shared NATS, with its ops
+// endpoint.
+import { Registry } from 'prom-client';
 import type { Env } from '../../core/config.js';
+import { natsCheck } from '../../core/ops/checks.js';
 import { startProcessor } from '../../processor/main.js';
 import { connectFromConfig } from '../nats.js';
+import { startOpsEndpoint } from '../ops.js';
 import { boot, onShutdown } from '../runtime.js';
 
 export async function runProcessorCommand(overrides: Env): Promise<void> {
   const rt = boot(overrides);
   const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-processor');
-  const processor = await startProcessor({ config: rt.config, log: rt.log, nc });
+  const registry = new Registry();
+  const ops = await startOpsEndpoint(rt, registry, { nats: natsCheck(nc) });
+  const processor = await startProcessor({ config: rt.config, log: rt.log, nc, registry });
+  ops.started();
   await onShutdown(rt, () => [
     ['processor', () => processor.stop()],
     ['nats', () => nc.drain()],
+    ['ops endpoint', () => ops.server.close()],
   ]);
 }

@@ -1,8 +1,11 @@
-// `portstream sink`: the JetStream -> ClickHouse sink alone; `portstream migrate`: apply ClickHouse migrations.
-import { createClickHouse, runMigrations } from '../../core/clickhouse/index.js';
+// `portstream sink`: the JetStream -> ClickHouse sink alone, with its ops endpoint.
+import { Registry } from 'prom-client';
+import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
-import { startSink } from '../../processor/sink/index.js';
+import { clickhouseCheck, natsCheck } from '../../core/ops/checks.js';
+import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
 import { connectFromConfig } from '../nats.js';
+import { startOpsEndpoint } from '../ops.js';
 import { boot, onShutdown } from '../runtime.js';
 
 export async function runSinkCommand(overrides: Env): Promise<void> {
@@ -10,22 +13,26 @@ export async function runSinkCommand(overrides: Env): Promise<void> {
   const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-sink');
   const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
   const leaseNc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-sink-lease');
-  const sink = await startSink({ nc, leaseNc, ch, config: rt.config, log: rt.log });
+  const registry = new Registry();
+  const ops = await startOpsEndpoint(rt, registry, {
+    nats: natsCheck(nc),
+    'nats (lease)': natsCheck(leaseNc),
+    clickhouse: clickhouseCheck(ch),
+  });
+  const sink = await startSink({
+    nc,
+    leaseNc,
+    ch,
+    config: rt.config,
+    log: rt.log,
+    metrics: createSinkMetrics(registry),
+  });
+  ops.started();
   await onShutdown(rt, () => [
     ['sink', () => sink.stop(rt.config.SHUTDOWN_TIMEOUT_MS)],
     ['nats', () => nc.drain()],
     ['nats (lease)', () => leaseNc.drain()],
     ['clickhouse', () => ch.close()],
+    ['ops endpoint', () => ops.server.close()],
   ]);
-}
-
-export async function runMigrateCommand(overrides: Env): Promise<void> {
-  const rt = boot(overrides);
-  const ch = createClickHouse(rt.config, rt.log.child({ component: 'clickhouse' }));
-  try {
-    const r = await runMigrations(ch, rt.log);
-    console.log(`migrations: ${r.applied.length} applied, ${r.alreadyApplied.length} already applied`);
-  } finally {
-    await ch.close();
-  }
 }

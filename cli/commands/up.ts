@@ -4,11 +4,9 @@
 // The terminal shows the banner and then only the live line; every service logs to a file under the data
 // folder, whose path the banner prints.
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
-import { ensureStreams, topologyOptions } from '../../core/nats/topology.js';
 import { startApi } from '../../api/main.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
@@ -18,6 +16,7 @@ import { startLiveView } from '../live-view.js';
 import { selectionSecretFor } from '../selection-secret.js';
 import { startSimulator } from '../simulator.js';
 import { connectFromConfig, natsForUp } from '../nats.js';
+import { createNatsTopology } from '../topology.js';
 import { boot, onShutdown, type ShutdownStep } from '../runtime.js';
 
 export async function runUp(overrides: Env): Promise<void> {
@@ -32,8 +31,8 @@ export async function runUp(overrides: Env): Promise<void> {
     if (local) steps.unshift(['local nats-server', () => local.stop()]);
     const nc = await connectFromConfig(rt, nats.url, 'portstream-up');
     steps.unshift(['nats connection', () => nc.drain()]);
-    // Streams first: the readers (sink, processor) may not create them in a least-privilege deployment.
-    await ensureStreams(await jetstreamManager(nc), topologyOptions(config));
+    // The admin step first (streams and buckets): in a least-privilege deployment the services may not.
+    await createNatsTopology(nc, config);
     const registry = new Registry();
     const { auth, printable, file: tokensFile } = await authForUp(rt);
 
@@ -48,6 +47,7 @@ export async function runUp(overrides: Env): Promise<void> {
       config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
       log,
       nc,
+      registry,
     });
     steps.unshift(['processor', () => processor.stop()]);
 

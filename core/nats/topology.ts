@@ -96,12 +96,22 @@ export function streamConfigs(o: TopologyOptions): (Partial<StreamConfig> & { na
   ];
 }
 
-/** Creates the streams, or updates them to this config; safe to call from every service at start-up. */
-export async function ensureStreams(jsm: JetStreamManager, o: TopologyOptions): Promise<void> {
+/**
+ * Creates the streams, or updates them to this config; safe to call from every service at start-up. With
+ * `update: false` (the gateway) an existing stream is left as it is: changing a stream (max_age, max_bytes) is
+ * the admin step's (`portstream migrate`, `up`), and the services' NATS users may not (STREAM.UPDATE would let
+ * one of them shrink max_age and so purge a stream). Creating what is missing cannot change what exists.
+ */
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  o: TopologyOptions,
+  opts: { update?: boolean } = {},
+): Promise<void> {
   for (const cfg of streamConfigs(o)) {
     const name = cfg.name;
     try {
       await jsm.streams.info(name);
+      if (opts.update === false) continue;
       // Replicas and storage cannot always be changed in place; update what can be.
       const { storage: _s, retention: _r, ...updatable } = cfg;
       await jsm.streams.update(name, updatable);

@@ -21,13 +21,14 @@ import {
   encodeDeclarationState,
   type DeclarationState,
 } from '../../core/state/declaration.js';
-import { Decision } from '../../proto/gen/portstream/v1/customs.js';
+import { channelToJSON, Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { linkDeclaration } from '../state/customs.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import { registerView, type RegisterView } from '../../core/state/enterprise.js';
 import type { RuleSet } from '../rules/schema.js';
 import type { SelectionKey } from '../rules/selection.js';
 import { ensureDurable } from '../durable.js';
+import type { ProcessorMetrics } from '../metrics.js';
 import { deadLetter } from './dead-letter.js';
 import { transition } from './transition.js';
 
@@ -48,6 +49,7 @@ export interface DeciderDeps {
   concurrency?: number;
   /** Redelivery delay of a command a stopped processor left unacked (default 10 s). */
   ackWaitMs?: number;
+  metrics?: ProcessorMetrics | undefined;
 }
 
 export interface DeciderHandle {
@@ -88,6 +90,11 @@ async function publishPending(
     const ack = await deps.js.publish(subjects.decision(key), Decision.encode(d).finish(), {
       msgID: `${key}:${i}`,
     });
+    if (!ack.duplicate) {
+      deps.metrics?.decisions.inc({
+        channel: channelToJSON(d.channel).replace('CHANNEL_', '').toLowerCase(),
+      });
+    }
     positions.set(i, ack.seq);
   }
   if (positions.size === 0) return;
@@ -259,12 +266,23 @@ export async function startCustomsDecider(deps: DeciderDeps): Promise<DeciderHan
   const messages = await consumer.consume({ max_messages: concurrency * 2 });
 
   const run = async (msg: JsMsg): Promise<void> => {
+    const done = deps.metrics?.handlerSeconds.startTimer({ consumer: CUSTOMS_CONSUMER });
+    const count = (outcome: string): void => {
+      done?.();
+      deps.metrics?.messages.inc({ consumer: CUSTOMS_CONSUMER, outcome });
+    };
     try {
       // A plain ack, no round trip: if it is lost, the redelivered command finds its decision recorded and
       // only repeats the idempotent follow-up (afterDecision).
-      if ((await handle(deps, known, selection, msg)) === 'term') msg.term();
-      else msg.ack();
+      if ((await handle(deps, known, selection, msg)) === 'term') {
+        msg.term();
+        count('dead_letter');
+      } else {
+        msg.ack();
+        count('ack');
+      }
     } catch (err) {
+      count('retry');
       deps.logger.warn(
         { err, seq: msg.seq, redelivery: msg.info.deliveryCount },
         'customs command failed, retrying',

@@ -21,6 +21,7 @@ import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { deadLetter } from '../customs/dead-letter.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { ensureDurable } from '../durable.js';
+import type { ProcessorMetrics } from '../metrics.js';
 import { readModifyWrite } from '../../core/nats/cas.js';
 import { applyContainerEvents, equipmentOf, hasGateOut, type EventKeyOf } from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
@@ -38,6 +39,7 @@ export interface StateConsumerDeps {
   maxBatchMessages?: number;
   /** Redelivery delay of a group a stopped processor left unacked (default 30 s); long work calls working(). */
   ackWaitMs?: number;
+  metrics?: ProcessorMetrics | undefined;
 }
 
 export interface StateConsumerHandle {
@@ -156,6 +158,7 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
     try {
       await deadLetter(deps.js, STREAM_EVENTS, msg, `undecodable event group: ${(err as Error).message}`);
       msg.term();
+      deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'dead_letter' });
     } catch (dlErr) {
       log.warn({ err: dlErr, seq: msg.seq }, 'dead letter not stored, retrying');
       msg.nak(retryDelay(msg));
@@ -180,6 +183,7 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
   };
 
   const applyBatch = async (batch: JsMsg[]): Promise<void> => {
+    const done = deps.metrics?.handlerSeconds.startTimer({ consumer: STATE_CONSUMER });
     const decoded: { msg: JsMsg; events: Event[] }[] = [];
     // Each event's sourced id (its group's source and its own id): what the records remember it by.
     const keys = new Map<Event, string>();
@@ -218,11 +222,18 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
     } finally {
       clearInterval(working);
     }
-    for (const { msg } of decoded) {
+    for (const { msg, events } of decoded) {
       const err = failed.get(msg);
-      if (err === undefined) msg.ack();
-      else await retry(msg, err);
+      if (err === undefined) {
+        msg.ack();
+        deps.metrics?.eventsApplied.inc(events.length);
+        deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'ack' });
+      } else {
+        await retry(msg, err);
+        deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'retry' });
+      }
     }
+    done?.();
   };
 
   // The server keeps up to max_messages delivered; they wait here while a batch is applied, and the next

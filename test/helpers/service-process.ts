@@ -35,9 +35,19 @@ export async function writeTokensFile(dir: string): Promise<string> {
   return file;
 }
 
-export function startService(command: string, env: Record<string, string>): ServiceProcess {
+/**
+ * Starts `portstream <command>` with env on top of this process's environment (JSON logs at info), or, with
+ * exactEnv, with env alone (plus PATH): a deployment's environment exactly.
+ */
+export function startService(
+  command: string,
+  env: Record<string, string>,
+  opts: { exactEnv?: boolean } = {},
+): ServiceProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/portstream.ts', command], {
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: opts.exactEnv
+      ? { PATH: process.env.PATH ?? '', ...env }
+      : { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
   });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));

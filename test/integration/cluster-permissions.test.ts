@@ -7,7 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -38,10 +44,21 @@ import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declaration
 import { containerNumber, equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
-import { ensureStreams, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
+import {
+  ensureStreams,
+  STREAM_DEADLETTERS,
+  STREAM_DECISIONS,
+  STREAM_EVENTS,
+} from '../../core/nats/topology.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const PASSWORDS = { ingest: 'pw-ingest', processor: 'pw-processor', sink: 'pw-sink', api: 'pw-api' } as const;
+const PASSWORDS = {
+  ingest: 'pw-ingest',
+  processor: 'pw-processor',
+  sink: 'pw-sink',
+  api: 'pw-api',
+  admin: 'pw-admin',
+} as const;
 type Service = keyof typeof PASSWORDS;
 /** Denied calls get no answer (or a permission error): keep their wait short. */
 const API_TIMEOUT_MS = 1500;
@@ -187,6 +204,88 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     await decisions.delete();
     await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
     await expect(js.publish('ps.customs.decisions.D2', new Uint8Array([1]))).rejects.toThrow(DENIED);
+  });
+
+  it('no service may change or delete a stream or bucket, or touch the sink durable; the admin may', async () => {
+    const jsmOf = async (user: Service): Promise<JetStreamManager> =>
+      jetstreamManager(await as(user), { timeout: API_TIMEOUT_MS });
+    const sinkNc = await as('sink');
+    const sink = await jetstreamManager(sinkNc, { timeout: API_TIMEOUT_MS });
+    const ingest = await jsmOf('ingest');
+    const processor = await jsmOf('processor');
+    const api = await jsmOf('api');
+    const adminNc = await as('admin');
+    const admin = await jetstreamManager(adminNc, { timeout: API_TIMEOUT_MS });
+    // The admin step creates the buckets (here: the sink's lease bucket, whose max_age is the lease length).
+    await new Kvm(jetstream(adminNc)).create('ps_sink_leases', { history: 1, ttl: 10_000 });
+    // The victim: the sink's durable on PS_DECISIONS, which has delivered and acked one decision.
+    await sink.consumers.add(STREAM_DECISIONS, {
+      durable_name: SINK_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+    });
+    const sinkJs = jetstream(sinkNc, { timeout: API_TIMEOUT_MS });
+    const first = await (await sinkJs.consumers.get(STREAM_DECISIONS, SINK_CONSUMER)).next({ expires: 2000 });
+    expect(await first?.ackAck()).toBe(true);
+    const before = {
+      stream: (await admin.streams.info(STREAM_DECISIONS)).config,
+      durable: await admin.consumers.info(STREAM_DECISIONS, SINK_CONSUMER),
+    };
+
+    const SECOND = 1_000_000_000;
+    for (const [user, jsm] of [
+      ['ingest', ingest],
+      ['processor', processor],
+      ['sink', sink],
+      ['api', api],
+    ] as const) {
+      // Shrinking max_age would purge a year of decisions.
+      await expect(
+        jsm.streams.update(STREAM_DECISIONS, { max_age: SECOND }),
+        `${user} updates PS_DECISIONS`,
+      ).rejects.toThrow(DENIED);
+      await expect(jsm.streams.delete(STREAM_DECISIONS), `${user} deletes PS_DECISIONS`).rejects.toThrow(
+        DENIED,
+      );
+      await expect(
+        jsm.streams.update('KV_ps_containers', { max_age: SECOND }),
+        `${user} updates the containers bucket`,
+      ).rejects.toThrow(DENIED);
+    }
+    await expect(sink.streams.update('KV_ps_sink_leases', { max_age: SECOND })).rejects.toThrow(DENIED);
+    // Deleting (or re-creating) the sink's durable would make it replay the stream from the start.
+    for (const [user, jsm] of [
+      ['ingest', ingest],
+      ['processor', processor],
+      ['api', api],
+    ] as const) {
+      await expect(
+        jsm.consumers.delete(STREAM_DECISIONS, SINK_CONSUMER),
+        `${user} deletes the sink's durable`,
+      ).rejects.toThrow(DENIED);
+      await expect(
+        jsm.consumers.add(STREAM_DECISIONS, {
+          durable_name: SINK_CONSUMER,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+        }),
+        `${user} re-creates the sink's durable`,
+      ).rejects.toThrow(DENIED);
+    }
+    await expect(sink.consumers.delete(STREAM_EVENTS, 'processor-events')).rejects.toThrow(DENIED);
+
+    // The victim's view is unchanged: the stream keeps its retention, the durable its position.
+    const after = {
+      stream: (await admin.streams.info(STREAM_DECISIONS)).config,
+      durable: await admin.consumers.info(STREAM_DECISIONS, SINK_CONSUMER),
+    };
+    expect(after.stream.max_age).toBe(before.stream.max_age);
+    expect(after.stream.max_age).toBeGreaterThan(300 * 24 * 3600 * SECOND);
+    expect(after.durable.ack_floor.stream_seq).toBe(before.durable.ack_floor.stream_seq);
+    expect(after.durable.created).toBe(before.durable.created);
+
+    // What only the admin step may do: bring a stream to new settings.
+    const updated = await admin.streams.update(STREAM_DEADLETTERS, { description: 'dead letters (admin)' });
+    expect(updated.config.description).toBe('dead letters (admin)');
   });
 
   it('the real gateway and processor, each as its own user, take events and decide a declaration', async () => {

@@ -2,15 +2,26 @@
 // base files and the `kubectl kustomize` output of base and production) match the Kubernetes schemas shipped by
 // kubernetes-models; compose.yaml matches the Compose specification schema; nats-server accepts the NATS config
 // (`nats-server -t`) with TLS files made by scripts/dev-ca.sh. Plus the properties the deployment relies on:
-// probes, resource limits and a PodDisruptionBudget for every workload.
+// probes, resource limits and a PodDisruptionBudget for every workload; and against the code: every variable of
+// every portstream service is a setting and parses, every listener is declared, bound beyond loopback and TLS,
+// every probe reaches a port the service serves, every file a setting names is mounted from a secret
+// (test/helpers/deploy.ts; test/integration/deploy-rehearsal.test.ts runs the services with these environments).
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../core/config.js';
+import {
+  composeServices,
+  k8sServices,
+  listenersOf,
+  manifestProblems,
+  SERVICE_NAMES,
+} from '../helpers/deploy.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
@@ -196,13 +207,104 @@ describe('deploy/ manifests', () => {
 
     const services = (compose as { services: Record<string, Record<string, unknown>> }).services;
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'clickhouse', 'ingest', 'nats-0', 'nats-1', 'nats-2', 'processor', 'sink'].sort(),
+      ['api', 'clickhouse', 'ingest', 'migrate', 'nats-0', 'nats-1', 'nats-2', 'processor', 'sink'].sort(),
     );
     for (const [name, s] of Object.entries(services)) {
       expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
       const limits = (s.deploy as { resources?: { limits?: { memory?: string } } } | undefined)?.resources;
       expect(limits?.limits?.memory, `${name} memory limit`).toBeDefined();
     }
+  });
+
+  describe('against the code', () => {
+    const manifests = [...composeServices(), ...k8sServices()];
+
+    it('finds the four services and the migrate step in compose.yaml and in the Kubernetes base', () => {
+      for (const source of ['compose', 'k8s'] as const) {
+        expect(
+          manifests
+            .filter((m) => m.source === source)
+            .map((m) => m.service)
+            .sort(),
+        ).toEqual([...SERVICE_NAMES, 'migrate'].sort());
+      }
+      // The admin step runs as the NATS user that may create and update streams; no service does.
+      for (const m of manifests) {
+        const user = m.env.NATS_USER;
+        expect(user && 'value' in user ? user.value : undefined, `${m.source} ${m.service}`).toBe(
+          m.service === 'migrate' ? 'admin' : m.service,
+        );
+      }
+    });
+
+    it('every variable is a setting, every listener declared and TLS, every probe on a served port', () => {
+      expect(manifests.flatMap(manifestProblems)).toEqual([]);
+      // And the probes are those the kubelet and Compose run: readiness on /readyz over HTTPS.
+      for (const m of manifests.filter((x) => x.service !== 'migrate')) {
+        const readiness = m.probes.find((p) => p.kind === 'readiness' || p.kind === 'healthcheck');
+        expect(readiness?.path, `${m.source} ${m.service}`).toBe('/readyz');
+        expect(readiness?.scheme, `${m.source} ${m.service}`).toBe('https');
+      }
+    });
+
+    it('the check catches drift: a wrong name, a probe on a port nothing serves, plaintext, service links', async () => {
+      const tmp = await mkdtemp(path.join(tmpdir(), 'portstream-drift-'));
+      try {
+        const compose = (await readFile(path.join(DEPLOY, 'compose.yaml'), 'utf8'))
+          .replace('API_GRPC_HOST: 0.0.0.0', 'API_HOST: 0.0.0.0')
+          .replace("SINK_FLUSH_INTERVAL_MS: '1000'", "SINK_FLUSH_MS: '1000'")
+          .replace('TLS_CERT_FILE: /run/secrets/portstream_cert\n', '');
+        await writeFile(path.join(tmp, 'compose.yaml'), compose);
+        const problems = composeServices(path.join(tmp, 'compose.yaml')).flatMap(manifestProblems);
+        expect(problems).toContain('compose api: API_HOST is not a setting (nearest: API_GRPC_HOST)');
+        expect(problems).toContain('compose api: API_GRPC_HOST unset: the grpc listener binds loopback');
+        expect(problems).toContain(
+          'compose sink: SINK_FLUSH_MS is not a setting (nearest: SINK_FLUSH_INTERVAL_MS)',
+        );
+        expect(problems).toContain(
+          'compose ingest: TLS_CERT_FILE/TLS_KEY_FILE unset: its listeners would serve plaintext',
+        );
+
+        const base = path.join(tmp, 'base');
+        await mkdir(base);
+        for (const f of ['kustomization', ...SERVICE_NAMES, 'migrate']) {
+          let text = await readFile(path.join(DEPLOY, `k8s/base/${f}.yaml`), 'utf8');
+          if (f === 'processor') {
+            text = text
+              .replace('httpGet: { path: /readyz, port: ops, scheme: HTTPS }', 'grpc: { port: 8081 }')
+              .replace('enableServiceLinks: false', 'enableServiceLinks: true');
+          }
+          if (f === 'kustomization') text = text.replace('OPS_HTTP_HOST=0.0.0.0', 'OPS_HTTP_HOST=127.0.0.1');
+          await writeFile(path.join(base, `${f}.yaml`), text);
+        }
+        const k8s = k8sServices(base).flatMap(manifestProblems);
+        expect(k8s).toContain(
+          'k8s processor: readiness probe on port 8081, which the service does not serve',
+        );
+        expect(k8s).toContain(
+          'k8s processor: enableServiceLinks is not false: Kubernetes would add API_PORT, NATS_SERVICE_HOST, ...',
+        );
+        expect(k8s).toContain(
+          'k8s sink: OPS_HTTP_HOST=127.0.0.1: the ops listener is unreachable from outside',
+        );
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+
+    it('the image carries the dashboard and exposes every port the manifests serve', async () => {
+      const dockerfile = await readFile(path.join(DEPLOY, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^COPY --from=build \/src\/api\/dashboard\/static \S+$/m);
+      const exposed = new Set((/^EXPOSE (.+)$/m.exec(dockerfile)?.[1] ?? '').split(/\s+/).map(Number));
+      for (const m of manifests) {
+        const config = loadConfig(
+          Object.fromEntries(Object.entries(m.env).map(([k, v]) => [k, 'value' in v ? v.value : 'x'])),
+        );
+        for (const l of listenersOf(m.service, config)) {
+          expect(exposed.has(l.port), `${m.source} ${m.service} ${l.name} ${l.port}`).toBe(true);
+        }
+      }
+    });
   });
 
   describe('NATS config', () => {
@@ -218,6 +320,7 @@ describe('deploy/ manifests', () => {
       NATS_SINK_PASSWORD: 's',
       NATS_API_PASSWORD: 'a',
       NATS_SYS_PASSWORD: 'y',
+      NATS_ADMIN_PASSWORD: 'm',
     });
     const natsTest = (conf: string, e: NodeJS.ProcessEnv): { status: number | null; out: string } => {
       const r = spawnSync('nats-server', ['-t', '-c', conf], { encoding: 'utf8', env: e });

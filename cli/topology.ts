@@ -1,0 +1,47 @@
+// The NATS topology an admin creates before the services start (`portstream migrate`, a Job in Kubernetes;
+// `up` and `cluster` do it on one machine): the streams, created or brought to this release's settings, and the
+// KV buckets (state, declarants, the enterprise register, declaration numbers, manifests and bills, sink leases). The services' NATS users may create what is missing but never
+// change or delete it (deploy/nats/accounts.conf); each service sets up only its own durable consumers.
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Config } from '../core/config.js';
+import {
+  BUCKET_BILLS,
+  BUCKET_CONTAINERS,
+  BUCKET_DECLARANTS,
+  BUCKET_DECLARATION_NUMBERS,
+  BUCKET_DECLARATIONS,
+  BUCKET_ENTERPRISES,
+  BUCKET_MANIFESTS,
+  BUCKET_VESSEL_VISITS,
+  ensureBucket,
+  ensureBuckets,
+  ensureManifestBuckets,
+} from '../core/nats/buckets.js';
+import { ensureStreams, streamConfigs, topologyOptions } from '../core/nats/topology.js';
+import { BUCKET_SINK_LEASES, openLeaseBucket } from '../processor/sink/lease.js';
+
+/** Creates or updates every stream and creates every bucket; returns their names. */
+export async function createNatsTopology(nc: NatsConnection, config: Config): Promise<string[]> {
+  const options = topologyOptions(config);
+  await ensureStreams(await jetstreamManager(nc), options, { update: true });
+  const js = jetstream(nc);
+  await ensureBuckets(js, config.JS_REPLICAS);
+  await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS);
+  await ensureManifestBuckets(js, config.JS_REPLICAS);
+  await openLeaseBucket(js, config.SINK_LEASE_TTL_MS, config.JS_REPLICAS);
+  return [
+    ...streamConfigs(options).map((s) => s.name),
+    ...[
+      BUCKET_DECLARATIONS,
+      BUCKET_DECLARANTS,
+      BUCKET_CONTAINERS,
+      BUCKET_VESSEL_VISITS,
+      BUCKET_ENTERPRISES,
+      BUCKET_DECLARATION_NUMBERS,
+      BUCKET_MANIFESTS,
+      BUCKET_BILLS,
+      BUCKET_SINK_LEASES,
+    ].map((b) => `KV ${b}`),
+  ];
+}
