@@ -24,6 +24,8 @@ export interface CustomsAgentOptions {
   readonly timeScale: number;
   readonly random: () => number;
   readonly signal?: AbortSignal;
+  /** Waited for before a declaration is submitted (the filing of the manifests holding its bills). */
+  readonly before?: (item: SimDeclarationItem) => Promise<void>;
 }
 
 type Unary<Res> = (client: CustomsServiceClient, cb: (err: Error | null, res: Res) => void) => void;
@@ -65,6 +67,7 @@ export class CustomsAgent {
 
   private async handle(item: SimDeclarationItem): Promise<void> {
     const d = item.declaration;
+    await this.opts.before?.(item);
     const started = Date.now();
     let res: SubmitDeclarationResponse;
     try {
@@ -82,6 +85,12 @@ export class CustomsAgent {
     this.stats.declarationsSubmitted++;
     this.stats.ledger?.submitted.add(d.declarationNumber);
     recordLatency(this.stats, Date.now() - started);
+    if (
+      item.unmanifestedBills.length === 0 &&
+      res.decision?.rules.some((r) => r.code === 'CARGO_NOT_MANIFESTED') === true
+    ) {
+      this.stats.unexpectedNotManifested++;
+    }
     const channel = res.decision?.channel;
     if (channel === Channel.GREEN) this.stats.decisions.green++;
     else if (channel === Channel.YELLOW) this.stats.decisions.yellow++;

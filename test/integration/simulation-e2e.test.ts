@@ -1,6 +1,7 @@
-// A compressed port day end to end, as `portstream up` runs it: the simulator plays terminals and customs over
-// gRPC against the gateway; the processor decides; the sink writes ClickHouse. Every event the simulator sent
-// is in ClickHouse exactly once, and every decision on the stream is in ClickHouse exactly once.
+// A compressed port day end to end, as `portstream up` runs it: the simulator plays carriers, terminals and
+// customs over gRPC against the gateway; the processor decides; the sink writes ClickHouse. Every manifest is
+// filed and no declaration finds its bills missing from one; every event the simulator sent is in ClickHouse
+// exactly once, and every decision on the stream is in ClickHouse exactly once.
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
@@ -57,6 +58,7 @@ describe('a compressed port day end to end', () => {
         endpoint: ingest.address,
         token: TOKENS.admin,
         customsToken: TOKENS.customs,
+        carrierToken: TOKENS.portCarriers,
         seed: 7,
         durationMs: 6000,
         timeScale: 14_400,
@@ -68,8 +70,15 @@ describe('a compressed port day end to end', () => {
     expect(stats.eventsSent).toBeGreaterThan(200);
     expect(stats.rejected).toBe(0);
     expect(stats.accepted + stats.duplicate).toBe(stats.eventsSent);
+    expect(stats.manifestsFiled).toBeGreaterThan(0);
+    expect(stats.billsFiled).toBeGreaterThan(stats.manifestsFiled);
+    expect(stats.firstManifestFailure).toBeUndefined();
+    expect(stats.manifestsFailed).toBe(0);
     expect(stats.declarationsSubmitted).toBeGreaterThan(20);
+    expect(stats.firstDeclarationFailure).toBeUndefined();
     expect(stats.declarationsFailed).toBe(0);
+    // Each declaration found its bills on a filed manifest (but for the model's "bill on no manifest" risk).
+    expect(stats.unexpectedNotManifested).toBe(0);
     const db = chf.ch.database;
     const events = await waitFor(
       async () => {
