@@ -50,6 +50,8 @@ export interface SimulationOptions {
   readonly carrierToken?: string;
   /** SubmitDeclaration / RecordInspectionResult deadline, ms (default 5000). */
   readonly deadlineMs?: number;
+  /** FileManifest deadline, ms (default 30000: a filing writes a record per bill and per container). */
+  readonly manifestDeadlineMs?: number;
   /** Attempts per customs call or manifest filing before it counts as failed (default 8: about 15 s of backoff). */
   readonly customsAttempts?: number;
   /** Concurrent customs calls (default 16). */
@@ -114,7 +116,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
     stats,
     log.child({ component: 'carriers' }),
     {
-      deadlineMs: opts.deadlineMs ?? 5_000,
+      deadlineMs: opts.manifestDeadlineMs ?? 30_000,
       maxInFlight: 4,
       maxAttempts: opts.customsAttempts ?? 8,
       random: rng.next,
@@ -162,7 +164,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
       }
       if (aborted()) break;
       if (item.kind === 'event') await streamerFor(item.event.facility?.terminalCode ?? '').add(item.event);
-      else if (item.kind === 'manifest') await manifests.file(item);
+      else if (item.kind === 'manifest') manifests.file(item);
       else await customs.submit(item);
     }
     await Promise.all([...streamers.values()].map((s) => s.close()));

@@ -11,6 +11,7 @@ import { backoffDelay, DEFAULT_BACKOFF, isRetryable, sleep } from './retry.js';
 import type { SimulationStats } from './stats.js';
 
 export interface ManifestAgentOptions {
+  /** FileManifest deadline: a filing writes a record per bill and per container, so it takes longer than most calls. */
   readonly deadlineMs: number;
   readonly maxInFlight: number;
   readonly maxAttempts: number;
@@ -21,6 +22,8 @@ export interface ManifestAgentOptions {
 export class ManifestAgent {
   /** Each call's filing, settled (true: filed) once answered or given up. */
   private readonly filings = new Map<string, Promise<boolean>>();
+  /** Calls whose filing is still waiting for its answer. */
+  private readonly unanswered = new Set<string>();
   private inFlight = 0;
   private readonly wakers: (() => void)[] = [];
   private calls = 0;
@@ -35,20 +38,33 @@ export class ManifestAgent {
     if (clients.length === 0) throw new RangeError('ManifestAgent needs at least one gateway client');
   }
 
-  /** Starts filing once a slot is free; the returned promise resolves when it has started. */
-  async file(item: SimManifestItem): Promise<void> {
-    while (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.wakers.push(r));
-    this.inFlight++;
-    const filing = this.handle(item).finally(() => {
-      this.inFlight--;
-      this.wakers.shift()?.();
-    });
+  /**
+   * Files the manifest once one of the slots is free, without holding up the caller: the terminals' events go on
+   * while a filing waits. Waiting filings are at most one per vessel call released so far.
+   */
+  file(item: SimManifestItem): void {
+    this.unanswered.add(item.callId);
+    const filing = this.acquire()
+      .then(() => this.handle(item))
+      .finally(() => {
+        this.inFlight--;
+        this.unanswered.delete(item.callId);
+        this.wakers.shift()?.();
+      });
     this.filings.set(item.callId, filing);
   }
 
-  /** Resolves once the filings of these calls are answered (at once for a call never filed). */
-  async filed(callIds: readonly string[]): Promise<void> {
-    await Promise.all(callIds.map((id) => this.filings.get(id) ?? Promise.resolve(true)));
+  private async acquire(): Promise<void> {
+    while (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.wakers.push(r));
+    this.inFlight++;
+  }
+
+  /** Settles once the filings of these calls are answered; undefined when none is waiting for its answer. */
+  filed(callIds: readonly string[]): Promise<unknown> | undefined {
+    const waiting = callIds.filter((id) => this.unanswered.has(id));
+    return waiting.length === 0
+      ? undefined
+      : Promise.all(waiting.map((id) => this.filings.get(id) ?? Promise.resolve(true)));
   }
 
   async drain(): Promise<void> {

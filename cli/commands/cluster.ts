@@ -168,7 +168,7 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       ),
       ...gws.map(
         (g, i) =>
-          `  ${g.name.padEnd(13)} ${addresses[i] ?? '?'}   (${pidOf(g)}, IngestService and CustomsService)`,
+          `  ${g.name.padEnd(13)} ${addresses[i] ?? '?'}   (${pidOf(g)}, IngestService, CustomsService and ManifestService)`,
       ),
       ...procs.map((p) => `  ${p.name.padEnd(13)} (${pidOf(p)})`),
       `  sink          (${pidOf(sink)}) -> ${config.CLICKHOUSE_URL ?? `embedded ClickHouse in ${path.join(dir, 'clickhouse')}`}`,
@@ -186,7 +186,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       const operator =
         printable.find((t) => t.role === 'admin') ?? printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
-      if (operator && customs) {
+      const carrier = printable.find((t) => t.role === 'carrier');
+      if (operator && customs && carrier) {
         const sim = await spawnChild(
           'simulator',
           [
@@ -197,6 +198,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
             operator.token,
             '--customs-token',
             customs.token,
+            '--carrier-token',
+            carrier.token,
             '--duration',
             o.duration,
             '--time-scale',

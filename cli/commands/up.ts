@@ -58,7 +58,7 @@ export async function runUp(overrides: Env): Promise<void> {
 
     banner.push(
       `  dashboard     ${api.httpUrl}/   (HTTP/JSON API under ${api.httpUrl}/v1, OpenAPI at /openapi.json, metrics at /metrics)`,
-      `  gRPC ingest   ${ingest.address}   (IngestService and CustomsService; health and reflection on)`,
+      `  gRPC ingest   ${ingest.address}   (IngestService, CustomsService and ManifestService; health and reflection on)`,
       `  gRPC tracking ${api.grpcAddress}   (TrackingService)`,
       `  NATS          ${nats.url}${local ? `   (local nats-server, store in ${path.join(config.PORTSTREAM_DATA_DIR, 'nats')})` : ''}`,
       `  ClickHouse    ${config.CLICKHOUSE_URL ?? `embedded (chDB) in ${ch.embedded ? path.join(config.PORTSTREAM_DATA_DIR, 'clickhouse') : '?'}`}`,
@@ -71,13 +71,18 @@ export async function runUp(overrides: Env): Promise<void> {
     if (config.UP_SIMULATE) {
       const operator = printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
+      const carrier = printable.find((t) => t.role === 'carrier');
       if (rt.tls.server !== undefined) {
         // The in-process simulator has no client certificate or CA of its own to use.
         log.warn(
           'not simulating: the servers use TLS; run `portstream simulate --tls-ca ...` against them instead',
         );
-      } else if (operator && customs) {
-        const sim = startSimulator(ingest.address, operator.token, customs.token, log);
+      } else if (operator && customs && carrier) {
+        const sim = startSimulator(
+          ingest.address,
+          { operator: operator.token, customs: customs.token, carrier: carrier.token },
+          log,
+        );
         steps.unshift(['simulator', () => sim.stop()]);
       } else {
         log.warn('not simulating: tokens come from AUTH_TOKENS_FILE, so the simulator has none to use');
