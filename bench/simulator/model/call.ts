@@ -212,7 +212,8 @@ function importFlow(ctx: Ctx, boxes: readonly BoxState[], discAt: readonly numbe
 /** Transshipment lots in this terminal's yard from earlier calls, discharged in time to be loaded from `at`. */
 function takeTransshipments(ctx: Ctx, at: number): TransshipmentLot[] {
   const waiting = ctx.plan.transshipments.get(ctx.plan.terminal.code) ?? [];
-  const max = ctx.rng.int(1, 4);
+  // Oldest first, and on average about as many as a call leaves, so the yard's waiting lots stay few in a long run.
+  const max = ctx.rng.int(3, 8);
   const taken: TransshipmentLot[] = [];
   for (const lot of waiting) {
     if (taken.length >= max) break;

@@ -31,8 +31,9 @@ function runTag(o: TrafficOptions): string {
 
 /**
  * Five characters A-Z 0-9 fixed by seed and anchor (FNV-1a of the run tag): voyage and bill numbers carry it, so
- * calls and bills of different runs (`up` plays overlapping simulated days round after round) never collide,
- * while re-running the same run files the same manifests again, which the gateway answers as retries.
+ * calls and bills of different runs (`up` plays overlapping simulated days round after round) differ (but for a
+ * one in 60 million chance), while re-running the same run files the same manifests again, which the gateway
+ * answers as retries.
  */
 export function runCode(o: TrafficOptions): string {
   let h = 0x811c9dc5;

@@ -1,7 +1,8 @@
 // The carrier's cargo manifest of a simulated vessel call, assembled while the call is planned: bills of lading
 // (import, export, transshipment) with their parties, containers and cargo lines, and the empty containers the
-// call moves. Its bill numbers are the carrier's code, the run's code, the call and a serial, so that no two
-// calls of a run, nor two runs, ever file the same number (the port refuses a bill another manifest holds).
+// call moves. Its bill numbers are the carrier's code, the run's code (day.runCode), the call and a serial, so that
+// no two calls of a run, nor (but by a rare chance) two runs, file the same number: the port refuses a bill
+// another manifest holds.
 import type { Facility, VesselRef } from '../../../proto/gen/portstream/v1/common.js';
 import type { GoodsItem } from '../../../proto/gen/portstream/v1/customs.js';
 import { SealSource } from '../../../proto/gen/portstream/v1/events.js';
