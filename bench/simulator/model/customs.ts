@@ -141,6 +141,9 @@ export function buildDeclaration(rng: Rng, input: DeclarationInput): SimDeclarat
     risk,
     reasons,
     inspectionDelayMs: risk === 'red' ? rng.int(2 * HOUR, 4 * HOUR) : rng.int(HOUR / 2, 2 * HOUR),
-    inspectionOutcome: rng.chance(0.9) ? InspectionOutcome.PASSED : InspectionOutcome.FAILED,
+    // What the model means to clear (green) passes should the real engine hold it: the model has moved its
+    // boxes on as cleared.
+    inspectionOutcome:
+      rng.chance(0.9) || risk === 'green' ? InspectionOutcome.PASSED : InspectionOutcome.FAILED,
   };
 }
