@@ -201,6 +201,15 @@ export const TRADERS: readonly string[] = [
   'Cong ty TNHH Thiet bi vien thong Do Son',
 ];
 
+/**
+ * The trading firm of `up`'s firm token (core/auth/tokens.ts ensureDevTokens): one of each day's traders, so that
+ * token sees its own bills and containers in the dashboard.
+ */
+export const DEV_FIRM: { readonly taxCode: string; readonly name: string } = {
+  taxCode: '0100109106',
+  name: 'Cong ty CP Logistics Hai Phong',
+};
+
 /** Shippers and consignees abroad, by country: the other end of imports, exports and transshipments. */
 export const FOREIGN_FIRMS: readonly { readonly name: string; readonly country: string }[] = [
   { name: 'Ningbo Huaxin Electronics Co., Ltd.', country: 'CN' },

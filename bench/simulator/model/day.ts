@@ -1,7 +1,7 @@
 // The traffic of a run: vessel calls spread over each simulated day, merged into one stream ordered by
 // simulated release time. Days are generated lazily so a long run holds about two days in memory.
 import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
-import { CARRIERS, TERMINALS, TRADERS } from './catalog.js';
+import { CARRIERS, DEV_FIRM, TERMINALS, TRADERS } from './catalog.js';
 import { vesselCall } from './call.js';
 import type { CallPlan, TransshipmentLot } from './call.js';
 import type { Trader } from './customs.js';
@@ -54,10 +54,13 @@ function dayCalls(o: TrafficOptions, day: number, run: RunState): SimItem[] {
   const calls = Math.max(1, Math.round(((o.callsPerDay ?? 14) * span) / DAY));
   const [minC, maxC] = o.containersPerCall ?? [150, 400];
   const brokers = [taxCode(rng), taxCode(rng)];
-  const knownTraders: Trader[] = Array.from({ length: 8 }, (_, k) => ({
-    taxCode: taxCode(rng),
-    name: TRADERS[k % TRADERS.length] ?? '',
-  }));
+  const knownTraders: Trader[] = [
+    DEV_FIRM,
+    ...Array.from({ length: 7 }, (_, k) => ({
+      taxCode: taxCode(rng),
+      name: TRADERS[k % TRADERS.length] ?? '',
+    })),
+  ];
   const code = runCode(o);
   const items: SimItem[] = [];
   for (let i = 0; i < calls; i++) {
