@@ -107,6 +107,11 @@ addFlags(
     .option('--customs-endpoint <host:port>', 'customs endpoint when it differs')
     .option('--token <token>', 'bearer token for ingest (a terminal operator or admin)')
     .option('--customs-token <token>', 'bearer token for customs calls')
+    .option(
+      '--carrier-token <token>',
+      "bearer token the carriers file each vessel call's cargo manifest with (a carrier token for every " +
+        'simulated carrier code, as `up` prints, or admin; default: --token)',
+    )
     .option('--seed <n>', 'seed: the same seed plays the same traffic', '42')
     .option('--duration <seconds>', 'wall-clock duration', '120')
     .option('--time-scale <x>', 'simulated seconds per second (720: a port day in two minutes)', '720')

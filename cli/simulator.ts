@@ -1,4 +1,5 @@
 // The simulator as `up` runs it: a port day every two minutes against the local gateway until stopped.
+import { setMaxListeners } from 'node:events';
 import { runSimulation } from '../bench/simulator/driver.js';
 import type { Logger } from '../core/logger.js';
 
@@ -9,13 +10,18 @@ export interface RunningSimulator {
 /** Each round plays this much wall-clock time: at 720x that is five port days, all within ingest's age limit. */
 const ROUND_MS = 10 * 60_000;
 
-export function startSimulator(
-  endpoint: string,
-  operatorToken: string,
-  customsToken: string,
-  log: Logger,
-): RunningSimulator {
+export interface SimulatorTokens {
+  /** Terminal operators' events. */
+  operator: string;
+  customs: string;
+  /** Files the vessel calls' cargo manifests: a carrier token holding every simulated carrier code. */
+  carrier: string;
+}
+
+export function startSimulator(endpoint: string, tokens: SimulatorTokens, log: Logger): RunningSimulator {
   const abort = new AbortController();
+  // Every inspection waiting for its simulated delay listens on it: hundreds at a time are expected.
+  setMaxListeners(0, abort.signal);
   const simLog = log.child({ component: 'simulator' });
   const loop = async (): Promise<void> => {
     // The simulated span of a round ends at its wall-clock start, so rounds are kept short and repeated with
@@ -24,8 +30,9 @@ export function startSimulator(
       await runSimulation(
         {
           endpoint,
-          token: operatorToken,
-          customsToken,
+          token: tokens.operator,
+          customsToken: tokens.customs,
+          carrierToken: tokens.carrier,
           seed,
           durationMs: ROUND_MS,
           timeScale: 720,

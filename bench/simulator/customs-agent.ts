@@ -24,6 +24,11 @@ export interface CustomsAgentOptions {
   readonly timeScale: number;
   readonly random: () => number;
   readonly signal?: AbortSignal;
+  /**
+   * What a declaration waits for before it is submitted (the filing of the manifests holding its bills), or
+   * undefined when it need not wait.
+   */
+  readonly before?: (item: SimDeclarationItem) => Promise<unknown> | undefined;
 }
 
 type Unary<Res> = (client: CustomsServiceClient, cb: (err: Error | null, res: Res) => void) => void;
@@ -46,8 +51,24 @@ export class CustomsAgent {
     if (this.clients.length === 0) throw new RangeError('CustomsAgent needs at least one gateway client');
   }
 
-  /** Starts a submission once a slot is free; the returned promise resolves when it has started. */
+  /**
+   * Starts a submission once a slot is free; the returned promise resolves when it has started. A declaration
+   * that must wait (for its manifest) waits outside the slots and without holding up the caller, so a slow filing
+   * delays only its own call's declarations, not the terminals' events.
+   */
   async submit(item: SimDeclarationItem): Promise<void> {
+    const wait = this.opts.before?.(item);
+    if (wait === undefined) {
+      await this.start(item);
+      return;
+    }
+    const deferred: Promise<void> = wait
+      .then(() => this.start(item))
+      .finally(() => this.tasks.delete(deferred));
+    this.tasks.add(deferred);
+  }
+
+  private async start(item: SimDeclarationItem): Promise<void> {
     while (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.wakers.push(r));
     this.inFlight++;
     const task = this.handle(item).finally(() => {
@@ -82,6 +103,12 @@ export class CustomsAgent {
     this.stats.declarationsSubmitted++;
     this.stats.ledger?.submitted.add(d.declarationNumber);
     recordLatency(this.stats, Date.now() - started);
+    if (
+      item.unmanifestedBills.length === 0 &&
+      res.decision?.rules.some((r) => r.code === 'CARGO_NOT_MANIFESTED') === true
+    ) {
+      this.stats.unexpectedNotManifested++;
+    }
     const channel = res.decision?.channel;
     if (channel === Channel.GREEN) this.stats.decisions.green++;
     else if (channel === Channel.YELLOW) this.stats.decisions.yellow++;

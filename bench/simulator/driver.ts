@@ -1,5 +1,6 @@
-// Plays the traffic model against the real gRPC APIs, as the port's clients would: one StreamEvents
-// stream per terminal operator and a pool of customs clients. Items are released when the compressed
+// Plays the traffic model against the real gRPC APIs, as the port's clients would: the carriers filing each
+// vessel call's cargo manifest before arrival, one StreamEvents stream per terminal operator and a pool of customs
+// clients. Items are released when the compressed
 // clock reaches them, optionally capped at `rate` events/s; the counters in SimulationStats are live. With
 // several gateway endpoints, terminals are spread over them and every client fails over to the next.
 import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
@@ -7,8 +8,10 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
 import { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
+import { ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import { CustomsAgent } from './customs-agent.js';
 import { EventStreamer } from './ingest-stream.js';
+import { ManifestAgent } from './manifest-agent.js';
 import { anchorClock, wallTimeOf } from './model/clock.js';
 import { traffic } from './model/day.js';
 import { createRng } from './model/prng.js';
@@ -40,9 +43,16 @@ export interface SimulationOptions {
   readonly terminalTokens?: Readonly<Record<string, string>>;
   /** Bearer token for the customs calls, overriding `token`. */
   readonly customsToken?: string;
+  /**
+   * Bearer token the carriers file manifests with (FileManifest on `endpoint`), overriding `token`: a carrier
+   * token holding every simulated carrier code (CARRIERS in model/catalog.ts), or an admin token.
+   */
+  readonly carrierToken?: string;
   /** SubmitDeclaration / RecordInspectionResult deadline, ms (default 5000). */
   readonly deadlineMs?: number;
-  /** Attempts per customs call before it counts as failed (default 8: about 15 s of backoff). */
+  /** FileManifest deadline, ms (default 30000: a filing writes a record per bill and per container). */
+  readonly manifestDeadlineMs?: number;
+  /** Attempts per customs call or manifest filing before it counts as failed (default 8: about 15 s of backoff). */
   readonly customsAttempts?: number;
   /** Concurrent customs calls (default 16). */
   readonly customsConcurrency?: number;
@@ -80,6 +90,7 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
   const customsClients = endpointList(opts.customsEndpoint ?? opts.endpoint).map(
     (e) => new CustomsServiceClient(e, creds),
   );
+  const manifestClients = endpointList(opts.endpoint).map((e) => new ManifestServiceClient(e, creds));
   const streamers = new Map<string, EventStreamer>();
   const streamerFor = (terminal: string): EventStreamer => {
     let s = streamers.get(terminal);
@@ -99,6 +110,19 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
     }
     return s;
   };
+  const manifests = new ManifestAgent(
+    manifestClients,
+    bearer(opts.carrierToken ?? opts.token),
+    stats,
+    log.child({ component: 'carriers' }),
+    {
+      deadlineMs: opts.manifestDeadlineMs ?? 30_000,
+      maxInFlight: 4,
+      maxAttempts: opts.customsAttempts ?? 8,
+      random: rng.next,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
   const customs = new CustomsAgent(customsClients, bearer(opts.customsToken ?? opts.token), stats, log, {
     deadlineMs: opts.deadlineMs ?? 5_000,
     maxInFlight: opts.customsConcurrency ?? 16,
@@ -106,6 +130,8 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
     timeScale,
     random: rng.next,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    // A declaration is checked against the manifest holding its bills: it waits for that filing's answer.
+    before: (item) => manifests.filed(item.callIds),
   });
   const clock = anchorClock(Date.now(), opts.durationMs, timeScale);
   log.info({ seed: opts.seed, timeScale, simStart: new Date(clock.simStartMs) }, 'simulation started');
@@ -138,12 +164,14 @@ export async function runSimulation(opts: SimulationOptions, log: Logger): Promi
       }
       if (aborted()) break;
       if (item.kind === 'event') await streamerFor(item.event.facility?.terminalCode ?? '').add(item.event);
+      else if (item.kind === 'manifest') manifests.file(item);
       else await customs.submit(item);
     }
     await Promise.all([...streamers.values()].map((s) => s.close()));
+    await manifests.drain();
     await customs.drain();
   } finally {
-    for (const c of [...ingest, ...customsClients]) c.close();
+    for (const c of [...ingest, ...customsClients, ...manifestClients]) c.close();
   }
   log.info({ stats: { ...stats, submitLatencyMs: undefined } }, 'simulation finished');
   return stats;

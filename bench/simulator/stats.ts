@@ -1,5 +1,5 @@
-// Counters of a simulation run, updated live by the driver: what was sent, what the gateway and
-// customs answered. The end-to-end test compares these with ClickHouse; the terminal view polls them.
+// Counters of a simulation run, updated live by the driver: what was sent, what the gateway, the manifest
+// service and customs answered. The end-to-end test compares these with ClickHouse; the terminal view polls them.
 
 export interface SimulationStats {
   /** Distinct events offered to the gateway (each counted once, however often re-sent). */
@@ -13,11 +13,22 @@ export interface SimulationStats {
   rejected: number;
   /** First rejection reasons, to make a bad generator obvious (capped). */
   rejections: string[];
+  /** Vessel calls' cargo manifests filed (answered with a version), and their bills of lading. */
+  manifestsFiled: number;
+  billsFiled: number;
+  manifestsFailed: number;
+  /** Why the first failed filing failed, for a failing run's report. */
+  firstManifestFailure?: string;
   declarationsSubmitted: number;
   declarationsFailed: number;
   /** Why the first failed declaration failed (gRPC status and message), for a failing run's report. */
   firstDeclarationFailure?: string;
   decisions: { green: number; yellow: number; red: number; other: number };
+  /**
+   * Decisions citing CARGO_NOT_MANIFESTED for a declaration whose bills were all filed: its manifest's filing
+   * failed or came too late. Zero in a healthy run (the model's "bill on no manifest" risk is not counted).
+   */
+  unexpectedNotManifested: number;
   inspectionsRecorded: number;
   /** Wall-clock ms from SubmitDeclaration to the response carrying the decision. */
   submitLatencyMs: { count: number; sum: number; max: number; samples: number[] };
@@ -47,9 +58,13 @@ export function createStats(opts: { ledger?: boolean } = {}): SimulationStats {
     duplicate: 0,
     rejected: 0,
     rejections: [],
+    manifestsFiled: 0,
+    billsFiled: 0,
+    manifestsFailed: 0,
     declarationsSubmitted: 0,
     declarationsFailed: 0,
     decisions: { green: 0, yellow: 0, red: 0, other: 0 },
+    unexpectedNotManifested: 0,
     inspectionsRecorded: 0,
     submitLatencyMs: { count: 0, sum: 0, max: 0, samples: [] },
   };

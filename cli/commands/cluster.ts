@@ -192,7 +192,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       const operator =
         printable.find((t) => t.role === 'admin') ?? printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
-      if (operator && customs) {
+      const carrier = printable.find((t) => t.role === 'carrier');
+      if (operator && customs && carrier) {
         const sim = await spawnChild(
           'simulator',
           [
@@ -203,6 +204,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
             operator.token,
             '--customs-token',
             customs.token,
+            '--carrier-token',
+            carrier.token,
             '--duration',
             o.duration,
             '--time-scale',

@@ -1,4 +1,5 @@
-// `portstream simulate`: plays a day at Hai Phong against running gRPC endpoints, as terminals and customs would.
+// `portstream simulate`: plays a day at Hai Phong against running gRPC endpoints, as carriers, terminals and customs
+// would.
 import { setMaxListeners } from 'node:events';
 import { runSimulation } from '../../bench/simulator/driver.js';
 import { createStats, latencyQuantile } from '../../bench/simulator/stats.js';
@@ -11,6 +12,7 @@ export interface SimulateOptions {
   customsEndpoint?: string;
   token?: string;
   customsToken?: string;
+  carrierToken?: string;
   seed: string;
   duration: string;
   timeScale: string;
@@ -49,6 +51,7 @@ export async function runSimulateCommand(o: SimulateOptions, overrides: Env): Pr
       ...(o.customsEndpoint === undefined ? {} : { customsEndpoint: o.customsEndpoint }),
       ...(o.token === undefined ? {} : { token: o.token }),
       ...(o.customsToken === undefined ? {} : { customsToken: o.customsToken }),
+      ...(o.carrierToken === undefined ? {} : { carrierToken: o.carrierToken }),
       seed: num('seed', o.seed),
       durationMs: num('duration', o.duration) * 1000,
       timeScale: num('time-scale', o.timeScale),
@@ -62,6 +65,7 @@ export async function runSimulateCommand(o: SimulateOptions, overrides: Env): Pr
   const d = result.decisions;
   console.log(
     [
+      `manifests filed ${result.manifestsFiled} (${result.billsFiled} bills of lading; failed ${result.manifestsFailed})`,
       `events sent ${result.eventsSent}: accepted ${result.accepted}, duplicate ${result.duplicate}, rejected ${result.rejected}`,
       `declarations ${result.declarationsSubmitted} (failed ${result.declarationsFailed}): green ${d.green}, yellow ${d.yellow}, red ${d.red}, pending/other ${d.other}`,
       `inspections recorded ${result.inspectionsRecorded}; submit->decision p50 ${ms(latencyQuantile(result, 0.5))}, p99 ${ms(latencyQuantile(result, 0.99))}`,

@@ -85,13 +85,18 @@ export async function runUp(overrides: Env): Promise<void> {
     if (config.UP_SIMULATE) {
       const operator = printable.find((t) => t.role === 'operator');
       const customs = printable.find((t) => t.role === 'customs');
+      const carrier = printable.find((t) => t.role === 'carrier');
       if (rt.tls.server !== undefined) {
         // The in-process simulator has no client certificate or CA of its own to use.
         notice(
           'not simulating: the servers use TLS; run `portstream simulate --tls-ca ...` against them instead',
         );
-      } else if (operator && customs) {
-        const sim = startSimulator(ingest.address, operator.token, customs.token, log);
+      } else if (operator && customs && carrier) {
+        const sim = startSimulator(
+          ingest.address,
+          { operator: operator.token, customs: customs.token, carrier: carrier.token },
+          log,
+        );
         steps.unshift(['simulator', () => sim.stop()]);
       } else {
         notice('not simulating: tokens come from AUTH_TOKENS_FILE, so the simulator has none to use');

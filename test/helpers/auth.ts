@@ -7,7 +7,7 @@ import {
   type ChannelOptions,
   type Client,
 } from '@grpc/grpc-js';
-import { TokenAuthenticator } from '../../core/auth/tokens.js';
+import { DEV_CARRIER_CODES, TokenAuthenticator } from '../../core/auth/tokens.js';
 
 export const TOKENS = {
   admin: 'test-admin-token-0123456789',
@@ -19,6 +19,8 @@ export const TOKENS = {
   broker: 'test-broker-token-0123456789',
   carrier: 'test-carrier-token-0123456789',
   otherCarrier: 'test-carrier2-token-0123456789',
+  /** A shipping agency for every carrier the simulator plays (as `up`'s carrier token). */
+  portCarriers: 'test-port-carriers-token-0123456789',
 } as const;
 
 export const testAuth = new TokenAuthenticator({
@@ -39,6 +41,7 @@ export const testAuth = new TokenAuthenticator({
     },
     { name: 'hapag-agency', role: 'carrier', token: TOKENS.carrier, carriers: ['HLCU'] },
     { name: 'maersk-agency', role: 'carrier', token: TOKENS.otherCarrier, carriers: ['MAEU'] },
+    { name: 'port-carriers', role: 'carrier', token: TOKENS.portCarriers, carriers: DEV_CARRIER_CODES },
   ],
 });
 

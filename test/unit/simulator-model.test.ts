@@ -1,10 +1,18 @@
 // The simulator's traffic model: deterministic from a seed, every identifier valid per the shared
-// validators, events physically ordered per container, every risk profile present, no ACTUAL event
-// in the future under the compressed clock.
+// validators, manifests valid and filed before arrival and before any declaration of their bills, the declaring
+// trader the party of its bills, LCL and transshipment boxes in a day, events physically ordered per container,
+// every risk profile present, no ACTUAL event in the future under the compressed clock.
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CARRIERS, DEV_FIRM } from '../../bench/simulator/model/catalog.js';
 import { anchorClock, wallTimeOf } from '../../bench/simulator/model/clock.js';
 import { traffic } from '../../bench/simulator/model/day.js';
 import type { SimItem } from '../../bench/simulator/model/types.js';
+import { DEV_CARRIER_CODES, ensureDevTokens, tokensFileSchema } from '../../core/auth/tokens.js';
+import { callIdOf } from '../../core/state/shipment.js';
+import { checkManifest } from '../../core/validation/manifest.js';
 import {
   checkContainerNumber,
   checkDeclarationNumber,
@@ -22,7 +30,10 @@ import {
   EmptyIndicator,
   EquipmentEventType as E,
   EventClassifier,
+  TransportCallLocation,
+  TransportEventType,
 } from '../../proto/gen/portstream/v1/events.js';
+import { CargoFlow, type BillOfLading } from '../../proto/gen/portstream/v1/manifest.js';
 
 const WALL_START = Date.UTC(2026, 10, 22, 12, 0, 0);
 // A port day in two minutes.
@@ -33,6 +44,21 @@ const day = (seed: number): SimItem[] => [
 const items = day(7);
 const events = items.flatMap((i) => (i.kind === 'event' ? [i.event] : []));
 const declarations = items.flatMap((i) => (i.kind === 'declaration' ? [i] : []));
+const manifests = items.flatMap((i) => (i.kind === 'manifest' ? [i] : []));
+const bills = new Map<string, { bill: BillOfLading; callId: string; at: number; index: number }>();
+for (const m of manifests) {
+  for (const bill of m.manifest.bills)
+    bills.set(bill.billNumber, { bill, callId: m.callId, at: m.at, index: items.indexOf(m) });
+}
+/** Bills on manifests carrying each container. */
+const billsOf = new Map<string, BillOfLading[]>();
+for (const { bill } of bills.values()) {
+  for (const c of bill.containers)
+    billsOf.set(c.containerNumber, [...(billsOf.get(c.containerNumber) ?? []), bill]);
+}
+const transshipped = new Set(
+  [...billsOf].filter(([, bs]) => bs.some((b) => b.flow === CargoFlow.TRANSSHIPMENT)).map(([c]) => c),
+);
 
 describe('simulator traffic model', () => {
   it('is deterministic from the seed', () => {
@@ -79,7 +105,9 @@ describe('simulator traffic model', () => {
       check(d.portOfLoading, checkUnLocode(d.portOfLoading));
       check(d.portOfDischarge, checkUnLocode(d.portOfDischarge));
       check(d.vessel?.imoNumber ?? '', checkImoNumber(d.vessel?.imoNumber ?? ''));
-      for (const c of d.containerNumbers) check(c, checkContainerNumber(c));
+      // Declarations name bills; the gateway takes their containers from the manifest.
+      expect(d.containerNumbers).toEqual([]);
+      expect(d.billNumbers.length).toBeGreaterThan(0);
       for (const g of d.goods) check(g.hsCode, checkHsCode(g.hsCode));
     }
     expect(problems.slice(0, 10)).toEqual([]);
@@ -116,7 +144,12 @@ describe('simulator traffic model', () => {
     let exports = 0;
     for (const [box, types] of seen) {
       const at = (t: E): number => types.indexOf(t);
-      if (types[0] === E.DISC) {
+      if (types[0] === E.DISC && transshipped.has(box)) {
+        // Discharged by one call and loaded by a later one, never through the gate.
+        expect(at(E.GTOT), box).toBe(-1);
+        expect(at(E.GTIN), box).toBe(-1);
+        if (at(E.LOAD) !== -1) expect(at(E.LOAD), box).toBe(types.length - 1);
+      } else if (types[0] === E.DISC) {
         imports++;
         expect(at(E.LOAD), box).toBe(-1);
         expect(at(E.GTIN), box).toBe(-1);
@@ -137,22 +170,194 @@ describe('simulator traffic model', () => {
     expect(exports).toBeGreaterThan(100);
   });
 
-  it('gates imports out only after their declaration is cleared', () => {
+  it('gates imports out only after every bill in them is declared', () => {
     const declaredAt = new Map<string, number>();
-    for (const d of declarations) for (const c of d.declaration.containerNumbers) declaredAt.set(c, d.at);
+    for (const d of declarations) for (const b of d.declaration.billNumbers) declaredAt.set(b, d.at);
+    let checked = 0;
     for (const it of items) {
       if (it.kind !== 'event' || it.event.payload?.$case !== 'equipment') continue;
       const v = it.event.payload.value;
-      if (v.type === E.GTOT && v.emptyIndicator === EmptyIndicator.LADEN) {
-        const at = declaredAt.get(v.containerNumber);
-        expect(at, v.containerNumber).toBeDefined();
+      const imported = (billsOf.get(v.containerNumber) ?? []).filter((b) => b.flow === CargoFlow.IMPORT);
+      if (v.type !== E.GTOT || imported.length === 0) continue;
+      checked++;
+      for (const b of imported) {
+        const at = declaredAt.get(b.billNumber);
+        expect(at, `${v.containerNumber} ${b.billNumber}`).toBeDefined();
         expect(it.at).toBeGreaterThan(at ?? Infinity);
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    // A laden box that gates out came in on an import bill.
+    for (const e of events) {
+      const v = e.payload?.$case === 'equipment' ? e.payload.value : undefined;
+      if (v?.type === E.GTOT && v.emptyIndicator === EmptyIndicator.LADEN) {
+        expect(billsOf.get(v.containerNumber)?.[0]?.flow, v.containerNumber).toBe(CargoFlow.IMPORT);
       }
     }
   });
 
-  it('puts the containers of arriving vessels on the manifest, and all three risk profiles appear', () => {
-    const manifest = new Set(
+  it('files a valid manifest for each call, as one of the carrier codes `up` gives its carrier token', () => {
+    expect(CARRIERS.map((c) => c.code).filter((c) => !DEV_CARRIER_CODES.includes(c))).toEqual([]);
+    expect(manifests.length).toBe(14);
+    expect(manifests.map((m) => checkManifest(m.manifest)).filter(Boolean)).toEqual([]);
+    for (const m of manifests) {
+      expect(m.callId).toBe(callIdOf(m.manifest.facility, m.manifest.vessel));
+      expect(DEV_CARRIER_CODES).toContain(m.manifest.carrierCode);
+    }
+    expect(new Set(manifests.map((m) => m.callId)).size).toBe(manifests.length);
+    const numbers = manifests.flatMap((m) => m.manifest.bills.map((b) => b.billNumber));
+    expect(new Set(numbers).size).toBe(numbers.length);
+    // Another run (another seed) files other calls and bill numbers: the port refuses a bill another manifest holds.
+    const otherBills = new Set(
+      day(8).flatMap((i) => (i.kind === 'manifest' ? i.manifest.bills.map((b) => b.billNumber) : [])),
+    );
+    expect(numbers.filter((n) => otherBills.has(n))).toEqual([]);
+    expect(manifests.some((m) => m.manifest.emptyContainers.length > 0)).toBe(true);
+  });
+
+  it("gives up's firm token bills of its own", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sim-tokens-'));
+    try {
+      const file = path.join(dir, 'tokens.json');
+      await ensureDevTokens(file);
+      const tokens = tokensFileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).tokens;
+      expect(tokens.find((t) => t.role === 'firm')?.tax_codes).toContain(DEV_FIRM.taxCode);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const own = [...bills.values()].filter(
+      ({ bill }) =>
+        bill.consignee?.taxCode === DEV_FIRM.taxCode || bill.shipper?.taxCode === DEV_FIRM.taxCode,
+    );
+    expect(own.length).toBeGreaterThan(10);
+  });
+
+  it('files each manifest before its vessel arrives', () => {
+    const arrival = new Map<string, number>();
+    for (const it of items) {
+      const p =
+        it.kind === 'event' && it.event.payload?.$case === 'transport' ? it.event.payload.value : undefined;
+      if (
+        p?.type === TransportEventType.ARRI &&
+        p.location === TransportCallLocation.PORT &&
+        it.kind === 'event' &&
+        it.event.classifier === EventClassifier.ACTUAL
+      ) {
+        arrival.set(callIdOf(it.event.facility, p.vessel) ?? '', it.at);
+      }
+    }
+    for (const m of manifests) {
+      expect(arrival.get(m.callId), m.callId).toBeDefined();
+      expect(m.at, m.callId).toBeLessThan(arrival.get(m.callId) ?? -Infinity);
+    }
+  });
+
+  it('declares only bills on a manifest filed before, by their consignee or shipper', () => {
+    for (const d of declarations) {
+      const decl = d.declaration;
+      const named = decl.billNumbers.filter((b) => !d.unmanifestedBills.includes(b));
+      expect(named.length, decl.declarationNumber).toBeGreaterThan(0);
+      for (const n of named) {
+        const filed = bills.get(n);
+        expect(filed, `${decl.declarationNumber} ${n}`).toBeDefined();
+        if (!filed) continue;
+        // Released earlier in the stream (the driver also waits for the filing's answer).
+        expect(filed.index).toBeLessThan(items.indexOf(d));
+        expect(filed.at).toBeLessThanOrEqual(d.at);
+        expect(d.callIds).toContain(filed.callId);
+        const imp = decl.type === DeclarationType.IMPORT;
+        expect(filed.bill.flow).toBe(imp ? CargoFlow.IMPORT : CargoFlow.EXPORT);
+        const party = imp ? filed.bill.consignee : filed.bill.shipper;
+        expect(party?.taxCode, `${decl.declarationNumber} ${n}`).toBe(decl.traderTaxCode);
+        expect(party?.countryCode).toBe('VN');
+      }
+    }
+    // The "cargo not manifested" risk names a bill no manifest holds.
+    const unmanifested = declarations.flatMap((d) => d.unmanifestedBills);
+    expect(unmanifested.length).toBeGreaterThan(3);
+    for (const n of unmanifested) expect(bills.has(n)).toBe(false);
+    // Import and export bills are declared (but for those of calls cut off by the end of the run).
+    const declared = new Set(declarations.flatMap((d) => d.declaration.billNumbers));
+    const trade = [...bills.values()].filter(({ bill }) => bill.flow !== CargoFlow.TRANSSHIPMENT);
+    const undeclared = trade.filter(({ bill }) => !declared.has(bill.billNumber));
+    expect(undeclared.length / trade.length).toBeLessThan(0.2);
+  });
+
+  it("has LCL boxes: several consignees' bills, each declared by its own consignee", () => {
+    const lcl = [...billsOf].filter(([, bs]) => bs.filter((b) => b.flow === CargoFlow.IMPORT).length > 1);
+    expect(lcl.length).toBeGreaterThan(10);
+    const declarationOf = new Map<string, string>();
+    for (const d of declarations) {
+      for (const b of d.declaration.billNumbers) declarationOf.set(b, d.declaration.traderTaxCode);
+    }
+    let fully = 0;
+    for (const [box, bs] of lcl) {
+      expect(bs.length, box).toBeLessThanOrEqual(3);
+      const consignees = bs.map((b) => b.consignee?.taxCode);
+      expect(new Set(consignees).size, box).toBe(bs.length);
+      const declared = bs.filter((b) => declarationOf.has(b.billNumber));
+      // All of them, but for boxes of calls cut off by the end of the run.
+      if (declared.length === bs.length) fully++;
+      for (const b of declared) expect(declarationOf.get(b.billNumber)).toBe(b.consignee?.taxCode);
+    }
+    expect(fully).toBeGreaterThan(10);
+  });
+
+  it('has transshipment boxes: discharged by one call, loaded by a later call at the same terminal', () => {
+    const tsCalls = new Map<string, Set<string>>();
+    for (const { bill, callId } of bills.values()) {
+      if (bill.flow !== CargoFlow.TRANSSHIPMENT) continue;
+      expect(bill.portOfLoading).not.toBe('VNHPH');
+      expect(bill.portOfDischarge).not.toBe('VNHPH');
+      for (const c of bill.containers) {
+        tsCalls.set(c.containerNumber, new Set([...(tsCalls.get(c.containerNumber) ?? []), callId]));
+      }
+    }
+    const moved = new Map<string, { type: E; call: string }[]>();
+    for (const e of events) {
+      if (e.payload?.$case !== 'equipment') continue;
+      const v = e.payload.value;
+      const call = v.vessel ? (callIdOf(e.facility, v.vessel) ?? '') : '';
+      moved.set(v.containerNumber, [...(moved.get(v.containerNumber) ?? []), { type: v.type, call }]);
+    }
+    let loaded = 0;
+    for (const [box, calls] of tsCalls) {
+      // Only transshipment bills carry it.
+      expect((billsOf.get(box) ?? []).every((b) => b.flow === CargoFlow.TRANSSHIPMENT)).toBe(true);
+      const disc = moved.get(box)?.find((x) => x.type === E.DISC);
+      const load = moved.get(box)?.find((x) => x.type === E.LOAD);
+      if (disc) expect(calls.has(disc.call), box).toBe(true);
+      if (!disc || !load) continue; // the run ended before
+      loaded++;
+      // On the manifests of both calls; the same terminal ("<locode>-<terminal>-<IMO>-<voyage>").
+      expect([...calls].sort(), box).toEqual([disc.call, load.call].sort());
+      expect(load.call).not.toBe(disc.call);
+      expect(load.call.split('-')[1]).toBe(disc.call.split('-')[1]);
+    }
+    expect(loaded).toBeGreaterThan(5);
+    // No declaration names a transshipment bill.
+    const declared = new Set(declarations.flatMap((d) => d.declaration.billNumbers));
+    for (const { bill } of bills.values()) {
+      if (bill.flow === CargoFlow.TRANSSHIPMENT) expect(declared.has(bill.billNumber)).toBe(false);
+    }
+  });
+
+  it('puts every container a vessel discharges or loads on its manifest, and all three risk profiles appear', () => {
+    const listed = new Set(
+      manifests.flatMap((m) => [
+        ...m.manifest.bills.flatMap((b) => b.containers.map((c) => `${m.callId} ${c.containerNumber}`)),
+        ...m.manifest.emptyContainers.map((c) => `${m.callId} ${c.containerNumber}`),
+      ]),
+    );
+    const moved = events.flatMap((e) =>
+      e.payload?.$case === 'equipment' && (e.payload.value.type === E.DISC || e.payload.value.type === E.LOAD)
+        ? [`${callIdOf(e.facility, e.payload.value.vessel) ?? ''} ${e.payload.value.containerNumber}`]
+        : [],
+    );
+    expect(moved.length).toBeGreaterThan(1000);
+    expect(moved.filter((c) => !listed.has(c))).toEqual([]);
+    // The terminal's own list on arrival (kept for the vessel visit's count) is what the vessel discharges.
+    const operatorList = new Set(
       events.flatMap((e) =>
         e.payload?.$case === 'transport' ? e.payload.value.manifestContainerNumbers : [],
       ),
@@ -162,7 +367,7 @@ describe('simulator traffic model', () => {
         ? [e.payload.value.containerNumber]
         : [],
     );
-    expect(discharged.every((c) => manifest.has(c))).toBe(true);
+    expect(discharged.every((c) => operatorList.has(c))).toBe(true);
     const byRisk = new Map<string, number>();
     for (const d of declarations) byRisk.set(d.risk, (byRisk.get(d.risk) ?? 0) + 1);
     expect(byRisk.get('green')).toBeGreaterThan(byRisk.get('yellow') ?? 0);

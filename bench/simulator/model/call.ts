@@ -1,6 +1,9 @@
-// One vessel call at a Hai Phong terminal: ETA updates, arrival, berthing, discharge of imports
-// (each then cleared by customs and gated out, some stripped or moved in the yard first), gate-in and
-// stuffing of exports that are loaded once cleared, unberthing and departure.
+// One vessel call at a Hai Phong terminal: the carrier's cargo manifest filed before arrival, ETA updates,
+// arrival, berthing, discharge of imports (each bill then declared by its consignee and cleared by customs, the
+// box gated out, some stripped or moved in the yard first; LCL boxes carry several consignees' bills), of
+// transshipment boxes (left in the yard for a later call at the terminal to load) and of empties, gate-in and
+// stuffing of exports that are loaded once their shipper's declaration is cleared, loading of transshipment
+// boxes discharged by earlier calls, unberthing and departure.
 import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
 import { InspectionOutcome } from '../../../proto/gen/portstream/v1/customs.js';
 import {
@@ -10,17 +13,32 @@ import {
   TransportEventType as T,
 } from '../../../proto/gen/portstream/v1/events.js';
 import type { YardPosition } from '../../../proto/gen/portstream/v1/events.js';
+import { CargoFlow, type CargoLine, type Party } from '../../../proto/gen/portstream/v1/manifest.js';
 import type { Carrier, Terminal } from './catalog.js';
-import { SIZE_TYPES } from './catalog.js';
-import { buildDeclaration } from './customs.js';
+import { PARTNER_PORTS, PORT, SIZE_TYPES } from './catalog.js';
+import { buildDeclaration, type Trader } from './customs.js';
 import { equipment, transport } from './events.js';
 import type { BoxState, Emitter } from './events.js';
 import { containerNumber, declarationNumber, truckPlate } from './ids.js';
+import { cargoLine, foreignParty, ManifestDraft, transitCargo, vietnameseParty } from './manifest.js';
 import type { Rng } from './prng.js';
 import type { SimDeclarationItem, SimItem } from './types.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
+
+/** Transshipment boxes of one bill, discharged by a call and waiting in its terminal's yard for a vessel. */
+export interface TransshipmentLot {
+  readonly callId: string;
+  readonly boxes: readonly BoxState[];
+  /** When the last of them was discharged. */
+  readonly dischargedAt: number;
+  readonly shipper: Party;
+  readonly consignee: Party;
+  readonly portOfLoading: string;
+  readonly portOfDischarge: string;
+  readonly cargo: readonly CargoLine[];
+}
 
 export interface CallPlan {
   readonly index: number;
@@ -31,10 +49,15 @@ export interface CallPlan {
   /** Items before this instant are clamped to it (the start of the simulated day of the call). */
   readonly notBefore: number;
   readonly idPrefix: string;
+  /** Unique to the run and call: the carrier's bill numbers of the call start with its code and this. */
+  readonly billPrefix: string;
   readonly brokerTaxCode: string;
-  readonly knownTraders: readonly string[];
+  /** Vietnamese traders of the day: consignees of imports, shippers of exports. */
+  readonly knownTraders: readonly Trader[];
   /** Container numbers already used in the run: a box has one life per run, so per-box order holds. */
   readonly usedBoxes: Set<string>;
+  /** Transshipment lots in each terminal's yard (by terminal code), left by earlier calls of the run. */
+  readonly transshipments: Map<string, TransshipmentLot[]>;
   nextDeclarationSerial(): number;
 }
 
@@ -43,6 +66,8 @@ interface Ctx {
   readonly plan: CallPlan;
   readonly em: Emitter;
   readonly vessel: VesselRef;
+  readonly callId: string;
+  readonly manifest: ManifestDraft;
   readonly declarations: SimDeclarationItem[];
 }
 
@@ -65,29 +90,81 @@ function newBox(ctx: Ctx, laden: boolean): BoxState {
   };
 }
 
-/** Submits a declaration for boxes at `at`; returns when they are cleared, or undefined if held. */
-function declare(
+/** `n` different traders of the day (an LCL box's consignees are different firms). */
+function traders(ctx: Ctx, n: number): Trader[] {
+  const pool = [...ctx.plan.knownTraders];
+  const out: Trader[] = [];
+  while (out.length < n && pool.length > 0)
+    out.push(pool.splice(ctx.rng.int(0, pool.length - 1), 1)[0] as Trader);
+  return out;
+}
+
+/**
+ * The trader's bill for `boxes` on the call's manifest, and its declaration submitted at `at`; returns when
+ * customs clears it, or undefined if it is held.
+ */
+function declareBill(
   ctx: Ctx,
   direction: 'import' | 'export',
   boxes: readonly BoxState[],
+  trader: Trader,
   at: number,
 ): number | undefined {
-  const d = buildDeclaration(ctx.rng, {
+  const imp = direction === 'import';
+  const bill = ctx.manifest.reserve();
+  const item = buildDeclaration(ctx.rng, {
     direction,
     number: declarationNumber(direction, ctx.plan.nextDeclarationSerial()),
-    containers: boxes.map((b) => b.number),
+    bills: [bill],
+    callIds: [ctx.callId],
     vessel: ctx.vessel,
     at,
-    knownTraders: ctx.plan.knownTraders,
+    trader,
+    knownTraders: ctx.plan.knownTraders.map((t) => t.taxCode),
     brokerTaxCode: ctx.plan.brokerTaxCode,
   });
-  ctx.declarations.push(d);
-  if (d.risk === 'green') return at + ctx.rng.int(1, 5) * MIN;
-  const cleared = at + d.inspectionDelayMs;
-  if (d.risk === 'red') {
+  const d = item.declaration;
+  // The declared trader (a first-time declarant is a new firm) is the bill's consignee or shipper.
+  const own = vietnameseParty({ taxCode: d.traderTaxCode, name: d.traderName });
+  const abroad = foreignParty(ctx.rng, (imp ? d.portOfLoading : d.portOfDischarge).slice(0, 2));
+  ctx.manifest.add(bill, {
+    flow: imp ? CargoFlow.IMPORT : CargoFlow.EXPORT,
+    shipper: imp ? abroad : own,
+    consignee: imp ? own : abroad,
+    portOfLoading: d.portOfLoading,
+    portOfDischarge: d.portOfDischarge,
+    boxes,
+    cargo: d.goods.map((g) => cargoLine(ctx.rng, g)),
+  });
+  ctx.declarations.push(item);
+  if (item.risk === 'green') return at + ctx.rng.int(1, 5) * MIN;
+  const cleared = at + item.inspectionDelayMs;
+  if (item.risk === 'red') {
     for (const b of boxes) equipment(ctx.em, cleared - 30 * MIN, E.INSP, b, { yard: yard(ctx) });
   }
-  return d.inspectionOutcome === InspectionOutcome.PASSED ? cleared : undefined;
+  return item.inspectionOutcome === InspectionOutcome.PASSED ? cleared : undefined;
+}
+
+/** Transshipment boxes stay in the yard: on a bill from one foreign port to another, for a later vessel. */
+function transship(ctx: Ctx, boxes: readonly BoxState[], dischargedAt: number): void {
+  const r = ctx.rng;
+  const from = r.pick(PARTNER_PORTS);
+  const onward = PARTNER_PORTS.filter((p) => p.locode !== from.locode);
+  const to = r.pick(onward);
+  const lot: TransshipmentLot = {
+    callId: ctx.callId,
+    boxes,
+    dischargedAt,
+    shipper: foreignParty(r, from.country),
+    consignee: foreignParty(r, to.country),
+    portOfLoading: from.locode,
+    portOfDischarge: to.locode,
+    cargo: [transitCargo(r)],
+  };
+  ctx.manifest.add(ctx.manifest.reserve(), { ...lot, flow: CargoFlow.TRANSSHIPMENT });
+  const waiting = ctx.plan.transshipments.get(ctx.plan.terminal.code) ?? [];
+  waiting.push(lot);
+  ctx.plan.transshipments.set(ctx.plan.terminal.code, waiting);
 }
 
 function importFlow(ctx: Ctx, boxes: readonly BoxState[], discAt: readonly number[]): void {
@@ -98,16 +175,30 @@ function importFlow(ctx: Ctx, boxes: readonly BoxState[], discAt: readonly numbe
     const lastDisc = discAt[i + group.length - 1] ?? 0;
     i += group.length;
     const empties = group.filter((b) => !b.laden);
-    for (const b of empties)
+    for (const b of empties) {
+      ctx.manifest.addEmpty(b);
       equipment(ctx.em, lastDisc + r.int(2, 10) * HOUR, E.GTOT, b, { truckPlate: truckPlate(r) });
+    }
     const laden = group.filter((b) => b.laden);
     if (laden.length === 0) continue;
-    const cleared = declare(ctx, 'import', laden, lastDisc + r.int(10, 60) * MIN);
+    if (r.chance(0.08)) {
+      transship(ctx, laden, lastDisc);
+      continue;
+    }
+    // Less than a container load: one box carries the bills of two or three consignees, each declaring its own.
+    const lcl = laden.length === 1 && r.chance(0.25);
+    const consignees = traders(ctx, lcl ? r.int(2, 3) : 1);
+    let cleared: number | undefined = 0;
+    for (const c of consignees) {
+      const t = declareBill(ctx, 'import', laden, c, lastDisc + r.int(10, 60) * MIN);
+      cleared = t === undefined || cleared === undefined ? undefined : Math.max(cleared, t);
+    }
     for (const b of laden) {
       if (r.chance(0.2)) equipment(ctx.em, lastDisc + r.int(20, 50) * MIN, E.RMVD, b, { yard: yard(ctx) });
+      // Released only when every bill in it is cleared.
       if (cleared === undefined) continue;
       let out = cleared + r.int(60, 480) * MIN;
-      if (r.chance(0.15)) {
+      if (lcl || r.chance(0.15)) {
         // Consolidated cargo is stripped at the CFS and the box leaves empty.
         equipment(ctx.em, out, E.STRP, b, { yard: yard(ctx) });
         b.laden = false;
@@ -118,6 +209,27 @@ function importFlow(ctx: Ctx, boxes: readonly BoxState[], discAt: readonly numbe
   }
 }
 
+/** Transshipment lots in this terminal's yard from earlier calls, discharged in time to be loaded from `at`. */
+function takeTransshipments(ctx: Ctx, at: number): TransshipmentLot[] {
+  const waiting = ctx.plan.transshipments.get(ctx.plan.terminal.code) ?? [];
+  // Oldest first, and on average about as many as a call leaves, so the yard's waiting lots stay few in a long run.
+  const max = ctx.rng.int(3, 8);
+  const taken: TransshipmentLot[] = [];
+  for (const lot of waiting) {
+    if (taken.length >= max) break;
+    if (lot.callId !== ctx.callId && lot.dischargedAt + 2 * HOUR <= at) taken.push(lot);
+  }
+  ctx.plan.transshipments.set(
+    ctx.plan.terminal.code,
+    waiting.filter((l) => !taken.includes(l)),
+  );
+  return taken;
+}
+
+export function callId(terminal: string, vessel: VesselRef): string {
+  return `${PORT}-${terminal}-${vessel.imoNumber}-${vessel.voyage}`;
+}
+
 export function vesselCall(rng: Rng, plan: CallPlan, vessel: VesselRef): SimItem[] {
   let seq = 0;
   const em: Emitter = {
@@ -125,9 +237,19 @@ export function vesselCall(rng: Rng, plan: CallPlan, vessel: VesselRef): SimItem
     out: [],
     nextId: () => `${plan.idPrefix}.c${plan.index}.${seq++}`,
   };
-  const ctx: Ctx = { rng, plan, em, vessel, declarations: [] };
+  const id = callId(plan.terminal.code, vessel);
+  const manifest = new ManifestDraft(
+    plan.carrier.code,
+    { unLocode: PORT, terminalCode: plan.terminal.code },
+    vessel,
+    plan.billPrefix,
+  );
+  const ctx: Ctx = { rng, plan, em, vessel, callId: id, manifest, declarations: [] };
   const berth = rng.pick(plan.terminal.berths);
   const eta = plan.eta;
+  // The carrier files the manifest 14-30 h before arrival: before the exporters, whose boxes gate in up to 13 h
+  // before it, declare their bills (a bill is declared against the manifest holding it).
+  const filedAt = eta - rng.int(14, 30) * HOUR;
   for (const before of [24, 12, 4]) {
     transport(em, eta - before * HOUR, EventClassifier.ESTIMATED, eta + rng.int(-90, 90) * MIN, vessel, {
       type: T.ARRI,
@@ -155,6 +277,11 @@ export function vesselCall(rng: Rng, plan: CallPlan, vessel: VesselRef): SimItem
   importFlow(ctx, imports, discAt);
   let loadT = t + 15 * MIN;
   const loadReady: { box: BoxState; ready: number }[] = [];
+  for (const lot of takeTransshipments(ctx, loadT)) {
+    // On the on-carrier's manifest too, under its own bill number (a bill number is on one manifest).
+    manifest.add(manifest.reserve(), { ...lot, flow: CargoFlow.TRANSSHIPMENT });
+    for (const box of lot.boxes) loadReady.push({ box, ready: loadT });
+  }
   for (let i = 0; i < plan.containers - nDisc; i++) {
     const stuffed = rng.chance(0.2);
     const repositioned = !stuffed && rng.chance(0.08);
@@ -168,8 +295,10 @@ export function vesselCall(rng: Rng, plan: CallPlan, vessel: VesselRef): SimItem
       box.seal = `${plan.carrier.prefixes[0] ?? 'SL'}${rng.int(100_000, 999_999)}`;
       equipment(em, readyAt, E.STUF, box, { yard: yard(ctx) });
     }
-    if (!repositioned) {
-      const cleared = declare(ctx, 'export', [box], readyAt + rng.int(5, 30) * MIN);
+    if (repositioned) manifest.addEmpty(box);
+    else {
+      const shipper = rng.pick(plan.knownTraders);
+      const cleared = declareBill(ctx, 'export', [box], shipper, readyAt + rng.int(5, 30) * MIN);
       if (cleared === undefined) continue; // held by customs: shut out of this voyage
       readyAt = cleared;
     }
@@ -189,6 +318,9 @@ export function vesselCall(rng: Rng, plan: CallPlan, vessel: VesselRef): SimItem
   transport(em, unberth, EventClassifier.ACTUAL, unberth, vessel, { type: T.DEPA, location: L.BERTH, berth });
   const leave = unberth + rng.int(60, 120) * MIN;
   transport(em, leave, EventClassifier.ACTUAL, leave, vessel, { type: T.DEPA, location: L.PORT, berth });
-  const items: SimItem[] = [...em.out, ...ctx.declarations];
+  const filing: SimItem[] = manifest.isEmpty
+    ? []
+    : [{ kind: 'manifest', at: filedAt, callId: id, manifest: manifest.build() }];
+  const items: SimItem[] = [...filing, ...em.out, ...ctx.declarations];
   return items.map((it) => (it.at >= plan.notBefore ? it : { ...it, at: plan.notBefore }));
 }

@@ -1,9 +1,10 @@
 // The traffic of a run: vessel calls spread over each simulated day, merged into one stream ordered by
 // simulated release time. Days are generated lazily so a long run holds about two days in memory.
 import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
-import { CARRIERS, TERMINALS } from './catalog.js';
+import { CARRIERS, DEV_FIRM, TERMINALS, TRADERS } from './catalog.js';
 import { vesselCall } from './call.js';
-import type { CallPlan } from './call.js';
+import type { CallPlan, TransshipmentLot } from './call.js';
+import type { Trader } from './customs.js';
 import { taxCode } from './ids.js';
 import { createRng } from './prng.js';
 import type { SimItem } from './types.js';
@@ -28,44 +29,68 @@ function runTag(o: TrafficOptions): string {
   return `hph${(o.seed >>> 0).toString(36)}${Math.floor(o.simStartMs / 1000).toString(36)}`;
 }
 
-function dayCalls(
-  o: TrafficOptions,
-  day: number,
-  serials: { next: number },
-  usedBoxes: Set<string>,
-): SimItem[] {
+/**
+ * Five characters A-Z 0-9 fixed by seed and anchor (FNV-1a of the run tag): voyage and bill numbers carry it, so
+ * calls and bills of different runs (`up` plays overlapping simulated days round after round) differ (but for a
+ * one in 60 million chance), while re-running the same run files the same manifests again, which the gateway
+ * answers as retries.
+ */
+export function runCode(o: TrafficOptions): string {
+  let h = 0x811c9dc5;
+  for (const ch of runTag(o)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return (h % 36 ** 5).toString(36).toUpperCase().padStart(5, '0');
+}
+
+interface RunState {
+  readonly serials: { next: number };
+  readonly usedBoxes: Set<string>;
+  readonly transshipments: Map<string, TransshipmentLot[]>;
+}
+
+function dayCalls(o: TrafficOptions, day: number, run: RunState): SimItem[] {
   const rng = createRng((o.seed ^ Math.imul(day + 1, 0x9e3779b1)) >>> 0);
   const dayStart = o.simStartMs + day * DAY;
   const span = Math.min(DAY, o.simSpanMs - day * DAY);
   const calls = Math.max(1, Math.round(((o.callsPerDay ?? 14) * span) / DAY));
   const [minC, maxC] = o.containersPerCall ?? [150, 400];
   const brokers = [taxCode(rng), taxCode(rng)];
-  const knownTraders = Array.from({ length: 8 }, () => taxCode(rng));
+  const knownTraders: Trader[] = [
+    DEV_FIRM,
+    ...Array.from({ length: 7 }, (_, k) => ({
+      taxCode: taxCode(rng),
+      name: TRADERS[k % TRADERS.length] ?? '',
+    })),
+  ];
+  const code = runCode(o);
   const items: SimItem[] = [];
   for (let i = 0; i < calls; i++) {
+    const index = day * 1000 + i;
     const carrier = rng.pick(CARRIERS);
     const ship = rng.pick(carrier.vessels);
     const vessel: VesselRef = {
       imoNumber: ship.imo,
       name: ship.name,
-      voyage: `${rng.int(100, 999)}${rng.pick(['N', 'S', 'E', 'W'])}`,
+      voyage: `${code}${index}${rng.pick(['N', 'S', 'E', 'W'])}`,
     };
     const plan: CallPlan = {
-      index: day * 1000 + i,
-      // Spread arrivals over the day, the first one soon after the start so a short run shows traffic.
+      index,
+      // Spread arrivals over the day, the first one soon after the start so a short run shows traffic (and
+      // after the manifest, filed at the day's start at the latest).
       eta:
         dayStart +
         Math.min(span * 0.8, (i / calls) * span * 0.8 + rng.int(0, 40) * 60_000) +
-        (i === 0 ? 0 : HOUR / 4),
+        (i === 0 ? HOUR / 3 : HOUR / 4),
       terminal: rng.pick(TERMINALS),
       carrier,
       containers: rng.int(minC, maxC),
       notBefore: dayStart,
       idPrefix: runTag(o),
+      billPrefix: `${code}${index}`,
       brokerTaxCode: rng.pick(brokers),
       knownTraders,
-      usedBoxes,
-      nextDeclarationSerial: () => serials.next++,
+      usedBoxes: run.usedBoxes,
+      transshipments: run.transshipments,
+      nextDeclarationSerial: () => run.serials.next++,
     };
     items.push(...vesselCall(rng, plan, vessel));
   }
@@ -82,10 +107,10 @@ export function* traffic(o: TrafficOptions): Generator<SimItem> {
       (createRng(o.seed).int(0, 8_000) * 100_000 + (Math.floor(o.simStartMs / 60_000) % 100_000)),
   };
   let pending: SimItem[] = [];
-  const usedBoxes = new Set<string>();
+  const run: RunState = { serials, usedBoxes: new Set(), transshipments: new Map() };
   const days = Math.ceil(o.simSpanMs / DAY);
   for (let day = 0; day < days; day++) {
-    pending.push(...dayCalls(o, day, serials, usedBoxes));
+    pending.push(...dayCalls(o, day, run));
     pending.sort((a, b) => a.at - b.at);
     // A later day's calls never release before that day starts, so everything earlier is final.
     const horizon = Math.min(end, o.simStartMs + (day + 1) * DAY);
