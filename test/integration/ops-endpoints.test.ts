@@ -107,7 +107,7 @@ describe('ops endpoints of each runnable', () => {
       });
       // Decided (whatever the channel: the sample's AEO standing is not on this deployment's register).
       expect(answer.status).not.toBe(ClearanceStatus.PENDING);
-      channel = (answer.decision?.channel ?? 0);
+      channel = answer.decision?.channel ?? 0;
     } finally {
       events.close();
       customs.close();
