@@ -13,7 +13,7 @@ import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import type { Shipment, ShipmentBill } from '../../proto/gen/portstream/v1/records.js';
 import { CustomsStatus, type ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import type { ContainerRecord } from './container.js';
-import { billStatus, currentShipment } from './shipment.js';
+import { billStatus, currentShipment, lastEndedShipment } from './shipment.js';
 
 /** Statuses by how strongly they hold a container, the most blocking last. CLEARED blocks nothing. */
 const SEVERITY: readonly CustomsStatus[] = [
@@ -103,6 +103,8 @@ function vesselText(s: Shipment): string {
 
 /** What holds the container in its current shipment, for a reader who may name the bills `mayName` accepts. */
 export function shipmentBlocker(s: Shipment, mayName: (bill: string) => boolean = () => true): string {
+  // An ended shipment took its step out (gated out, or loaded): nothing holds it any more.
+  if (s.endedTime !== undefined) return '';
   const started = s.startedTime !== undefined;
   const terminal = s.facility?.terminalCode ?? '';
   switch (s.flow) {
@@ -131,11 +133,12 @@ function legacyBlocker(s: ContainerStatus): string {
 
 /**
  * Sets the status's release fields (released, release_blocker, flow, bill numbers, call, customs status) from
- * the current shipment, or from the declarations alone when the container is on no manifest.
+ * the current shipment (or the one it last completed), or from the declarations alone when the container is on
+ * no manifest.
  */
 export function applyRelease(rec: ContainerRecord): void {
   const s = rec.status;
-  const shipment = currentShipment(rec.bookkeeping);
+  const shipment = currentShipment(rec.bookkeeping) ?? lastEndedShipment(rec.bookkeeping);
   let blocker: string;
   if (shipment) {
     s.flow = shipment.flow;

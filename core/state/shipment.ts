@@ -54,6 +54,15 @@ export function upcomingShipment(bk: ContainerBookkeeping): Shipment | undefined
   return bk.shipments.find((s) => s.startedTime === undefined);
 }
 
+/** The shipment that ended last (the container's latest completed step), if any. */
+export function lastEndedShipment(bk: ContainerBookkeeping): Shipment | undefined {
+  let found: Shipment | undefined;
+  for (const s of bk.shipments) {
+    if (s.endedTime !== undefined && (found?.endedTime === undefined || s.endedTime > found.endedTime)) found = s;
+  }
+  return found;
+}
+
 /** The shipment a reader is shown: the one under way, else the next one. */
 export function currentShipment(bk: ContainerBookkeeping): Shipment | undefined {
   return activeShipment(bk) ?? upcomingShipment(bk);

@@ -202,6 +202,10 @@ describe('cargo flows end to end', () => {
     allAccepted(await fx.publish('operator', [move(EquipmentEventType.LOAD, EXP, { vessel: VESSEL_OUT })]));
     s = await fx.until(EXP, (x) => x.location === ContainerLocation.ON_VESSEL, 'loaded');
     expect(s.flags).toEqual([]);
+    // Its shipment took its step: nothing holds it (not "not discharged", the rule for boxes on no manifest).
+    expect(s.released).toBe(true);
+    expect(s.releaseBlocker).toBe('');
+    expect(s.flow).toBe(CargoFlow.EXPORT);
   });
 
   it('an empty container needs no clearance once in the terminal', async () => {

@@ -1942,8 +1942,10 @@ export type ManifestServiceService = typeof ManifestServiceService;
 export const ManifestServiceService = {
   /**
    * Files a carrier's manifest of a vessel call (expected_version 0), or replaces it with a new version
-   * (amendment, expected_version = the version being replaced). Only before the vessel arrives at the terminal.
-   * Several carriers sharing a vessel each file their own manifest of the call.
+   * (amendment, expected_version = the version being replaced). A manifest is due before the vessel arrives;
+   * a first filing after arrival is still taken (the cargo cannot be cleared without it), but once the vessel
+   * has arrived a filed manifest can no longer be amended or withdrawn (admin excepted). Several carriers sharing
+   * a vessel each file their own manifest of the call.
    */
   fileManifest: {
     path: '/portstream.v1.ManifestService/FileManifest' as const,
@@ -1956,7 +1958,7 @@ export const ManifestServiceService = {
       Buffer.from(FileManifestResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FileManifestResponse => FileManifestResponse.decode(value),
   },
-  /** Withdraws the manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
+  /** Withdraws a carrier's manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
   withdrawManifest: {
     path: '/portstream.v1.ManifestService/WithdrawManifest' as const,
     requestStream: false as const,
@@ -2000,11 +2002,13 @@ export const ManifestServiceService = {
 export interface ManifestServiceServer extends UntypedServiceImplementation {
   /**
    * Files a carrier's manifest of a vessel call (expected_version 0), or replaces it with a new version
-   * (amendment, expected_version = the version being replaced). Only before the vessel arrives at the terminal.
-   * Several carriers sharing a vessel each file their own manifest of the call.
+   * (amendment, expected_version = the version being replaced). A manifest is due before the vessel arrives;
+   * a first filing after arrival is still taken (the cargo cannot be cleared without it), but once the vessel
+   * has arrived a filed manifest can no longer be amended or withdrawn (admin excepted). Several carriers sharing
+   * a vessel each file their own manifest of the call.
    */
   fileManifest: handleUnaryCall<FileManifestRequest, FileManifestResponse>;
-  /** Withdraws the manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
+  /** Withdraws a carrier's manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
   withdrawManifest: handleUnaryCall<WithdrawManifestRequest, WithdrawManifestResponse>;
   /**
    * The current manifest of a call: its carrier, customs and admin see every bill; a firm sees only the bills
@@ -2018,8 +2022,10 @@ export interface ManifestServiceServer extends UntypedServiceImplementation {
 export interface ManifestServiceClient extends Client {
   /**
    * Files a carrier's manifest of a vessel call (expected_version 0), or replaces it with a new version
-   * (amendment, expected_version = the version being replaced). Only before the vessel arrives at the terminal.
-   * Several carriers sharing a vessel each file their own manifest of the call.
+   * (amendment, expected_version = the version being replaced). A manifest is due before the vessel arrives;
+   * a first filing after arrival is still taken (the cargo cannot be cleared without it), but once the vessel
+   * has arrived a filed manifest can no longer be amended or withdrawn (admin excepted). Several carriers sharing
+   * a vessel each file their own manifest of the call.
    */
   fileManifest(
     request: FileManifestRequest,
@@ -2036,7 +2042,7 @@ export interface ManifestServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FileManifestResponse) => void,
   ): ClientUnaryCall;
-  /** Withdraws the manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
+  /** Withdraws a carrier's manifest of a vessel call (before arrival); its bills are no longer on any manifest. */
   withdrawManifest(
     request: WithdrawManifestRequest,
     callback: (error: ServiceError | null, response: WithdrawManifestResponse) => void,

@@ -172,7 +172,7 @@ export interface Shipment {
  * (ps_vessel_visits), like ContainerBookkeeping.
  */
 export interface VisitBookkeeping {
-  /** Containers on the manifest (from ARRI events): the customs rule CONTAINER_NOT_ON_VISIT reads it. */
+  /** Containers the operator listed on its ARRI events (the visit's manifest count); customs goes by the carriers' manifests. */
   manifestContainerNumbers: string[];
   /** Containers discharged and loaded, as sets: counts are their sizes, so a repeated event counts once. */
   dischargedContainerNumbers: string[];

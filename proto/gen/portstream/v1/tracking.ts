@@ -330,7 +330,7 @@ export interface WatchContainerResponse {
 }
 
 export interface VesselVisit {
-  /** "<UN/LOCODE>-<IMO>-<voyage>", e.g. "VNHPH-9811000-2346W". */
+  /** "<UN/LOCODE>-<terminal>-<IMO>-<voyage>", e.g. "VNHPH-HICT-9811000-2346W": one per terminal call. */
   visitId: string;
   vessel: VesselRef | undefined;
   facility: Facility | undefined;
