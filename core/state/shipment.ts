@@ -58,7 +58,8 @@ export function upcomingShipment(bk: ContainerBookkeeping): Shipment | undefined
 export function lastEndedShipment(bk: ContainerBookkeeping): Shipment | undefined {
   let found: Shipment | undefined;
   for (const s of bk.shipments) {
-    if (s.endedTime !== undefined && (found?.endedTime === undefined || s.endedTime > found.endedTime)) found = s;
+    if (s.endedTime !== undefined && (found?.endedTime === undefined || s.endedTime > found.endedTime))
+      found = s;
   }
   return found;
 }
