@@ -14,6 +14,11 @@ export interface ContainerRecord {
 
 /** Event ids remembered per container for deduplication (the newest this many). */
 export const CONTAINER_RECENT_EVENT_IDS = 64;
+/**
+ * Seals kept per container and stay (the newest this many distinct numbers): a stay starts with the seals of the
+ * event that brings the container in, later events add theirs, a reseal (RSEA) replaces them.
+ */
+export const CONTAINER_MAX_SEALS = 16;
 /** Flags kept per container (the newest this many). */
 export const CONTAINER_MAX_FLAGS = 32;
 

@@ -8,6 +8,7 @@
 // is still missing (discharge and entry time) but does not move the container back.
 import {
   CONTAINER_MAX_FLAGS,
+  CONTAINER_MAX_SEALS,
   CONTAINER_RECENT_EVENT_IDS,
   facilityName,
   heldAtOtherTerminal,
@@ -156,11 +157,24 @@ function fillHistory(rec: ContainerRecord, eq: EquipmentEvent, t: Date): void {
   }
 }
 
-function unionSeals(a: readonly Seal[], b: readonly Seal[]): Seal[] {
-  const out = [...a];
-  for (const s of b) if (!out.some((x) => x.number === s.number)) out.push(s);
-  return out;
+/**
+ * The seals after an event that adds `added` to `kept`: a number seen again is the newest, with the event's
+ * details; the newest CONTAINER_MAX_SEALS distinct numbers are kept, so no sequence of events grows the record.
+ */
+export function mergeSeals(kept: readonly Seal[], added: readonly Seal[]): Seal[] {
+  const byNumber = new Map<string, Seal>();
+  for (const s of [...kept, ...added]) {
+    byNumber.delete(s.number);
+    byNumber.set(s.number, s);
+  }
+  return [...byNumber.values()].slice(-CONTAINER_MAX_SEALS);
 }
+
+const ENTERS: ReadonlySet<EquipmentEventType> = new Set([
+  EquipmentEventType.DISC,
+  EquipmentEventType.GTIN,
+  EquipmentEventType.DROP,
+]);
 
 function move(
   rec: ContainerRecord,
@@ -177,12 +191,14 @@ function move(
   else if (eq.type === EquipmentEventType.STRP) s.emptyIndicator = EmptyIndicator.EMPTY;
   if (ev.facility) s.facility = ev.facility;
   if (eq.vessel && eq.vessel.imoNumber !== '') s.vessel = eq.vessel;
-  if (eq.type === EquipmentEventType.RSEA) s.seals = [...eq.seals];
-  else if (eq.seals.length > 0) s.seals = unionSeals(s.seals, eq.seals);
+  // A new stay in the terminal starts when the container comes in after having left (or for the first time):
+  // the seals of the stay before are history (ClickHouse keeps them), the stay starts with the event's own.
+  const newStay = ENTERS.has(eq.type) && (bk.enteredTime === undefined || bk.leftTime !== undefined);
+  if (eq.type === EquipmentEventType.RSEA || newStay) s.seals = mergeSeals([], eq.seals);
+  else if (eq.seals.length > 0) s.seals = mergeSeals(s.seals, eq.seals);
 
-  // A new stay in the terminal starts when the container comes in after having left (or for the first time).
   const enter = (): void => {
-    if (bk.enteredTime === undefined || bk.leftTime !== undefined) {
+    if (newStay) {
       bk.enteredTime = t;
       bk.leftTime = undefined;
     }
@@ -196,7 +212,7 @@ function move(
       s.yardPosition = yard;
       break;
     case EquipmentEventType.GTIN:
-      if (bk.leftTime !== undefined || bk.enteredTime === undefined) {
+      if (newStay) {
         // Back for export (or new): the previous import is over.
         s.dischargedTime = undefined;
       }

@@ -8,7 +8,12 @@ import { ensureBuckets } from '../../core/nats/buckets.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams, STREAM_DEADLETTERS, STREAM_EVENTS, subjects } from '../../core/nats/topology.js';
-import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
+import {
+  CONTAINER_MAX_SEALS,
+  CONTAINER_RECENT_EVENT_IDS,
+  decodeContainerRecord,
+  type ContainerRecord,
+} from '../../core/state/container.js';
 import { encodeDeclarationState } from '../../core/state/declaration.js';
 import { decodeVisitRecord, type VisitRecord } from '../../core/state/visit.js';
 import { ClearanceStatus, Declaration, Decision } from '../../proto/gen/portstream/v1/customs.js';
@@ -392,6 +397,49 @@ describe('container and vessel-visit state consumer', () => {
       await c.stop();
     }
   });
+
+  it('applies 5,000 events with new seals to one container and keeps its record small', async () => {
+    const c = await start();
+    try {
+      const n = containerNumber('MSC', 451);
+      const deadBefore = (await jsm.streams.info(STREAM_DEADLETTERS)).state.messages;
+      const seal = (i: number) => ({ number: `SEAL-${String(i).padStart(30, '0')}`, source: 1 });
+      await publish([
+        eqEvent('s-in', EquipmentEventType.DISC, n, 0, { yardPosition: YARD, seals: [seal(0)] }),
+      ]);
+      // 5,000 inspections, each with a seal not seen before, 5 to a message; publishes on one connection keep
+      // their order in the stream.
+      const total = 5000;
+      const messages = Array.from({ length: total / 5 }, (_, m) =>
+        Array.from({ length: 5 }, (_, k) => {
+          const i = m * 5 + k + 1;
+          return eqEvent(`s-${i}`, EquipmentEventType.INSP, n, 1 + i / 100, { seals: [seal(i)] });
+        }),
+      );
+      for (let m = 0; m < messages.length; m += 100) {
+        await Promise.all(messages.slice(m, m + 100).map((events) => publish(events)));
+      }
+      await waitFor(idle, { timeoutMs: 60_000, what: 'every inspection applied' });
+      const got = await container(n);
+      expect(got?.status.lastEventId).toBe(`s-${total}`);
+      expect(got?.status.seals).toEqual(
+        Array.from({ length: CONTAINER_MAX_SEALS }, (_, k) => seal(total - CONTAINER_MAX_SEALS + 1 + k)),
+      );
+      expect(got?.bookkeeping.recentEventIds).toHaveLength(CONTAINER_RECENT_EVENT_IDS);
+      expect(got?.bookkeeping.recentEventIds.at(-1)).toBe(`test/s-${total}`);
+      const stored = await buckets.containers.get(n);
+      expect(stored?.value.length).toBeLessThan(4096);
+      expect((await jsm.streams.info(STREAM_DEADLETTERS)).state.messages).toBe(deadBefore);
+
+      // Gone and back: the new stay starts with the seal its gate-in brings, nothing from before.
+      await publish([eqEvent('s-out', EquipmentEventType.GTOT, n, 100)]);
+      await publish([eqEvent('s-back', EquipmentEventType.GTIN, n, 200, { seals: [seal(-1)] })]);
+      await waitFor(async () => (await container(n))?.status.lastEventId === 's-back');
+      expect((await container(n))?.status.seals).toEqual([seal(-1)]);
+    } finally {
+      await c.stop();
+    }
+  }, 90_000);
 
   it('dead-letters an undecodable message and carries on', async () => {
     const c = await start();

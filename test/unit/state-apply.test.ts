@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CONTAINER_MAX_SEALS,
+  CONTAINER_RECENT_EVENT_IDS,
   decodeContainerRecord,
   encodeContainerRecord,
   type ContainerRecord,
@@ -14,6 +16,7 @@ import {
   TransportEventType,
   type EquipmentEvent,
   type Event,
+  type Seal,
   type TransportEvent,
 } from '../../proto/gen/portstream/v1/events.js';
 import {
@@ -145,6 +148,51 @@ describe('container state', () => {
       eqEvent('e4', EquipmentEventType.STRP, 3, { emptyIndicator: EmptyIndicator.UNSPECIFIED }),
     ]);
     expect(c?.status.emptyIndicator).toBe(EmptyIndicator.EMPTY);
+  });
+
+  it('keeps at most CONTAINER_MAX_SEALS seals, the newest, whatever the events bring', () => {
+    const seal = (i: number): Seal => ({ number: `N${i}`, source: 1 });
+    let rec = apply(undefined, [eqEvent('in', EquipmentEventType.DISC, 0, { seals: [seal(0)] })]);
+    for (let i = 1; i <= 3000; i++) {
+      rec = apply(rec, [eqEvent(`insp-${i}`, EquipmentEventType.INSP, 1 + i / 100, { seals: [seal(i)] })]);
+    }
+    const newest = Array.from({ length: CONTAINER_MAX_SEALS }, (_, k) =>
+      seal(3000 - CONTAINER_MAX_SEALS + 1 + k),
+    );
+    expect(rec?.status.seals).toEqual(newest);
+    expect(rec?.status.lastEventId).toBe('insp-3000');
+    expect(rec?.bookkeeping.recentEventIds).toHaveLength(CONTAINER_RECENT_EVENT_IDS);
+    expect(rec?.bookkeeping.recentEventIds.at(-1)).toBe('insp-3000');
+    // The whole stored value (status and bookkeeping) stays small.
+    expect(encodeContainerRecord(rec as ContainerRecord).length).toBeLessThan(4096);
+    // A seal seen again becomes the newest (and keeps its number once); a reseal replaces the set.
+    const again = apply(rec, [
+      eqEvent('again', EquipmentEventType.INSP, 100, { seals: [newest[0] as Seal] }),
+    ]);
+    expect(again?.status.seals).toEqual([...newest.slice(1), newest[0]]);
+    const resealed = apply(again, [eqEvent('rsea', EquipmentEventType.RSEA, 101, { seals: [seal(9)] })]);
+    expect(resealed?.status.seals).toEqual([seal(9)]);
+  });
+
+  it('starts each stay with the seals of the event that brings the container in', () => {
+    const s = (n: string): Seal => ({ number: n, source: 1 });
+    const first = apply(undefined, [
+      eqEvent('d1', EquipmentEventType.DISC, 0, { seals: [s('A')] }),
+      eqEvent('i1', EquipmentEventType.INSP, 1, { seals: [s('B')] }),
+    ]);
+    expect(first?.status.seals).toEqual([s('A'), s('B')]);
+    const gone = apply(first, [eqEvent('o1', EquipmentEventType.GTOT, 2)]);
+    expect(gone?.status.seals).toEqual([s('A'), s('B')]);
+    // Back for export with a new seal: the import's seals are not carried into the new stay.
+    const back = apply(gone, [eqEvent('g2', EquipmentEventType.GTIN, 50, { seals: [s('C')] })]);
+    expect(back?.status.seals).toEqual([s('C')]);
+    // Moves within the stay add theirs; an entry event that starts no stay (already in) adds too.
+    const moved = apply(back, [eqEvent('r2', EquipmentEventType.DROP, 51, { seals: [s('D')] })]);
+    expect(moved?.status.seals).toEqual([s('C'), s('D')]);
+    // Loaded and discharged again with no seals: the new stay has none.
+    const loaded = apply(moved, [eqEvent('l2', EquipmentEventType.LOAD, 60)]);
+    const next = apply(loaded, [eqEvent('d3', EquipmentEventType.DISC, 90)]);
+    expect(next?.status.seals).toEqual([]);
   });
 
   it('ignores known event ids and does not move back for an older event', () => {
