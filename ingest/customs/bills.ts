@@ -11,7 +11,16 @@ import type { FiledBill } from '../manifest/store.js';
 
 export interface BillLookup {
   bills(billNumbers: readonly string[]): Promise<Map<string, FiledBill>>;
+  /** Declarations (not cancelled) that name the bill, as recorded on one of its containers. */
+  billDeclarations(billNumber: string, containerNumber: string): Promise<number>;
 }
+
+/**
+ * Declarations a firm may have on one bill at once (cancelled ones do not count). Each is recorded on the bill's
+ * containers, which hold other parties' bills too (LCL): without a bound, a firm filing declaration after
+ * declaration on its own bill would grow a shared container's record until no write to it fits.
+ */
+export const MAX_DECLARATIONS_PER_BILL = 16;
 
 export interface ResolvedDeclaration {
   /** The declaration as it is persisted: its containers are those of its bills. */
@@ -62,6 +71,16 @@ export async function resolveBills(
         'declaration.trader_tax_code',
         `must be the tax code of bill ${n}'s ${decl.type === DeclarationType.EXPORT ? 'shipper' : 'consignee'}`,
       );
+    }
+    const first = bill.containers[0]?.containerNumber;
+    if (p.role === Role.Firm && first !== undefined) {
+      const count = await lookup.billDeclarations(n, first);
+      if (count >= MAX_DECLARATIONS_PER_BILL) {
+        throw new PortstreamError(
+          ErrorCode.FailedPrecondition,
+          `${field}: bill ${n} already has ${count} declarations; amend or cancel one of them`,
+        );
+      }
     }
     for (const c of bill.containers) containers.add(c.containerNumber);
   }

@@ -166,6 +166,19 @@ export class ManifestStore {
     return out;
   }
 
+  /** Declarations naming the bill on the container's record (its shipments' bills). */
+  async billDeclarations(billNumber: string, containerNumber: string): Promise<number> {
+    const e = await this.containers.get(containerNumber);
+    if (e === null || e.operation !== 'PUT' || e.value.length === 0) return 0;
+    const shipments = decodeContainerRecord(e.value).bookkeeping.shipments;
+    let count = 0;
+    for (const s of shipments) {
+      for (const b of s.bills)
+        if (b.billNumber === billNumber) count = Math.max(count, b.declarationNumbers.length);
+    }
+    return count;
+  }
+
   /** Whether the call's vessel has arrived (a manifest is fixed then). */
   private async arrived(callId: string): Promise<boolean> {
     const visit = decodeOr(await this.deps.visits.get(callId), (b) => decodeVisitRecord(b).visit);

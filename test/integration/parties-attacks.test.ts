@@ -261,6 +261,34 @@ describe('parties as attackers', () => {
     });
   });
 
+  it('firm B cannot grow a container record by declaring its own bill over and over', async () => {
+    const before = await victimView();
+    let refused: { code: number; details: string } | undefined;
+    let accepted = 0;
+    for (let i = 0; i < 40 && refused === undefined; i++) {
+      try {
+        await fx.declare(
+          'otherFirm',
+          sampleDeclaration('green', nextImport(), {
+            declarantTaxCode: FIRM_B,
+            traderTaxCode: FIRM_B,
+            billNumbers: [B_BILL],
+          }),
+        );
+        accepted++;
+        // The count is read from the container's record: let the decider link each one first.
+        await fx.until(CB, (s) => s.declarationNumbers.length >= accepted, 'linked');
+      } catch (err) {
+        refused = { code: (err as { code: number }).code, details: (err as { details: string }).details };
+      }
+    }
+    expect(refused?.code).toBe(grpc.FAILED_PRECONDITION);
+    expect(refused?.details).toContain('declaration.bill_numbers[0]');
+    const entry = await fx.buckets.containers.get(CB);
+    expect(entry?.value.length).toBeLessThan(4096);
+    expect(await victimView()).toEqual(before);
+  });
+
   describe('carrier MAEU against carrier HLCU', () => {
     const hlcuBill = async (): Promise<unknown> => {
       const m = fx.as('carrier').manifests;
