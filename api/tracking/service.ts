@@ -58,19 +58,24 @@ function drained(call: ServerWritableStream<unknown, unknown>): Promise<void> {
   });
 }
 
+/** The signal is aborted by the call's 'cancelled' event, hooked before this runs (see watchContainer). */
 async function watch(
   deps: TrackingServiceDeps,
   call: ServerWritableStream<WatchContainerRequest, WatchContainerResponse>,
+  signal: AbortSignal,
 ): Promise<void> {
   const p = principalOf(deps.auth, call.metadata);
-  const w = await watchContainer(p, call.request.containerNumber, deps.store, async (status) => {
-    if (!call.write({ status })) await drained(call);
-  });
-  call.once('cancelled', () => {
-    w.stop();
-  });
+  const w = await watchContainer(
+    p,
+    call.request.containerNumber,
+    deps.store,
+    async (status) => {
+      if (!call.write({ status })) await drained(call);
+    },
+    signal,
+  );
   await w.done;
-  if (!call.cancelled) call.end();
+  if (!call.cancelled && !signal.aborted) call.end();
 }
 
 export interface TrackingService {
@@ -81,7 +86,10 @@ export interface TrackingService {
 
 export function createTrackingService(deps: TrackingServiceDeps): TrackingService {
   const r = deps.reads;
-  const watches = new Set<ServerWritableStream<WatchContainerRequest, WatchContainerResponse>>();
+  const watches = new Map<
+    ServerWritableStream<WatchContainerRequest, WatchContainerResponse>,
+    AbortController
+  >();
   const implementation: UntypedServiceImplementation = {
     getContainerStatus: unary(deps, r.containerStatus.bind(r)),
     listContainerEvents: unary(deps, r.containerEvents.bind(r)),
@@ -91,10 +99,18 @@ export function createTrackingService(deps: TrackingServiceDeps): TrackingServic
     getThroughput: unary(deps, r.throughput.bind(r)),
     getClearanceMetrics: unary(deps, r.clearance.bind(r)),
     watchContainer: (call: ServerWritableStream<WatchContainerRequest, WatchContainerResponse>) => {
-      watches.add(call);
-      watch(deps, call)
+      // Hooked before anything is awaited: a client that cancels at once still ends the watch and deletes
+      // its server consumer.
+      const ac = new AbortController();
+      call.once('cancelled', () => {
+        ac.abort();
+      });
+      // Cancelled before this handler ran: 'cancelled' was already emitted.
+      if (call.cancelled) ac.abort();
+      watches.set(call, ac);
+      watch(deps, call, ac.signal)
         .catch((err: unknown) => {
-          if (!call.cancelled) call.emit('error', toServiceError(err, deps.log));
+          if (!call.cancelled && !ac.signal.aborted) call.emit('error', toServiceError(err, deps.log));
         })
         .finally(() => watches.delete(call));
     },
@@ -107,8 +123,10 @@ export function createTrackingService(deps: TrackingServiceDeps): TrackingServic
     },
     endWatches: () => {
       // UNAVAILABLE: the client reconnects (to another instance) and gets the current status again.
-      for (const call of watches)
+      for (const [call, ac] of watches) {
+        ac.abort();
         call.emit('error', { code: grpcStatus.UNAVAILABLE, details: 'server stopping' });
+      }
       watches.clear();
     },
   };

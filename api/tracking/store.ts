@@ -11,6 +11,7 @@ import {
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
+  type ConsumerMessages,
 } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -28,9 +29,13 @@ import { VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
 import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
 
 export interface StatusWatch {
-  /** Each new state of the container (deletes are skipped). */
+  /** Each new state of the container (deletes are skipped); ends after stop(). */
   updates: AsyncIterable<ContainerRecord>;
-  stop(): void;
+  /**
+   * Ends the updates and deletes the watch's consumer on the server (else it stays there until its inactivity
+   * threshold, 5 minutes). Safe to call more than once; never rejects.
+   */
+  stop(): Promise<void>;
 }
 
 export interface TrackingStore {
@@ -45,6 +50,9 @@ export interface TrackingStore {
   decisions(declarationNumber: string): Promise<Decision[]>;
 }
 
+/** The header a KV delete or purge carries its operation in (the KV client's kvOperationHdr). */
+const KV_OPERATION = 'KV-Operation';
+
 /** KV keys allow [-/_=.a-zA-Z0-9]; container, visit and declaration ids fit. Anything else cannot exist. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
 
@@ -53,8 +61,9 @@ export class KvTrackingStore implements TrackingStore {
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly requests: PipelinedRequests,
-    /** Watched (WatchContainer) and listed (vessel visit ids) through the KV client. */
-    private readonly containers: KV,
+    /** The containers bucket's name (WatchContainer follows its key subjects) and its stream. */
+    private readonly containersBucket: string,
+    /** Listed (vessel visit ids) through the KV client. */
     private readonly visits: KV,
     private readonly reads: { containers: CasBucket; visits: CasBucket; declarations: CasBucket },
   ) {}
@@ -67,14 +76,18 @@ export class KvTrackingStore implements TrackingStore {
     const js = jetstream(nc);
     // Only the buckets it reads: the API's NATS user may open no others.
     const names = [BUCKET_CONTAINERS, BUCKET_VESSEL_VISITS, BUCKET_DECLARATIONS].map((b) => `${prefix}${b}`);
-    const [containers, visits] = await Promise.all(names.map((n) => ensureBucket(js, n, replicas)));
+    const [, visits] = await Promise.all(names.map((n) => ensureBucket(js, n, replicas)));
     const requests = new PipelinedRequests(nc);
     const [c, v, d] = names.map((n) => new CasBucket(requests, n)) as [CasBucket, CasBucket, CasBucket];
-    return new KvTrackingStore(js, await jetstreamManager(nc), requests, containers as KV, visits as KV, {
+    return new KvTrackingStore(js, await jetstreamManager(nc), requests, names[0] as string, visits as KV, {
       containers: c,
       visits: v,
       declarations: d,
     });
+  }
+
+  private get containersStream(): string {
+    return `KV_${this.containersBucket}`;
   }
 
   /** Ends the reply subscription; reads still waiting fail. The connection stays the caller's. */
@@ -86,17 +99,74 @@ export class KvTrackingStore implements TrackingStore {
     return KEY.test(n) ? decodeEntry(await this.reads.containers.get(n), decodeContainerRecord) : undefined;
   }
 
+  /**
+   * An ordered push consumer on the key's subject of the bucket's stream, from its latest value: what the KV
+   * client's watch() does, but with the consumer in hand, so stop() can delete it on the server. Messages are
+   * taken by callback, not by iterator: an iterator's stop is queued behind unread messages and only runs when
+   * someone reads them, so a watch stopped before (or while not) reading kept its subscription and heartbeat
+   * timer, and re-created its consumer when the heartbeats stopped. Only the latest value is kept: a slow
+   * reader gets the current status, skipping the ones it was too slow for, with nothing queued.
+   */
   async watchContainer(n: string): Promise<StatusWatch> {
-    const it = await this.containers.watch({ key: n });
+    const consumer = await this.js.consumers.getPushConsumer(this.containersStream, {
+      filter_subjects: `$KV.${this.containersBucket}.${n}`,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+    });
+    let latest: Uint8Array | undefined;
+    let ended = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let messages: ConsumerMessages;
+    try {
+      messages = await consumer.consume({
+        callback: (m) => {
+          // A delete or purge carries the operation in a header; a put carries none (or PUT).
+          const op = m.headers?.get(KV_OPERATION) ?? '';
+          if ((op !== '' && op !== 'PUT') || m.data.length === 0) return;
+          latest = m.data;
+          wake?.();
+        },
+      });
+    } catch (err) {
+      await consumer.delete().catch(() => false);
+      throw err;
+    }
+    void messages.closed().then((err) => {
+      if (err) failure = err;
+      ended = true;
+      wake?.();
+    });
     async function* updates(): AsyncGenerator<ContainerRecord> {
-      for await (const e of it) {
-        if (e.operation === 'PUT') yield decodeContainerRecord(e.value);
+      for (;;) {
+        if (latest === undefined) {
+          if (ended) {
+            if (failure) throw failure;
+            return;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        const data = latest;
+        latest = undefined;
+        yield decodeContainerRecord(data);
       }
     }
+    let stopped: Promise<void> | undefined;
     return {
       updates: updates(),
       stop: () => {
-        it.stop();
+        stopped ??= (async () => {
+          ended = true;
+          latest = undefined;
+          wake?.();
+          messages.stop();
+          // delete() names the current consumer (an ordered consumer re-created after a gap has a new name).
+          await consumer.delete().catch(() => false);
+        })();
+        return stopped;
       },
     };
   }
@@ -119,7 +189,10 @@ export class KvTrackingStore implements TrackingStore {
       : undefined;
   }
 
-  /** Reads the declaration's subject of the decisions stream from the start with an ordered consumer. */
+  /**
+   * Reads the declaration's subject of the decisions stream from the start with an ordered consumer, deleted
+   * after the read.
+   */
   async decisions(no: string): Promise<Decision[]> {
     if (!KEY.test(no)) return [];
     const subject = subjects.decision(no);
@@ -133,15 +206,20 @@ export class KvTrackingStore implements TrackingStore {
       filter_subjects: subject,
       deliver_policy: DeliverPolicy.All,
     });
-    while (left > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(left, 256), expires: 2000 });
-      let got = 0;
-      for await (const m of batch) {
-        out.push({ ...Decision.decode(m.data), position: m.seq });
-        got++;
+    try {
+      while (left > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(left, 256), expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          out.push({ ...Decision.decode(m.data), position: m.seq });
+          got++;
+        }
+        if (got === 0) break;
+        left -= got;
       }
-      if (got === 0) break;
-      left -= got;
+    } finally {
+      // Deleted now rather than left to its inactivity threshold (5 minutes): one consumer per call otherwise.
+      await consumer.delete().catch(() => false);
     }
     return out;
   }
