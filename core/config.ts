@@ -81,8 +81,8 @@ export const SETTINGS = {
     doc: 'Replicas for streams and buckets (3 on a cluster).',
   },
   JS_EVENTS_MAX_AGE_HOURS: {
-    schema: positiveInt.max(24 * 30).default(24 * 7),
-    doc: 'How long the events stream keeps messages (at most 720: the ClickHouse sink remembers event keys 30 days).',
+    schema: positiveInt.default(24 * 7),
+    doc: 'How long the events stream keeps messages.',
   },
   JS_EVENTS_MAX_BYTES: {
     schema: positiveInt.default(10 * 1024 ** 3),

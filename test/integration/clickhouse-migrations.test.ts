@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, runMigrations } from '../../core/clickhouse/migrate.js';
 import { silentLogger } from '../../core/logger.js';
-import { existingKeys } from '../../processor/sink/writer.js';
 import { countRows, startClickHouse, type ChFixture } from './sink-fixture.js';
 
 const TABLES = [
@@ -46,41 +45,6 @@ describe('ClickHouse migrations', () => {
     expect(second).toEqual({ applied: [], alreadyApplied: versions });
     expect(await countRows(f.ch, 'schema_migrations')).toBe(versions.length);
     expect(await countRows(f.ch, 'sink_keys')).toBe(1);
-  });
-
-  it('keep declaration and decision keys longer than their streams keep messages, event keys 30 days', async () => {
-    await runMigrations(f.ch, silentLogger());
-    const aged = [
-      ['event', 'event-1d', 1],
-      ['event', 'event-60d', 60],
-      ['declaration', 'declaration-60d', 60],
-      ['decision', 'decision-60d', 60],
-      // Past the 366 days of PS_CUSTOMS and PS_DECISIONS: no message can bring these again.
-      ['declaration', 'declaration-370d', 370],
-      ['decision', 'decision-420d', 420],
-    ] as const;
-    for (const [kind, key, days] of aged) {
-      await f.ch.command(
-        `INSERT INTO ${f.ch.database}.sink_keys (kind, key, seen_time)
-         VALUES ({kind:String}, {key:String}, now() - INTERVAL {days:UInt32} DAY)`,
-        { kind, key, days },
-      );
-    }
-    // TTL applies on merges: force one.
-    await f.ch.command(`OPTIMIZE TABLE ${f.ch.database}.sink_keys FINAL`);
-    const left = await f.ch.query<{ key: string }>(
-      `SELECT key FROM ${f.ch.database}.sink_keys WHERE key LIKE '%d' ORDER BY key`,
-    );
-    expect(left.map((r) => r.key)).toEqual([
-      'decision-60d',
-      'declaration-370d',
-      'declaration-60d',
-      'event-1d',
-    ]);
-    // What the sink looks up before inserting: a re-read 60-day-old decision is found, so it is not inserted.
-    expect(await existingKeys(f.ch, 'decision', ['decision-60d', 'decision-420d'])).toEqual(
-      new Set(['decision-60d']),
-    );
   });
 
   it('name the database in every statement, so two databases side by side stay apart', () => {

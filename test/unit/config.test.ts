@@ -32,9 +32,4 @@ describe('loadConfig', () => {
     const problems = (err as ConfigError).problems.map((p) => p.split('=')[0]);
     expect(problems.sort()).toEqual(['INGEST_MAX_BATCH_EVENTS', 'INGEST_PORT', 'LOG_LEVEL', 'UP_SIMULATE']);
   });
-
-  it('keeps the events stream no longer than the sink remembers event keys (30 days)', () => {
-    expect(loadConfig({ JS_EVENTS_MAX_AGE_HOURS: '720' }).JS_EVENTS_MAX_AGE_HOURS).toBe(720);
-    expect(() => loadConfig({ JS_EVENTS_MAX_AGE_HOURS: '721' })).toThrow(/JS_EVENTS_MAX_AGE_HOURS/);
-  });
 });
