@@ -39,6 +39,12 @@ export interface RecordMapping {
   kind: string;
   /** Throws on bytes that are not a valid record (a poison message). */
   toRows(data: Uint8Array, streamSeq: number): KeyedRow[];
+  /**
+   * Rows of redelivered messages are also looked up in the table itself (writer.ts, `events` only): a sink
+   * killed during an INSERT can leave the table's part written and the key view's not, and the next sink must
+   * not insert those rows again. Unset: the key lookup alone.
+   */
+  recheckTable?: boolean;
 }
 
 /** ClickHouse DateTime64 text in UTC ("2026-11-27 03:04:05.678"); the epoch for a missing time. */
@@ -203,6 +209,7 @@ export const MAPPINGS: readonly RecordMapping[] = [
     stream: STREAM_EVENTS,
     table: 'events',
     kind: 'event',
+    recheckTable: true,
     toRows: (data, seq) => {
       const g = EventGroup.decode(data);
       const received = chTime(g.receivedTime);

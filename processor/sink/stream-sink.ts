@@ -45,6 +45,8 @@ export interface StreamSinkOptions {
 interface Pending {
   msgs: JsMsg[];
   rows: KeyedRow[];
+  /** Keys of the rows of redelivered messages (a sink before this one may have written them). */
+  redelivered: Set<string>;
   since: number;
 }
 
@@ -55,7 +57,7 @@ export class StreamSink {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private pending: Pending = { msgs: [], rows: [], since: 0 };
+  private pending: Pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
   private chain: Promise<void> = Promise.resolve();
   private giveUpAt = Infinity;
   private stopping = false;
@@ -145,7 +147,7 @@ export class StreamSink {
     await this.loop;
     this.wake?.();
     await this.chain;
-    this.pending = { msgs: [], rows: [], since: 0 };
+    this.pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
     this.o.metrics.batchRows.set({ table: this.o.mapping.table }, 0);
   }
 
@@ -184,6 +186,7 @@ export class StreamSink {
         if (this.pending.msgs.length === 0) this.pending.since = Date.now();
         this.pending.msgs.push(m);
         this.pending.rows.push(...rows);
+        if (m.redelivered) for (const r of rows) this.pending.redelivered.add(r.key);
         this.o.metrics.batchRows.set({ table: this.o.mapping.table }, this.pending.rows.length);
         if (this.pending.rows.length >= this.o.maxRows) {
           // Double-buffered: the next batch fills while this one is written, but never more than that.
@@ -210,7 +213,7 @@ export class StreamSink {
   private async flushOnce(): Promise<void> {
     const batch = this.pending;
     if (batch.msgs.length === 0) return;
-    this.pending = { msgs: [], rows: [], since: 0 };
+    this.pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
     const { ch, mapping, metrics, log } = this.o;
     const table = mapping.table;
     metrics.batchRows.set({ table }, 0);
@@ -222,7 +225,7 @@ export class StreamSink {
       }
       const end = metrics.insertSeconds.startTimer({ table });
       try {
-        const r = await writeBatch(ch, mapping, batch.rows);
+        const r = await writeBatch(ch, mapping, batch.rows, batch.redelivered);
         end();
         if (r.inserted > 0) metrics.inserts.inc({ table });
         metrics.rowsInserted.inc({ table }, r.inserted);
