@@ -2,14 +2,14 @@
 // and admin through the API, optionally seeded from a file at start-up. Every change is a new KV version that
 // records who made it, when and why; firms and operators may neither read nor write it.
 import { readFile } from 'node:fs/promises';
-import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { KV } from '@nats-io/kv';
 import { Role } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { ErrorCode, invalidArgument, PortstreamError, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
-import { toServiceError } from '../../core/grpc/status.js';
+import { unaryHandler } from '../../core/grpc/unary.js';
 import { checkTaxCode } from '../../core/identifiers/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
@@ -76,22 +76,6 @@ export function assertEnterprise(e: Enterprise | undefined, prefix = 'enterprise
       if (!HS_PREFIX.test(p)) throw invalidArgument(`${at}.hs_prefixes[${j}]`, 'must be 2-10 digits');
     });
   });
-}
-
-function unary<Req, Res>(
-  log: Logger,
-  fn: (call: ServerUnaryCall<Req, Res>) => Promise<Res>,
-): handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    fn(call).then(
-      (res) => {
-        callback(null, res);
-      },
-      (err: unknown) => {
-        callback(toServiceError(err, log));
-      },
-    );
-  };
 }
 
 async function store<T>(p: Promise<T>): Promise<T> {
@@ -190,46 +174,52 @@ export function createEnterpriseService(deps: EnterpriseServiceDeps): ServiceReg
   };
 
   const implementation: EnterpriseServiceServer = {
-    putEnterprise: unary(log, async (call: ServerUnaryCall<PutEnterpriseRequest, PutEnterpriseResponse>) => {
-      const p = maintainer(call, 'change the enterprise register');
-      const req = call.request;
-      assertEnterprise(req.enterprise);
-      if (req.reason.trim() === '' || req.reason.length > 512) {
-        throw invalidArgument('reason', '1-512 characters: why the entry changes');
-      }
-      const record = await store(
-        putEnterprise(register, req.enterprise, {
-          by: p.name,
-          reason: req.reason,
-          expected: req.expectedRevision,
-        }),
-      );
-      log.info(
-        { taxCode: req.enterprise.taxCode, by: p.name, revision: record.revision, reason: req.reason },
-        'enterprise register changed',
-      );
-      return { record };
-    }),
+    putEnterprise: unaryHandler(
+      log,
+      async (call: ServerUnaryCall<PutEnterpriseRequest, PutEnterpriseResponse>) => {
+        const p = maintainer(call, 'change the enterprise register');
+        const req = call.request;
+        assertEnterprise(req.enterprise);
+        if (req.reason.trim() === '' || req.reason.length > 512) {
+          throw invalidArgument('reason', '1-512 characters: why the entry changes');
+        }
+        const record = await store(
+          putEnterprise(register, req.enterprise, {
+            by: p.name,
+            reason: req.reason,
+            expected: req.expectedRevision,
+          }),
+        );
+        log.info(
+          { taxCode: req.enterprise.taxCode, by: p.name, revision: record.revision, reason: req.reason },
+          'enterprise register changed',
+        );
+        return { record };
+      },
+    ),
 
-    getEnterprise: unary(log, async (call: ServerUnaryCall<GetEnterpriseRequest, GetEnterpriseResponse>) => {
-      maintainer(call, 'read the enterprise register');
-      const taxCode = call.request.taxCode;
-      const reason = checkTaxCode(taxCode);
-      if (reason !== undefined) throw invalidArgument('tax_code', reason);
-      const record = await store(readEnterprise(register, taxCode));
-      if (!record)
-        throw new PortstreamError(ErrorCode.NotFound, `enterprise ${taxCode} is not on the register`);
-      const history: EnterpriseRecord[] = [];
-      const versions = await store(register.history({ key: taxCode }));
-      for await (const e of versions) {
-        const r = decodeEnterpriseEntry(e);
-        if (r && r.revision !== record.revision) history.push(r);
-      }
-      history.sort((a, b) => b.revision - a.revision);
-      return { record, history };
-    }),
+    getEnterprise: unaryHandler(
+      log,
+      async (call: ServerUnaryCall<GetEnterpriseRequest, GetEnterpriseResponse>) => {
+        maintainer(call, 'read the enterprise register');
+        const taxCode = call.request.taxCode;
+        const reason = checkTaxCode(taxCode);
+        if (reason !== undefined) throw invalidArgument('tax_code', reason);
+        const record = await store(readEnterprise(register, taxCode));
+        if (!record)
+          throw new PortstreamError(ErrorCode.NotFound, `enterprise ${taxCode} is not on the register`);
+        const history: EnterpriseRecord[] = [];
+        const versions = await store(register.history({ key: taxCode }));
+        for await (const e of versions) {
+          const r = decodeEnterpriseEntry(e);
+          if (r && r.revision !== record.revision) history.push(r);
+        }
+        history.sort((a, b) => b.revision - a.revision);
+        return { record, history };
+      },
+    ),
 
-    listEnterprises: unary(
+    listEnterprises: unaryHandler(
       log,
       async (call: ServerUnaryCall<ListEnterprisesRequest, ListEnterprisesResponse>) => {
         maintainer(call, 'read the enterprise register');
