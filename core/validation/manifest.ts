@@ -25,6 +25,8 @@ export const MANIFEST_LIMITS = {
   maxBills: 5000,
   maxContainersPerBill: 1000,
   maxContainers: 20_000,
+  /** Bills sharing one container (LCL): each is kept on the container's record, which must stay small. */
+  maxBillsPerContainer: 20,
   maxCargoLines: 200,
   maxSeals: 8,
   maxText: 512,
@@ -180,6 +182,7 @@ export function checkManifest(m: CargoManifest | undefined): Problem | undefined
   const bills = new Set<string>();
   // A container carries one flow on a call: LCL bills sharing it must agree.
   const flowOf = new Map<string, CargoFlow>();
+  const billsIn = new Map<string, number>();
   let containers = 0;
   for (const [i, b] of m.bills.entries()) {
     const at = `manifest.bills[${i}]`;
@@ -188,6 +191,14 @@ export function checkManifest(m: CargoManifest | undefined): Problem | undefined
     if (bills.has(b.billNumber)) return { field: `${at}.bill_number`, reason: 'listed twice' };
     bills.add(b.billNumber);
     for (const [j, c] of b.containers.entries()) {
+      const shared = (billsIn.get(c.containerNumber) ?? 0) + 1;
+      if (shared > MANIFEST_LIMITS.maxBillsPerContainer) {
+        return {
+          field: `${at}.containers[${j}]`,
+          reason: `on more than ${MANIFEST_LIMITS.maxBillsPerContainer} bills of this manifest`,
+        };
+      }
+      billsIn.set(c.containerNumber, shared);
       const was = flowOf.get(c.containerNumber);
       if (was === undefined) containers++;
       else if (was !== b.flow) {

@@ -108,6 +108,19 @@ describe('manifest validation', () => {
       [BOX],
     );
     expect(checkManifest(emptyAndLaden)?.field).toBe('manifest.empty_containers[0]');
+    // LCL has a bound: each bill sharing a box is kept on the box's record.
+    const crowded = manifest(
+      'HLCU',
+      VESSEL_IN,
+      Array.from({ length: 21 }, (_, i) =>
+        bill(`HLCUHPH00000${String(i).padStart(2, '0')}`, CargoFlow.IMPORT, [BOX], {
+          consignee: party(FIRM_A),
+        }),
+      ),
+    );
+    expect(checkManifest(crowded)?.field).toBe('manifest.bills[20].containers[0]');
+    crowded.bills.pop();
+    expect(checkManifest(crowded)).toBeUndefined();
   });
 });
 
