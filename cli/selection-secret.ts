@@ -3,7 +3,7 @@
 // runs). Never in the repository: the data folder is not committed.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createSecretsFile } from '../processor/rules/selection.js';
+import { createSecretsFile } from '../core/customs/rules/selection.js';
 import type { Runtime } from './runtime.js';
 
 export function selectionSecretFor(rt: Runtime, dataDir = rt.config.PORTSTREAM_DATA_DIR): string {

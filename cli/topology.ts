@@ -9,12 +9,10 @@ import {
   BUCKET_BILLS,
   BUCKET_CONTAINERS,
   BUCKET_DECLARANTS,
-  BUCKET_DECLARATION_NUMBERS,
   BUCKET_DECLARATIONS,
   BUCKET_ENTERPRISES,
   BUCKET_MANIFESTS,
   BUCKET_VESSEL_VISITS,
-  ensureBucket,
   ensureBuckets,
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
@@ -27,7 +25,6 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
   await ensureStreams(await jetstreamManager(nc), options, { update: true });
   const js = jetstream(nc);
   await ensureBuckets(js, config.JS_REPLICAS);
-  await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS);
   await ensureManifestBuckets(js, config.JS_REPLICAS);
   await openLeaseBucket(js, config.SINK_LEASE_TTL_MS, config.JS_REPLICAS);
   return [
@@ -38,7 +35,6 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
       BUCKET_CONTAINERS,
       BUCKET_VESSEL_VISITS,
       BUCKET_ENTERPRISES,
-      BUCKET_DECLARATION_NUMBERS,
       BUCKET_MANIFESTS,
       BUCKET_BILLS,
       BUCKET_SINK_LEASES,

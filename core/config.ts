@@ -32,13 +32,13 @@ export const SETTINGS = {
     schema: optionalString,
     doc: 'NATS server(s), comma-separated. `up` starts a local nats-server when unset or unreachable; services default to nats://127.0.0.1:4222.',
   },
-  PROCESSOR_RULES_FILE: {
+  CUSTOMS_RULES_FILE: {
     schema: optionalString,
-    doc: 'Risk rule-set JSON file, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
+    doc: 'Risk rule-set JSON file the gateway decides declarations with, reloaded when it changes (a bad file is refused, old rules stay); unset: built-in default rules.',
   },
   CUSTOMS_SELECTION_SECRET_FILE: {
     schema: optionalString,
-    doc: 'JSON file of the secrets random inspection draws with (`{"secrets":[{"version","secret"}]}`, hex of 32+ bytes; newest last, or the version the rules name); `up` creates one in the data folder. Never in the repository. Unset: a random secret per processor (no replay).',
+    doc: 'JSON file of the secrets random inspection draws with (`{"secrets":[{"version","secret"}]}`, hex of 32+ bytes; newest last, or the version the rules name); `up` creates one in the data folder. Never in the repository. Unset: a random secret per gateway (no replay).',
   },
   CUSTOMS_ENTERPRISES_FILE: {
     schema: optionalString,
@@ -54,7 +54,7 @@ export const SETTINGS = {
       .default('customs,state')
       .transform((v) => v.split(',').map((r) => r.trim()))
       .pipe(z.array(z.enum(['customs', 'state'])).min(1)),
-    doc: 'What a processor runs, comma-separated: customs (the decider), state (container and vessel state). Run them as separate processes so event load never delays a decision.',
+    doc: 'What a processor runs, comma-separated: customs (the ledger projector: decision feed, declaration state, container links), state (container and vessel state). Run them as separate processes so event load never delays the decision feed.',
   },
   NATS_USER: { schema: optionalString, doc: 'NATS user name.' },
   NATS_PASSWORD: { schema: optionalString, doc: 'NATS password (never logged).' },

@@ -10,7 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
 import {
   BUCKET_CONTAINERS,
-  BUCKET_DECLARATION_NUMBERS,
+  BUCKET_DECLARANTS,
   BUCKET_DECLARATIONS,
   BUCKET_VESSEL_VISITS,
   ensureBucket,
@@ -20,6 +20,9 @@ import {
 import { CasBucket, PipelinedRequests } from '../core/nats/pipelined.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
+import { SelectionSecrets } from '../core/customs/rules/selection.js';
+import { RuleStore } from '../core/customs/rules/store.js';
+import { Decider } from './customs/decide.js';
 import { createEnterpriseService, seedRegister } from './customs/enterprises.js';
 import { createCustomsService } from './customs/service.js';
 import { createManifestService } from './manifest/service.js';
@@ -92,12 +95,19 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     }),
     log: log.child({ component: 'ingest' }),
   });
-  // The same gateway takes customs declarations: persisted in PS_CUSTOMS, answered from the decision stream;
-  // writes only the number claims of declarations; and cargo manifests, whose bills say who may declare which
-  // containers (see its NATS user for the buckets).
-  const [declarations, numbers, register, containers, visits, manifestBuckets] = await Promise.all([
+  // The same gateway takes customs declarations and decides them: the risk rules in force (reloaded when their
+  // file changes), the selection secret, the declaration's ledger on PS_CUSTOMS; and cargo manifests, whose bills
+  // say who may declare which containers (see its NATS user for the buckets).
+  const rules = new RuleStore(config.CUSTOMS_RULES_FILE, log.child({ component: 'rules' }));
+  const secrets = new SelectionSecrets(
+    config.CUSTOMS_SELECTION_SECRET_FILE,
+    log.child({ component: 'rules' }),
+  );
+  rules.watch();
+  secrets.watch();
+  const [declarations, declarants, register, containers, visits, manifestBuckets] = await Promise.all([
     ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
-    ensureBucket(js, BUCKET_DECLARATION_NUMBERS, config.JS_REPLICAS),
+    ensureBucket(js, BUCKET_DECLARANTS, config.JS_REPLICAS),
     ensureEnterpriseBucket(js, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_VESSEL_VISITS, config.JS_REPLICAS),
@@ -125,12 +135,19 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     limiter: customsLimiter,
   });
   const customsShutdown = new AbortController();
+  const decider = new Decider({
+    js,
+    jsm,
+    declarants,
+    enterprises: register,
+    rules: () => rules.current(),
+    selection: (version) => secrets.keyFor(version),
+  });
   const customs = createCustomsService({
-    nc,
     js,
     jsm,
     declarations,
-    numbers,
+    decider,
     auth: deps.auth,
     log: log.child({ component: 'customs' }),
     maxWaitMs: config.CUSTOMS_MAX_WAIT_MS,
@@ -159,6 +176,8 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       await grpc.shutdown(budget);
       await publisher.idle();
       requests.close();
+      rules.close();
+      secrets.close();
       log.info('ingest gateway stopped');
     },
   };

@@ -1,6 +1,6 @@
-// Composition of the processor: the risk rules in force (reloaded when their file changes), the KV buckets, the
-// customs decider and/or the container/vessel state consumer (PROCESSOR_ROLES), with a shutdown that stops pulling, finishes what is
-// in flight and leaves the NATS connection to the caller.
+// Composition of the processor: the KV buckets, the customs projector (the declarations' ledger into the decision
+// feed, ps_declarations and container links) and/or the container/vessel state consumer (PROCESSOR_ROLES), with a
+// shutdown that stops pulling, finishes what is in flight and leaves the NATS connection to the caller.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
@@ -15,10 +15,8 @@ import {
   STREAM_EVENTS,
   waitForStreams,
 } from '../core/nats/topology.js';
-import { CUSTOMS_CONSUMER, startCustomsDecider } from './customs/decider.js';
+import { CUSTOMS_CONSUMER, startCustomsProjector } from './customs/projector.js';
 import { createProcessorMetrics } from './metrics.js';
-import { SelectionSecrets } from './rules/selection.js';
-import { RuleStore } from './rules/store.js';
 import { STATE_CONSUMER, startStateConsumer } from './state/consumer.js';
 
 export interface ProcessorDeps {
@@ -30,20 +28,12 @@ export interface ProcessorDeps {
 }
 
 export interface ProcessorHandle {
-  /** Version of the rule set in force. */
-  rulesVersion(): string;
   stop(): Promise<void>;
 }
 
 export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHandle> {
   const log = deps.log.child({ component: 'processor' });
-  const rules = new RuleStore(deps.config.PROCESSOR_RULES_FILE, log);
-  rules.watch();
   const roles = deps.config.PROCESSOR_ROLES;
-  const secrets = roles.includes('customs')
-    ? new SelectionSecrets(deps.config.CUSTOMS_SELECTION_SECRET_FILE, log)
-    : undefined;
-  secrets?.watch();
   const js = jetstream(deps.nc);
   const jsm = await jetstreamManager(deps.nc);
   const buckets = await ensureBuckets(js, deps.config.JS_REPLICAS);
@@ -67,18 +57,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   const parts: { stop(): Promise<void> }[] = [];
   const consumers: ConsumerRef[] = [];
   if (roles.includes('customs')) {
-    parts.push(
-      await startCustomsDecider({
-        js,
-        jsm,
-        buckets,
-        rules: () => rules.current(),
-        selection: (version) => (secrets as SelectionSecrets).keyFor(version),
-        logger: log,
-        ackWaitMs,
-        metrics,
-      }),
-    );
+    parts.push(await startCustomsProjector({ js, jsm, buckets, logger: log, ackWaitMs, metrics }));
     consumers.push({ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER });
   }
   if (roles.includes('state')) {
@@ -86,12 +65,9 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
   }
   const gauges = watchConsumers(jsm, registry, consumers, log);
-  log.info({ rules: rules.current().version, roles }, 'processor started');
+  log.info({ roles }, 'processor started');
   return {
-    rulesVersion: () => rules.current().version,
     stop: async () => {
-      rules.close();
-      secrets?.close();
       gauges.stop();
       await Promise.all(parts.map((p) => p.stop()));
       log.info('processor stopped');

@@ -132,12 +132,10 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
     };
 
     // All at once: they share nothing but NATS (the streams exist), and a cold start is mostly loading code.
-    // Every processor draws random inspections with the same secret.
+    // Every gateway decides declarations, drawing random inspections with the same secret.
     const secretFile = selectionSecretFor(rt, dir);
     for (let i = 1; i <= processors; i++) {
-      procs.push(
-        await spawnChild(`processor-${i}`, ['processor'], { CUSTOMS_SELECTION_SECRET_FILE: secretFile }),
-      );
+      procs.push(await spawnChild(`processor-${i}`, ['processor'], {}));
     }
     const sink = await spawnChild('sink', ['sink'], {});
     sinks.push(sink);
@@ -145,6 +143,7 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
       gws.push(
         await spawnChild(`gateway-${i}`, ['ingest'], {
           AUTH_TOKENS_FILE: tokensFile,
+          CUSTOMS_SELECTION_SECRET_FILE: secretFile,
           INGEST_HOST: config.INGEST_HOST,
           INGEST_PORT: '0',
         }),

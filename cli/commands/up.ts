@@ -44,7 +44,7 @@ export async function runUp(overrides: Env): Promise<void> {
     steps.unshift(['clickhouse sink', () => sink.stop(config.SHUTDOWN_TIMEOUT_MS)]);
 
     const processor = await startProcessor({
-      config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
+      config,
       log,
       nc,
       registry,
@@ -55,7 +55,7 @@ export async function runUp(overrides: Env): Promise<void> {
     steps.unshift(['api', () => api.stop()]);
 
     const ingest = await startIngest({
-      config,
+      config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
       log: log.child({ component: 'ingest' }),
       nc,
       registry,

@@ -1,7 +1,6 @@
 // KV buckets for the state the processor keeps and the API reads: their names and creation.
 //   ps_declarations  key: declaration number       value: core/state/declaration.ts (JSON)
 //   ps_declarants    key: declarant tax code       value: first declaration number (marks a known declarant)
-//   ps_declaration_numbers key: declaration number value: its first declarant and content digest (gateway)
 //   ps_enterprises   key: tax code  value: core/state/enterprise.ts (protobuf; history = audit trail)
 //   ps_containers    key: container number         value: core/state/container.ts (protobuf)
 //   ps_vessel_visits key: "<UN/LOCODE>-<terminal>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
@@ -13,7 +12,6 @@ import { ENTERPRISE_HISTORY } from '../state/enterprise.js';
 
 export const BUCKET_DECLARATIONS = 'ps_declarations';
 export const BUCKET_DECLARANTS = 'ps_declarants';
-export const BUCKET_DECLARATION_NUMBERS = 'ps_declaration_numbers';
 export const BUCKET_ENTERPRISES = 'ps_enterprises';
 export const BUCKET_CONTAINERS = 'ps_containers';
 export const BUCKET_VESSEL_VISITS = 'ps_vessel_visits';

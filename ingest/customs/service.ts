@@ -1,14 +1,18 @@
-// The CustomsService gRPC handlers. Commands (submit, amend, cancel, inspection result) are persisted in
-// PS_CUSTOMS and answered with the decision the processor makes, waiting until the caller's deadline (less a
-// margin) or the server's cap; the common refusals (amending a cleared declaration, inspecting one that is not
-// held) are answered from the declaration's current state before anything is persisted, the rest from the
-// decider's dead letter. Reads come from the ps_declarations KV state; WatchDecisions follows PS_DECISIONS.
-import { createHash } from 'node:crypto';
+// The CustomsService gRPC handlers. A command (submit, amend, cancel, inspection result) is decided here, by the
+// gateway that received it (decide.ts): one read of the declaration's ledger, the pure transition, and one
+// append to PS_CUSTOMS that records the command with its decision. The answer follows that append at once; the
+// decision feed (PS_DECISIONS), container links and analytics are projections the processor makes of the
+// ledger. A command that can never apply is refused (FAILED_PRECONDITION) before anything is written. A caller
+// whose deadline comes first is answered PENDING, and re-sending the same command is answered from the record.
+// Reads come from the ledger (always current) with positions from the ps_declarations projection;
+// WatchDecisions follows PS_DECISIONS.
 import { type ServerUnaryCall, type ServerWritableStream, type Metadata } from '@grpc/grpc-js';
 import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
-import type { KV } from '@nats-io/kv';
+import { readLedger } from '../../core/customs/ledger.js';
 import { decisionFor, decisionsFor } from '../../core/customs/decision-view.js';
 import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
@@ -18,13 +22,12 @@ import { unaryHandler } from '../../core/grpc/unary.js';
 import { checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
-import { STREAM_CUSTOMS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
-import type { DeclarationState } from '../../core/state/declaration.js';
+import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { decodeDeclarationState, type DeclarationState } from '../../core/state/declaration.js';
 import { assertDeclaration } from '../../core/validation/declaration.js';
 import {
   ClearanceStatus,
   CustomsServiceService,
-  Declaration,
   Decision,
   InspectionOutcome,
   type AmendDeclarationRequest,
@@ -41,19 +44,23 @@ import {
   type WatchDecisionsRequest,
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import { resolveBills, type BillLookup } from './bills.js';
-import { claimNumber } from './claims.js';
-import { readState, submit, watchAndRead, type ClearanceDeps } from './clearance.js';
-import { runCommand, type CommandOutcome } from './command.js';
-import { DecisionFeed, PULL_EXPIRES_MS } from './decision-feed.js';
+import type { Decided, Decider } from './decide.js';
+import { amendPlan, cancelPlan, currentStatus, inspectionPlan, notFound, submitPlan } from './plans.js';
+import type { CommandPlan } from './decide.js';
 
-export interface CustomsServiceDeps extends Omit<ClearanceDeps, 'feed'> {
+/** Each pull of a WatchDecisions consumer lasts this long (idle heartbeats at half): a lost consumer shows soon. */
+const PULL_EXPIRES_MS = 4000;
+
+export interface CustomsServiceDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** ps_declarations: the processor's projection of the ledger, read for decision positions. */
+  declarations: KV;
+  decider: Decider;
   auth: TokenAuthenticator;
-  /** ps_declaration_numbers: each number bound to its first declarant and content (claims.ts). */
-  numbers: KV;
   log: Logger;
-  /** Server-side cap on how long a command waits for its decision (CUSTOMS_MAX_WAIT_MS). */
+  /** Server-side cap on how long a command may take before it is answered PENDING (CUSTOMS_MAX_WAIT_MS). */
   maxWaitMs: number;
   /** Calls per second per caller (every RPC counts one). */
   limiter: RateLimiter;
@@ -72,48 +79,19 @@ const DECIDERS = [Role.Customs, Role.Admin] as const;
 const SUBMITTERS = [Role.Customs, Role.Admin, Role.Firm] as const;
 const READERS = [Role.Customs, Role.Admin, Role.Firm] as const;
 
-const OPEN = new Set<ClearanceStatus>([
-  ClearanceStatus.PENDING,
-  ClearanceStatus.DOCUMENT_CHECK,
-  ClearanceStatus.PHYSICAL_INSPECTION,
-]);
-const HELD = new Set<ClearanceStatus>([ClearanceStatus.DOCUMENT_CHECK, ClearanceStatus.PHYSICAL_INSPECTION]);
+const partiesOf = (d: { declarantTaxCode: string; traderTaxCode: string }): string[] => [
+  d.declarantTaxCode,
+  d.traderTaxCode,
+];
 
-const STATUS_TEXT: Record<ClearanceStatus, string> = {
-  [ClearanceStatus.UNSPECIFIED]: 'in an unknown state',
-  [ClearanceStatus.PENDING]: 'pending',
-  [ClearanceStatus.CLEARED]: 'cleared',
-  [ClearanceStatus.DOCUMENT_CHECK]: 'held for a document check',
-  [ClearanceStatus.PHYSICAL_INSPECTION]: 'held for a physical inspection',
-  [ClearanceStatus.REFUSED]: 'refused',
-  [ClearanceStatus.CANCELLED]: 'cancelled',
-  [ClearanceStatus.UNRECOGNIZED]: 'in an unknown state',
-};
-
-const currentStatus = (s: DeclarationState): ClearanceStatus =>
-  s.decisions.at(-1)?.status ?? ClearanceStatus.PENDING;
-
-const partiesOf = (d: Declaration): string[] => [d.declarantTaxCode, d.traderTaxCode];
-
-const encoded = (d: Declaration): Buffer => Buffer.from(Declaration.encode(d).finish());
-const sameContent = (a: Declaration, b: Declaration): boolean => encoded(a).equals(encoded(b));
-
-/** Persisting and waiting fail only when NATS does: the client may retry (commands carry stable ids). */
+/** Reading and appending fail only when NATS does: the client may retry (commands are idempotent). */
 async function persisting<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
     if (err instanceof PortstreamError) throw err;
-    throw unavailable('customs command store unavailable; retry', err);
+    throw unavailable('customs store unavailable; retry', err);
   }
-}
-
-function notFound(n: string): PortstreamError {
-  return new PortstreamError(ErrorCode.NotFound, `declaration ${n} not found`);
-}
-
-function failedPrecondition(message: string): PortstreamError {
-  return new PortstreamError(ErrorCode.FailedPrecondition, message);
 }
 
 function assertNumber(n: string, field: string): void {
@@ -121,7 +99,7 @@ function assertNumber(n: string, field: string): void {
   if (reason !== undefined) throw invalidArgument(field, reason);
 }
 
-/** How long a command may wait: the caller's deadline less a margin, at most the server's cap. */
+/** How long a command may take: the caller's deadline less a margin, at most the server's cap. */
 function waitBudget(call: { getDeadline(): Date | number }, maxWaitMs: number): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
@@ -142,12 +120,28 @@ function drained(call: ServerWritableStream<WatchDecisionsRequest, WatchDecision
   });
 }
 
-export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRegistration {
-  const { auth, log, maxWaitMs } = serviceDeps;
-  // One reader of the decision stream for every call of this service; it stops with the service.
-  const feed = new DecisionFeed(serviceDeps.nc, serviceDeps.js, serviceDeps.jsm, log);
-  const deps = { ...serviceDeps, feed };
-  deps.signal?.addEventListener('abort', () => void feed.stop(), { once: true });
+/**
+ * The command's outcome, or undefined when the budget ran out first (the command may still be recorded; the
+ * same command re-sent is answered from the record). Refusals and failures within the budget are thrown.
+ */
+async function within(run: Promise<Decided>, budgetMs: number): Promise<Decided | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(undefined);
+    }, budgetMs);
+  });
+  // A run that fails after the budget went has nobody to tell; it must not become an unhandled rejection.
+  run.catch(() => undefined);
+  try {
+    return await Promise.race([persisting(run), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createCustomsService(deps: CustomsServiceDeps): ServiceRegistration {
+  const { auth, log, maxWaitMs } = deps;
   /** Ends each open WatchDecisions call with this error. */
   const watches = new Set<(err: unknown) => void>();
   const shuttingDown = (): PortstreamError =>
@@ -167,48 +161,32 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
     return p;
   };
 
-  /** The declaration of a submission persisted but not decided yet (no KV state), if there is one. */
-  const pendingSubmission = async (n: string): Promise<Declaration | undefined> => {
-    const stored = await deps.jsm.streams.getMessage(STREAM_CUSTOMS, {
-      last_by_subj: subjects.customsCommand(n),
+  /** The projection's state of the declaration (for positions on the decision feed), if it has one yet. */
+  const projected = async (n: string): Promise<DeclarationState | undefined> => {
+    const e = await deps.declarations.get(n);
+    return e && e.operation === 'PUT' ? decodeDeclarationState(e.value) : undefined;
+  };
+
+  /** The decisions with the positions the decision feed gave them (0 where it has not carried one yet). */
+  const positioned = (decisions: readonly Decision[], known: DeclarationState | undefined): Decision[] =>
+    decisions.map((d, i) => {
+      const p = known?.decisions[i]?.position ?? 0;
+      return p > 0 && known?.decisions[i]?.status === d.status ? { ...d, position: p } : d;
     });
-    if (!stored) return undefined;
-    const cmd = DeclarationCommand.decode(stored.data);
-    return cmd.action === DeclarationAction.SUBMIT || cmd.action === DeclarationAction.AMEND
-      ? cmd.declaration
-      : undefined;
-  };
 
-  /**
-   * The state a command on the declaration starts from (undefined: submitted, not decided yet); NOT_FOUND for
-   * an unknown declaration, FAILED_PRECONDITION when its status is not in `allowed`.
-   */
-  const stateFor = async (
+  /** Runs the command within the caller's budget; its decision (with its feed position when known) or none. */
+  const decide = async (
+    call: { getDeadline(): Date | number },
     n: string,
-    allowed: ReadonlySet<ClearanceStatus>,
-    what: string,
-  ): Promise<DeclarationState | undefined> => {
-    const state = await readState(deps.declarations, n);
-    if (!state) {
-      if (!(await pendingSubmission(n))) throw notFound(n);
-      if (!allowed.has(ClearanceStatus.PENDING)) {
-        throw failedPrecondition(`declaration ${n} is not decided yet; it cannot ${what}`);
-      }
-      return undefined;
-    }
-    const status = currentStatus(state);
-    if (!allowed.has(status)) {
-      throw failedPrecondition(`declaration ${n} is ${STATUS_TEXT[status]}; it cannot ${what}`);
-    }
-    return state;
-  };
-
-  /** The decision, or FAILED_PRECONDITION with the decider's reason; undefined when not decided in time. */
-  const decisionOf = (n: string, outcome: CommandOutcome): Decision | undefined => {
-    if (outcome.kind === 'refused') {
-      throw failedPrecondition(`declaration ${n}: ${outcome.reason}`);
-    }
-    return outcome.kind === 'decided' ? outcome.decision : undefined;
+    plan: CommandPlan,
+  ): Promise<Decision | undefined> => {
+    const done = await within(deps.decider.run(n, plan), waitBudget(call, maxWaitMs));
+    if (done === undefined) return undefined;
+    if (done.fresh) return done.decision;
+    // Answered from the record: the decision may be on the feed by now.
+    const index = done.state.decisions.indexOf(done.decision);
+    const known = await projected(n).catch(() => undefined);
+    return positioned(done.state.decisions, known)[index] ?? done.decision;
   };
 
   const implementation: CustomsServiceServer = {
@@ -228,37 +206,11 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           resolveBills(deps.manifests, p, submitted),
         );
         const n = decl.declarationNumber;
-        // Nothing under a number bound to another declarant or other content goes further (claims.ts).
-        await persisting(claimNumber(deps.numbers, submitted, p.name));
-        // Listening for the decision starts before the state is read, so no decision falls between the two.
-        const watched = await persisting(watchAndRead(deps, n));
-        try {
-          const existing = watched.state;
-          if (existing) {
-            // The same declaration again is answered with its decision; other content under its number is not.
-            const same =
-              existing.revision === 1
-                ? sameContent(existing.declaration, decl)
-                : maySeeDeclaration(p, partiesOf(existing.declaration));
-            if (!same) {
-              throw new PortstreamError(
-                ErrorCode.AlreadyExists,
-                `declaration ${n} was already submitted with other content; use AmendDeclaration to change it`,
-              );
-            }
-          }
-          const decision = await persisting(
-            submit(deps, decl, waitBudget(call, maxWaitMs), watched, {
-              unmanifestedBillNumbers: unmanifested,
-            }),
-          );
-          log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
-          return decision
-            ? { declarationNumber: n, status: decision.status, decision: decisionFor(p, decision) }
-            : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
-        } finally {
-          watched.waiter.close();
-        }
+        const decision = await decide(call, n, submitPlan(submitted, decl, unmanifested, p.name));
+        log.debug({ declaration: n, by: p.name, decided: decision !== undefined }, 'declaration submitted');
+        return decision
+          ? { declarationNumber: n, status: decision.status, decision: decisionFor(p, decision) }
+          : { declarationNumber: n, status: ClearanceStatus.PENDING, decision: undefined };
       },
     ),
 
@@ -272,46 +224,10 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           resolveBills(deps.manifests, p, amended),
         );
         const n = decl.declarationNumber;
-        // The same amendment again (a retry) is answered with the assessment it got.
-        const current = await persisting(readState(deps.declarations, n));
-        if (current && current.revision > 1 && sameContent(current.declaration, decl)) {
-          const assessed = current.decisions.find((d) => d.revision === current.revision);
-          if (assessed) {
-            return {
-              declarationNumber: n,
-              revision: current.revision,
-              status: assessed.status,
-              decision: assessed,
-            };
-          }
-        }
-        const state = await stateFor(n, OPEN, 'be amended');
-        const revision = state?.revision ?? 1;
-        const digest = createHash('sha256').update(encoded(decl)).digest('hex').slice(0, 32);
-        const outcome = await persisting(
-          runCommand(
-            deps,
-            DeclarationAction.AMEND,
-            n,
-            {
-              commandId: `amend:${n}:${revision}:${digest}`,
-              declaration: decl,
-              unmanifestedBillNumbers: unmanifested,
-              reason: call.request.reason,
-              source: p.name,
-            },
-            waitBudget(call, maxWaitMs),
-          ),
-        );
-        const decision = decisionOf(n, outcome);
+        const decision = await decide(call, n, amendPlan(decl, unmanifested, call.request.reason, p.name));
         return decision
           ? { declarationNumber: n, revision: decision.revision, status: decision.status, decision }
-          : {
-              declarationNumber: n,
-              revision: revision + 1,
-              status: ClearanceStatus.PENDING,
-              decision: undefined,
-            };
+          : { declarationNumber: n, revision: 0, status: ClearanceStatus.PENDING, decision: undefined };
       },
     ),
 
@@ -321,18 +237,8 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         const p = caller(call.metadata, DECIDERS, 'cancel declarations');
         const n = call.request.declarationNumber;
         assertNumber(n, 'declaration_number');
-        await stateFor(n, OPEN, 'be cancelled');
-        const outcome = await persisting(
-          runCommand(
-            deps,
-            DeclarationAction.CANCEL,
-            n,
-            { commandId: `cancel:${n}`, reason: call.request.reason, source: p.name },
-            waitBudget(call, maxWaitMs),
-          ),
-        );
-        // No decision: the cancellation is persisted and will be applied; follow it with GetDeclaration.
-        return { decision: decisionOf(n, outcome) };
+        // No decision: not decided before the deadline; follow it with GetDeclaration or send it again.
+        return { decision: await decide(call, n, cancelPlan(n, call.request.reason, p.name)) };
       },
     ),
 
@@ -346,24 +252,10 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
           throw invalidArgument('outcome', 'must be PASSED or FAILED');
         }
         const n = req.declarationNumber;
-        const state = await stateFor(n, HELD, 'take an inspection result');
-        const outcome = await persisting(
-          runCommand(
-            deps,
-            DeclarationAction.INSPECTION_RESULT,
-            n,
-            {
-              // One result per hold: a retry of it is the same command.
-              commandId: `inspection:${n}:${state?.decisions.length ?? 0}`,
-              outcome: req.outcome,
-              inspector: req.inspector.trim() === '' ? p.name : req.inspector,
-              reason: req.remarks,
-              source: p.name,
-            },
-            waitBudget(call, maxWaitMs),
-          ),
-        );
-        return { decision: decisionOf(n, outcome) };
+        const inspector = req.inspector.trim() === '' ? p.name : req.inspector;
+        return {
+          decision: await decide(call, n, inspectionPlan(n, req.outcome, inspector, req.remarks, p.name)),
+        };
       },
     ),
 
@@ -373,27 +265,18 @@ export function createCustomsService(serviceDeps: CustomsServiceDeps): ServiceRe
         const p = caller(call.metadata, READERS, 'read declarations');
         const n = call.request.declarationNumber;
         assertNumber(n, 'declaration_number');
-        const state = await readState(deps.declarations, n);
+        const [head, known] = await persisting(Promise.all([readLedger(deps.jsm, n), projected(n)]));
+        const state = head.state;
         // A firm is told NOT_FOUND for another's declaration: it may not learn that the number exists.
-        if (state) {
-          if (!maySeeDeclaration(p, partiesOf(state.declaration))) throw notFound(n);
-          const last = state.decisions.at(-1);
-          return {
-            declaration: state.declaration,
-            revision: state.revision,
-            status: currentStatus(state),
-            decision: last && decisionFor(p, last),
-            history: decisionsFor(p, state.decisions),
-          };
-        }
-        const pending = await pendingSubmission(n);
-        if (!pending || !maySeeDeclaration(p, partiesOf(pending))) throw notFound(n);
+        if (!state || !maySeeDeclaration(p, partiesOf(state.declaration))) throw notFound(n);
+        const decisions = positioned(state.decisions, known);
+        const last = decisions.at(-1);
         return {
-          declaration: pending,
-          revision: 1,
-          status: ClearanceStatus.PENDING,
-          decision: undefined,
-          history: [],
+          declaration: state.declaration,
+          revision: state.revision,
+          status: currentStatus(state),
+          decision: last && decisionFor(p, last),
+          history: decisionsFor(p, decisions),
         };
       },
     ),

@@ -7,8 +7,8 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import type { KV } from '@nats-io/kv';
 import { encodeEnterpriseRecord } from '../../core/state/enterprise.js';
-import { DEFAULT_RULES } from '../../processor/rules/store.js';
-import type { RuleSet } from '../../processor/rules/schema.js';
+import { DEFAULT_RULES } from '../../core/customs/rules/store.js';
+import type { RuleSet } from '../../core/customs/rules/schema.js';
 
 /**
  * The default rules without random inspection: a sample's channel is then fixed whatever selection secret the

@@ -267,7 +267,8 @@ const FILE_SETTINGS = [
   'NATS_TLS_CERT_FILE',
   'NATS_TLS_KEY_FILE',
   'NATS_CREDS_FILE',
-  'PROCESSOR_RULES_FILE',
+  'CUSTOMS_RULES_FILE',
+  'CUSTOMS_SELECTION_SECRET_FILE',
 ] as const;
 
 /** Everything wrong with one service's manifest, as sentences naming the source, service and variable. */

@@ -1,8 +1,13 @@
-// A steady load straight into JetStream, as the gateways would write it (EventGroup messages and SUBMIT
-// commands, each with a message id), that keeps going while the test kills and restarts services. A write
-// counts as acked when JetStream answered with a PubAck; a failed write is retried with the same message id.
+// A steady load straight into JetStream, as the gateways would write it (EventGroup messages, and submissions
+// with their decision as ledger entries, each with a message id), that keeps going while the test kills and
+// restarts services. A write counts as acked when JetStream answered with a PubAck; a failed write is retried
+// with the same message id.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { declarationDigest, ledgerEntry } from '../../core/customs/ledger.js';
+import type { SelectionKey } from '../../core/customs/rules/selection.js';
+import { DEFAULT_RULES } from '../../core/customs/rules/store.js';
+import { transition } from '../../core/customs/transition.js';
 import { subjects } from '../../core/nats/topology.js';
 import {
   DeclarationType,
@@ -43,6 +48,38 @@ export function importDeclaration(declarationNumber: string): Declaration {
     declaredTime: undefined,
     billNumbers: [],
   };
+}
+
+const LOAD_SELECTION: SelectionKey = { version: 'load', secret: new Uint8Array(32) };
+
+/**
+ * A first submission as the deciding gateway records it on the ledger: the command with the decision the
+ * default rules make (a declarant seen before, nobody on the register).
+ */
+export function decidedSubmission(cmd: DeclarationCommand): DeclarationCommand {
+  const decl = cmd.declaration;
+  if (decl === undefined) throw new Error('a submission carries its declaration');
+  const now = new Date();
+  const t = transition(
+    undefined,
+    cmd,
+    DEFAULT_RULES,
+    {
+      declarantKnown: true,
+      unmanifestedBills: [],
+      selection: LOAD_SELECTION,
+      register: { declarant: undefined, trader: undefined },
+      now,
+    },
+    now,
+  );
+  if (t.kind !== 'apply') throw new Error(`submission not decided: ${t.kind}`);
+  const binding = { declarantTaxCode: decl.declarantTaxCode, digest: declarationDigest(decl) };
+  return ledgerEntry(cmd, t.state, binding, {
+    declarantKnown: true,
+    registerDeclarant: undefined,
+    registerTrader: undefined,
+  });
 }
 
 export interface LoadOptions {
@@ -97,14 +134,16 @@ export function startLoad(js: JetStreamClient, o: LoadOptions): Load {
       const group = EventGroup.encode({ receivedTime: new Date(), source: 'load', events }).finish();
       const no = String(o.declarationBase + b);
       const cmd = DeclarationCommand.encode(
-        DeclarationCommand.fromPartial({
-          commandId: `submit:${no}`,
-          action: DeclarationAction.SUBMIT,
-          declarationNumber: no,
-          declaration: importDeclaration(no),
-          receivedTime: new Date(),
-          source: 'load',
-        }),
+        decidedSubmission(
+          DeclarationCommand.fromPartial({
+            commandId: `submit:${no}`,
+            action: DeclarationAction.SUBMIT,
+            declarationNumber: no,
+            declaration: importDeclaration(no),
+            receivedTime: new Date(),
+            source: 'load',
+          }),
+        ),
       ).finish();
       await Promise.all([
         withRetry(subjects.events('VNHPH', 'HICT', 'equipment'), group, `${o.prefix}:${b}`).then(() => {

@@ -29,6 +29,7 @@ import {
   ClearanceStatus,
   CustomsServiceClient,
   EnterprisePriority,
+  type GetDeclarationResponse,
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
@@ -39,6 +40,7 @@ import {
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
 import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { unary } from '../helpers/rpc.js';
+import { waitFor } from '../helpers/poll.js';
 import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
 import { containerNumber, equipmentEvent } from '../helpers/events.js';
@@ -142,9 +144,10 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     // Container state: read (the terminal check) and written (the shipments a manifest gives containers).
     const containers = await new Kvm(js).create('ps_containers', { replicas: 1 });
     expect(await containers.get('MSCU1234565')).toBeNull();
-    // It binds declaration numbers, and writes no other bucket.
-    const numbers = await new Kvm(js).create('ps_declaration_numbers', { history: 1 });
-    expect(await numbers.create('108600000999', 'claim')).toBeGreaterThan(0);
+    // It reads the declarants seen (the first-time rule) and writes no declaration state of its own.
+    const declarants = await new Kvm(js).create('ps_declarants', { history: 1 });
+    expect(await declarants.get('0100109106')).toBeNull();
+    await expect(declarants.put('0100109106', 'forged')).rejects.toThrow(DENIED);
     const declarations = await new Kvm(js).create('ps_declarations', { history: 1 });
     await expect(declarations.put('108600000999', 'forged')).rejects.toThrow(DENIED);
   });
@@ -292,7 +295,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     // No random inspection: the declaration's channel is then fixed.
     const rulesFile = path.join(dir, 'rules.json');
     await writeFile(rulesFile, JSON.stringify(TEST_RULES));
-    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0', PROCESSOR_RULES_FILE: rulesFile });
+    const config = loadConfig({ NATS_URL: url, INGEST_PORT: '0', CUSTOMS_RULES_FILE: rulesFile });
     const log = silentLogger();
     const ingest = await startIngest({
       config,
@@ -334,7 +337,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       });
       register.close();
       expect(entry.record?.revision).toBeGreaterThan(0);
-      // Submit waits on the gateway's decision feed (an ordered consumer) and reads the declaration's state.
+      // The gateway decides (ledger read, register and declarants read, one append); the processor projects it.
       const declaration = sampleDeclaration('green', '108600000123');
       const answer = await new Promise<SubmitDeclarationResponse>((resolve, reject) => {
         customs.submitDeclaration(
@@ -348,7 +351,20 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
         );
       });
       expect(answer.status).toBe(ClearanceStatus.CLEARED);
-      expect(answer.decision?.position).toBeGreaterThan(0);
+      // The processor, as its own user, puts it on the decision feed and records its position.
+      const read = (): Promise<GetDeclarationResponse> =>
+        new Promise((resolve, reject) => {
+          customs.getDeclaration(
+            { declarationNumber: declaration.declarationNumber },
+            new Metadata(),
+            { deadline: Date.now() + 10_000 },
+            (err, r) => {
+              if (err) reject(err);
+              else resolve(r);
+            },
+          );
+        });
+      await waitFor(async () => ((await read()).decision?.position ?? 0) > 0);
       // Filing a manifest claims its bills and containers and writes each container's shipment.
       const box = containerNumber('PRM', 1);
       const filed = await unary(manifests.fileManifest.bind(manifests), {

@@ -14,7 +14,7 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
-import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
+import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
 import { SINK_CONSUMER, startSink, type SinkHandle } from '../../processor/sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startLoad } from '../helpers/jetstream-load.js';

@@ -1,6 +1,6 @@
 // Declarants as attackers, through the public CustomsService: two firms racing for one declaration number
-// (with the decider running, and stopped so the first stays pending) each get their own decision or a refusal,
-// never the other's.
+// (decided at once, and with NATS stalled so both calls are answered PENDING and decided after) each get their
+// own decision or a refusal, never the other's.
 import { Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -9,13 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
 import { silentLogger } from '../../core/logger.js';
-import {
-  BUCKET_DECLARATION_NUMBERS,
-  ensureBucket,
-  ensureBuckets,
-  ensureManifestBuckets,
-  type Buckets,
-} from '../../core/nats/buckets.js';
+import { ensureBucket, ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams } from '../../core/nats/topology.js';
 import { RateLimiter } from '../../core/rate-limit.js';
@@ -28,8 +22,6 @@ import { readEnterprise } from '../../core/state/enterprise.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ManifestStore } from '../../ingest/manifest/store.js';
-import { createCustomsService } from '../../ingest/customs/service.js';
 import {
   EnterpriseServiceClient,
   type Enterprise,
@@ -37,8 +29,8 @@ import {
   type ListEnterprisesResponse,
   type PutEnterpriseResponse,
 } from '../../proto/gen/portstream/v1/enterprise.js';
-import { startCustomsDecider, type DeciderHandle } from '../../processor/customs/decider.js';
-import { DEFAULT_RULES } from '../../processor/rules/store.js';
+import type { ProjectorHandle } from '../../processor/customs/projector.js';
+import { DEFAULT_RULES } from '../../core/customs/rules/store.js';
 import {
   Channel,
   ClearanceStatus,
@@ -50,15 +42,10 @@ import {
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { clientAs } from '../helpers/auth.js';
-import {
-  FIRM_TAX,
-  numberSequence,
-  OTHER_TAX,
-  sampleDeclaration,
-  TEST_RULES,
-} from '../helpers/declarations.js';
+import { customsService, startProjector } from '../helpers/customs.js';
+import { FIRM_TAX, numberSequence, OTHER_TAX, sampleDeclaration } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { uniqueName, waitFor } from '../helpers/poll.js';
+import { uniqueName } from '../helpers/poll.js';
 
 const TOKENS = {
   firmA: 'attack-test-firm-a-token-0123456789',
@@ -106,25 +93,11 @@ describe('customs: a declarant cannot game the decision', () => {
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   let buckets: Buckets;
-  let decider: DeciderHandle | undefined;
+  let projector: ProjectorHandle | undefined;
   let grpc: RunningGrpcServer;
   const clients: Record<keyof typeof TOKENS, CustomsServiceClient> = {} as never;
   const registers: Record<keyof typeof TOKENS, EnterpriseServiceClient> = {} as never;
 
-  const startDecider = async (): Promise<void> => {
-    decider = await startCustomsDecider({
-      js,
-      jsm,
-      buckets,
-      rules: () => TEST_RULES,
-      logger: silentLogger(),
-      concurrency: 16,
-    });
-  };
-  const stopDecider = async (): Promise<void> => {
-    await decider?.stop();
-    decider = undefined;
-  };
   const submit = async (
     c: CustomsServiceClient,
     declaration: Declaration,
@@ -192,23 +165,8 @@ describe('customs: a declarant cannot game the decision', () => {
     jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
-    await startDecider();
-    const service = createCustomsService({
-      nc,
-      js,
-      jsm,
-      declarations: buckets.declarations,
-      numbers: await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, 1),
-      manifests: new ManifestStore({
-        ...(await ensureManifestBuckets(js, 1)),
-        containers: buckets.containers,
-        visits: buckets.vesselVisits,
-      }),
-      auth,
-      log: silentLogger(),
-      maxWaitMs: 5000,
-      limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
-    });
+    projector = await startProjector(js, jsm, buckets);
+    const service = await customsService(js, jsm, buckets, { auth });
     const register = createEnterpriseService({
       auth,
       register: buckets.enterprises,
@@ -228,7 +186,7 @@ describe('customs: a declarant cannot game the decision', () => {
   afterAll(async () => {
     for (const c of [...Object.values(clients), ...Object.values(registers)]) c.close();
     await grpc.shutdown(2000);
-    await stopDecider();
+    await projector?.stop();
     await nc.close();
     await nats.cleanup();
   });
@@ -266,7 +224,8 @@ describe('customs: a declarant cannot game the decision', () => {
       expect(stored.declaration).toEqual(declaration);
       // The winner's resubmission is answered the same; the loser's is refused again.
       const again = await submit(winner === 'A' ? clients.firmA : clients.firmB, declaration);
-      expect(again).toEqual({ ok: answer });
+      if (!('ok' in again)) throw new Error(`number ${n}: the winner's resubmission was refused`);
+      expect({ ...again.ok, decision: { ...again.ok.decision, position: 0 } }).toEqual(answer);
       const loser = winner === 'A' ? declarationOfB(n) : declarationOfA(n);
       expect(await submit(winner === 'A' ? clients.firmB : clients.firmA, loser)).toEqual({
         refused: status.ALREADY_EXISTS,
@@ -429,42 +388,50 @@ describe('customs: a declarant cannot game the decision', () => {
     }
   });
 
-  it('with the decider stopped, the first stays pending and the other firm still gets a refusal', async () => {
-    await stopDecider();
-    const winners = new Map<string, Awaited<ReturnType<typeof race>>>();
+  it('with NATS stalled, both calls are answered PENDING; after, the number is bound once and never answered across', async () => {
+    // The projection stopped too: nothing the ledger does depends on it.
+    await projector?.stop();
+    projector = undefined;
+    const pid = nats.server.pid as number;
+    const rounds = new Map<string, Outcome[]>();
     try {
-      for (let round = 0; round < 20; round++) {
+      for (let round = 0; round < 8; round++) {
         const n = nextNumber();
-        const r = await race(n, 800);
-        expect(r.answer.status).toBe(ClearanceStatus.PENDING);
-        expect(r.answer.decision).toBeUndefined();
-        winners.set(n, r);
+        process.kill(pid, 'SIGSTOP');
+        try {
+          rounds.set(
+            n,
+            await Promise.all([
+              submit(clients.firmA, declarationOfA(n), 800),
+              submit(clients.firmB, declarationOfB(n), 800),
+            ]),
+          );
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
       }
-      // The same declarant with other content is refused too, pending or not.
-      const [n0, first] = [...winners.entries()][0] ?? [];
-      if (n0 === undefined || first === undefined) throw new Error('no rounds');
-      const changed = { ...first.declaration, traderName: 'Other Name JSC' };
-      expect(await submit(first.winner === 'A' ? clients.firmA : clients.firmB, changed, 800)).toEqual({
-        refused: status.ALREADY_EXISTS,
-      });
     } finally {
-      await startDecider();
+      projector = await startProjector(js, jsm, buckets);
     }
-    for (const [n, { winner, declaration }] of winners) {
-      const decided = await waitFor(async () => {
-        const s = await get(clients.customs, n);
-        return s.decision ? s : undefined;
+    for (const [n, answers] of rounds) {
+      for (const a of answers)
+        expect(a).toEqual({ ok: { declarationNumber: n, status: ClearanceStatus.PENDING } });
+      // The stalled calls finish after their answer: one bound the number, or neither (NATS timed them out),
+      // and then these re-sends bind it; in either case the same order of play as any race.
+      await Promise.all([submit(clients.firmA, declarationOfA(n)), submit(clients.firmB, declarationOfB(n))]);
+      const stored = await get(clients.customs, n);
+      expect(stored.history).toHaveLength(1);
+      const winner = stored.declaration?.declarantTaxCode === FIRM_TAX ? 'A' : 'B';
+      expect(stored.decision?.channel).toBe(CHANNEL_OF[winner]);
+      // Each firm now: the winner its own decision, the loser a refusal.
+      const [mine, theirs] =
+        winner === 'A'
+          ? [submit(clients.firmA, declarationOfA(n)), submit(clients.firmB, declarationOfB(n))]
+          : [submit(clients.firmB, declarationOfB(n)), submit(clients.firmA, declarationOfA(n))];
+      expect('ok' in (await mine) && (await mine)).toMatchObject({
+        ok: { decision: { channel: CHANNEL_OF[winner] } },
       });
-      expect(decided.declaration).toEqual(declaration);
-      expect(decided.history).toHaveLength(1);
-      expect(decided.decision?.channel).toBe(CHANNEL_OF[winner]);
-      // The winner, asking again, gets its decision; the loser still gets nothing.
-      const again = await submit(winner === 'A' ? clients.firmA : clients.firmB, declaration);
-      expect('ok' in again && again.ok.decision?.channel).toBe(CHANNEL_OF[winner]);
-      const other = winner === 'A' ? declarationOfB(n) : declarationOfA(n);
-      expect(await submit(winner === 'A' ? clients.firmB : clients.firmA, other)).toEqual({
-        refused: status.ALREADY_EXISTS,
-      });
+      expect(await theirs).toEqual({ refused: status.ALREADY_EXISTS });
     }
   });
 });

@@ -10,22 +10,12 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import {
-  BUCKET_DECLARATION_NUMBERS,
-  ensureBucket,
-  ensureBuckets,
-  ensureManifestBuckets,
-  type Buckets,
-} from '../../core/nats/buckets.js';
-import { ManifestStore } from '../../ingest/manifest/store.js';
+import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
 import { ensureStreams, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
-import { runCommand } from '../../ingest/customs/command.js';
-import { createCustomsService } from '../../ingest/customs/service.js';
-import { DecisionFeed, FEED_CONSUMER_PREFIX } from '../../ingest/customs/decision-feed.js';
-import { startCustomsDecider, type DeciderHandle } from '../../processor/customs/decider.js';
-import { DEFAULT_RULES } from '../../processor/rules/store.js';
+import type { ProjectorHandle } from '../../processor/customs/projector.js';
+import { DEFAULT_RULES } from '../../core/customs/rules/store.js';
 import {
   Channel,
   ClearanceStatus,
@@ -41,19 +31,17 @@ import {
   type WatchDecisionsRequest,
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { clientAs, TOKENS } from '../helpers/auth.js';
+import { customsService, startProjector } from '../helpers/customs.js';
 import {
   FIRM_TAX,
   numberSequence,
   registerSampleEnterprises,
   sampleDeclaration,
-  TEST_RULES,
   type Kind,
 } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
-import { RateLimiter } from '../../core/rate-limit.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 
@@ -101,13 +89,16 @@ function watch(c: CustomsServiceClient, req: Partial<WatchDecisionsRequest>): Wa
   return { call, decisions, ended };
 }
 
+/** The decision without its feed position (the answer to the command that made it has none yet). */
+const unplaced = (d: Decision | undefined): Decision | undefined => d && { ...d, position: 0 };
+
 describe('customs service', () => {
   let nats: TestNats;
   let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
   let buckets: Buckets;
-  let decider: DeciderHandle | undefined;
+  let projector: ProjectorHandle | undefined;
   let grpc: RunningGrpcServer;
   let customs: CustomsServiceClient;
   let admin: CustomsServiceClient;
@@ -116,19 +107,8 @@ describe('customs service', () => {
   let anonymous: CustomsServiceClient;
   const shutdown = new AbortController();
 
-  const startDecider = async (): Promise<void> => {
-    decider = await startCustomsDecider({
-      js,
-      jsm,
-      buckets,
-      rules: () => TEST_RULES,
-      logger: silentLogger(),
-      concurrency: 16,
-    });
-  };
-  const stopDecider = async (): Promise<void> => {
-    await decider?.stop();
-    decider = undefined;
+  const startProjecting = async (): Promise<void> => {
+    projector = await startProjector(js, jsm, buckets);
   };
 
   const submit = (c: CustomsServiceClient, declaration: Declaration, timeoutMs = 10_000) =>
@@ -152,11 +132,8 @@ describe('customs service', () => {
     );
   const get = (c: CustomsServiceClient, declarationNumber: string) =>
     rpc<GetDeclarationResponse>((md, o, cb) => c.getDeclaration({ declarationNumber }, md, o, cb));
-  /** The WatchDecisions calls' consumers on PS_DECISIONS (not the gateway's own decision feed). */
-  const watcherConsumers = async () =>
-    (await jsm.consumers.list(STREAM_DECISIONS).next()).filter(
-      (c) => !c.name.startsWith(FEED_CONSUMER_PREFIX),
-    );
+  /** The WatchDecisions calls' consumers on PS_DECISIONS. */
+  const watcherConsumers = async () => await jsm.consumers.list(STREAM_DECISIONS).next();
   const watchers = async (): Promise<number> => (await watcherConsumers()).length;
   const code = async (p: Promise<unknown>): Promise<status> => {
     try {
@@ -175,24 +152,8 @@ describe('customs service', () => {
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
     await registerSampleEnterprises(buckets.enterprises);
-    await startDecider();
-    const service = createCustomsService({
-      nc,
-      js,
-      jsm,
-      declarations: buckets.declarations,
-      numbers: await ensureBucket(js, BUCKET_DECLARATION_NUMBERS, 1),
-      auth: testAuth,
-      log: silentLogger(),
-      maxWaitMs: 5000,
-      limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
-      signal: shutdown.signal,
-      manifests: new ManifestStore({
-        ...(await ensureManifestBuckets(js, 1)),
-        containers: buckets.containers,
-        visits: buckets.vesselVisits,
-      }),
-    });
+    await startProjecting();
+    const service = await customsService(js, jsm, buckets, { signal: shutdown.signal });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
       [service],
@@ -207,7 +168,7 @@ describe('customs service', () => {
   afterAll(async () => {
     for (const c of [customs, admin, firm, operator, anonymous]) c.close();
     await grpc.shutdown(2000);
-    await stopDecider();
+    await projector?.stop();
     await nc.close();
     await nats.cleanup();
   });
@@ -230,10 +191,18 @@ describe('customs service', () => {
     expect(y.decision?.rules.map((h) => h.code)).toContain('HS_HIGH_RISK_CHAPTER');
     expect(r.status).toBe(ClearanceStatus.PHYSICAL_INSPECTION);
     expect(r.decision?.rules.map((h) => h.code)).toContain('HIGH_RISK_ORIGIN');
-    for (const x of [g, y, r]) expect(x.decision?.position).toBeGreaterThan(0);
+    // Answered as soon as the ledger holds it: the decision feed gives it a position after.
+    for (const x of [g, y, r]) expect(x.decision?.position).toBe(0);
+    const onFeed = await waitFor(async () => {
+      const d = (await get(customs, green.declarationNumber)).decision;
+      return d && d.position > 0 ? d : undefined;
+    });
+    expect(onFeed).toEqual({ ...g.decision, position: onFeed.position });
 
-    expect(await submit(customs, green)).toEqual(g);
-    expect(await submit(admin, yellow)).toEqual(y);
+    // A resubmission is answered from the record, with the position once the feed has it.
+    expect(await submit(customs, green)).toEqual({ ...g, decision: onFeed });
+    const again = await submit(admin, yellow);
+    expect({ ...again, decision: { ...again.decision, position: 0 } }).toEqual(y);
     // The same number with other content is not a resubmission.
     const other = sample('red', { declarationNumber: green.declarationNumber });
     expect(await code(submit(customs, other))).toBe(status.ALREADY_EXISTS);
@@ -294,10 +263,10 @@ describe('customs service', () => {
       status: ClearanceStatus.CLEARED,
     });
     expect(a.decision).toMatchObject({ revision: 2, channel: Channel.GREEN });
-    expect(a.decision?.position).toBeGreaterThan(0);
 
     // The same amendment again (a client retry) is answered the same, and assessed once.
-    expect(await amend(admin, fixed)).toEqual(a);
+    const retried = await amend(admin, fixed);
+    expect({ ...retried, decision: unplaced(retried.decision) }).toEqual(a);
 
     const got = await get(customs, yellow.declarationNumber);
     expect(got).toMatchObject({ revision: 2, status: ClearanceStatus.CLEARED, declaration: fixed });
@@ -305,7 +274,7 @@ describe('customs service', () => {
       [1, ClearanceStatus.DOCUMENT_CHECK],
       [2, ClearanceStatus.CLEARED],
     ]);
-    expect(got.decision).toEqual(a.decision);
+    expect(unplaced(got.decision)).toEqual(a.decision);
 
     const err = await amend(customs, yellow).catch((e: unknown) => e as ServiceError);
     expect(err).toMatchObject({ code: status.FAILED_PRECONDITION });
@@ -347,21 +316,16 @@ describe('customs service', () => {
     expect(await code(amend(customs, red))).toBe(status.FAILED_PRECONDITION);
   });
 
-  it('reports a command the decider refuses (dead letter) instead of waiting for a decision', async () => {
+  it('refuses a command that cannot apply before anything is written', async () => {
     const green = sample('green');
     await submit(customs, green);
-    // Past the gateway's state check (as when another command got there first): the decider refuses it.
-    const feed = new DecisionFeed(nc, js, jsm, silentLogger());
-    const deps = { nc, js, jsm, declarations: buckets.declarations, feed };
-    const outcome = await runCommand(
-      deps,
-      DeclarationAction.INSPECTION_RESULT,
-      green.declarationNumber,
-      { outcome: InspectionOutcome.PASSED, inspector: 'x' },
-      5000,
-    );
-    expect(outcome).toEqual({ kind: 'refused', reason: 'declaration is not held for a check or inspection' });
-    await feed.stop();
+    const before = (await jsm.streams.info('PS_CUSTOMS')).state.messages;
+    const err = (await inspect(customs, green.declarationNumber, InspectionOutcome.PASSED).catch(
+      (e: unknown) => e,
+    )) as ServiceError;
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toContain('cleared');
+    expect((await jsm.streams.info('PS_CUSTOMS')).state.messages).toBe(before);
   });
 
   it('follows every decision from a position and misses nothing across a reconnect', async () => {
@@ -373,7 +337,7 @@ describe('customs service', () => {
     expect(first).toBe(true);
     const d1 = await submit(customs, sample('green'));
     await waitFor(() => fresh.decisions.length === 1);
-    expect(fresh.decisions[0]).toEqual(d1.decision);
+    expect(unplaced(fresh.decisions[0])).toEqual(d1.decision);
     fresh.call.cancel();
     expect((await fresh.ended)?.code).toBe(status.CANCELLED);
 
@@ -392,13 +356,14 @@ describe('customs service', () => {
     await waitFor(() => resumed.decisions.at(-1)?.position === end);
     const positions = [...all.decisions, ...resumed.decisions].map((d) => d.position);
     expect(positions).toEqual(Array.from({ length: end }, (_, i) => i + 1));
-    for (const m of made) expect(resumed.decisions).toContainEqual(m.decision);
+    for (const m of made) expect(resumed.decisions.map(unplaced)).toContainEqual(m.decision);
     resumed.call.cancel();
     await resumed.ended;
 
     await waitFor(
       () =>
-        redOnly.decisions.length > 0 && redOnly.decisions.at(-1)?.position === made[0]?.decision?.position,
+        redOnly.decisions.length > 0 &&
+        redOnly.decisions.at(-1)?.declarationNumber === made[0]?.decision?.declarationNumber,
     );
     expect(redOnly.decisions.every((d) => d.channel === Channel.RED)).toBe(true);
     redOnly.call.cancel();
@@ -456,26 +421,29 @@ describe('customs service', () => {
     await w.ended;
   });
 
-  it('answers PENDING when no decision comes before the deadline; the decision shows once the decider runs', async () => {
-    await stopDecider();
+  it('answers PENDING when NATS does not answer before the deadline; the same declaration re-sent gets its decision', async () => {
     const d = sample('red', { declarantTaxCode: FIRM_TAX });
-    const started = Date.now();
-    const r = await submit(firm, d, 1500);
-    expect(Date.now() - started).toBeLessThan(1500);
+    const pid = nats.server.pid as number;
+    // NATS stalls (as a stopped or overloaded server would): nothing can be read or recorded before the deadline.
+    process.kill(pid, 'SIGSTOP');
+    let r: SubmitDeclarationResponse;
+    try {
+      r = await submit(firm, d, 1500);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
     expect(r).toEqual({
       declarationNumber: d.declarationNumber,
       status: ClearanceStatus.PENDING,
       decision: undefined,
     });
-    const pending = await get(firm, d.declarationNumber);
-    expect(pending).toMatchObject({ declaration: d, status: ClearanceStatus.PENDING, history: [] });
-    expect(pending.decision).toBeUndefined();
     expect(await code(get(customs, nextNumber()))).toBe(status.NOT_FOUND);
-
-    await startDecider();
-    const decided = await waitFor(async () => (await get(firm, d.declarationNumber)).decision);
+    // Re-sent, it is decided once: by this call, or answered from the record the first one left.
+    const decided = (await submit(firm, d)).decision;
     expect(decided).toMatchObject({ status: ClearanceStatus.PHYSICAL_INSPECTION, revision: 1 });
-    expect((await submit(firm, d)).decision).toEqual(decided);
+    const read = await get(firm, d.declarationNumber);
+    expect(read.history).toHaveLength(1);
+    expect(read.status).toBe(ClearanceStatus.PHYSICAL_INSPECTION);
   });
 
   it('keeps a watch going when its consumer is deleted under it', async () => {
@@ -486,7 +454,7 @@ describe('customs service', () => {
     });
     await jsm.consumers.delete(STREAM_DECISIONS, lost ?? '');
     const made = await submit(customs, sample('green'));
-    await waitFor(() => w.decisions.some((d) => d.position === made.decision?.position), {
+    await waitFor(() => w.decisions.some((d) => d.declarationNumber === made.declarationNumber), {
       timeoutMs: 20_000,
     });
     w.call.cancel();

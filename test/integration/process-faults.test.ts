@@ -11,7 +11,7 @@ import { createClickHouse } from '../../core/clickhouse/client.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
-import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
+import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startLoad } from '../helpers/jetstream-load.js';

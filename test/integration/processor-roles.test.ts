@@ -8,7 +8,7 @@ import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { ensureStreams, STREAM_CUSTOMS, STREAM_EVENTS, topologyOptions } from '../../core/nats/topology.js';
-import { CUSTOMS_CONSUMER } from '../../processor/customs/decider.js';
+import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
 import { startProcessor } from '../../processor/main.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
@@ -39,7 +39,7 @@ describe('processor roles', () => {
     return names.sort();
   };
 
-  it('starts only the state consumer for "state", then only the decider for "customs"', async () => {
+  it('starts only the state consumer for "state", then only the ledger projector for "customs"', async () => {
     const state = await startProcessor({
       config: loadConfig({ PROCESSOR_ROLES: 'state' }),
       log: silentLogger(),

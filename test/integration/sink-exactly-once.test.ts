@@ -82,6 +82,7 @@ describe('ClickHouse sink: exactly once in effect', () => {
       outcome: 0,
       inspector: '',
       unmanifestedBillNumbers: [],
+      ledger: undefined,
     });
     const decision = (n: string, channel: Channel) => ({
       declarationNumber: n,
@@ -137,6 +138,7 @@ describe('ClickHouse sink: exactly once in effect', () => {
       outcome: 0,
       inspector: '',
       unmanifestedBillNumbers: [],
+      ledger: undefined,
     });
     await waitFor(() => allAcked(n.nc, STREAM_CUSTOMS, SINK_CONSUMER), { what: 'commands acked' });
     expect(await countRows(f.ch, 'declarations', "command_id = 'cmd-after-poison'")).toBe(1);

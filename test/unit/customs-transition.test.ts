@@ -12,9 +12,9 @@ import {
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
-import { transition } from '../../processor/customs/transition.js';
-import type { Transition } from '../../processor/customs/transition.js';
-import { ruleSetSchema } from '../../processor/rules/schema.js';
+import { transition } from '../../core/customs/transition.js';
+import type { Transition } from '../../core/customs/transition.js';
+import { ruleSetSchema } from '../../core/customs/rules/schema.js';
 
 const rules = ruleSetSchema.parse({ version: 'r7', highRiskOrigins: ['KP'] });
 const ctx = {
@@ -69,6 +69,7 @@ const cmd = (
   outcome: InspectionOutcome.UNSPECIFIED,
   inspector: '',
   unmanifestedBillNumbers: [],
+  ledger: undefined,
   ...over,
 });
 

@@ -6,11 +6,11 @@ import {
   EnterprisePriority,
 } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration, GoodsItem } from '../../proto/gen/portstream/v1/customs.js';
-import { assess, inspectionDraw, RuleCode } from '../../processor/rules/engine.js';
-import type { RiskContext } from '../../processor/rules/engine.js';
-import { ruleSetSchema } from '../../processor/rules/schema.js';
+import { assess, inspectionDraw, RuleCode } from '../../core/customs/rules/engine.js';
+import type { RiskContext } from '../../core/customs/rules/engine.js';
+import { ruleSetSchema } from '../../core/customs/rules/schema.js';
 import type { Enterprise, EnterpriseRecord } from '../../proto/gen/portstream/v1/enterprise.js';
-import type { RuleSet } from '../../processor/rules/schema.js';
+import type { RuleSet } from '../../core/customs/rules/schema.js';
 
 const rules: RuleSet = ruleSetSchema.parse({
   version: 't1',

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { parseRuleSet } from '../../processor/rules/schema.js';
-import { DEFAULT_RULES, RuleStore } from '../../processor/rules/store.js';
+import { parseRuleSet } from '../../core/customs/rules/schema.js';
+import { DEFAULT_RULES, RuleStore } from '../../core/customs/rules/store.js';
 import { waitFor } from '../helpers/poll.js';
 
 const dirs: string[] = [];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { createSecretsFile, SelectionSecrets } from '../../processor/rules/selection.js';
+import { createSecretsFile, SelectionSecrets } from '../../core/customs/rules/selection.js';
 
 describe('selection secrets file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'portstream-secrets-'));

@@ -9,11 +9,13 @@ import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Timestamp } from '../../google/protobuf/timestamp.js';
 import { Facility, VesselRef } from './common.js';
 import {
+  Decision,
   Declaration,
   InspectionOutcome,
   inspectionOutcomeFromJSON,
   inspectionOutcomeToJSON,
 } from './customs.js';
+import { EnterpriseRecord } from './enterprise.js';
 import { Event } from './events.js';
 import {
   BillOfLading,
@@ -95,7 +97,7 @@ export interface EventGroup {
   events: Event[];
 }
 
-/** A customs command persisted by the gateway; the processor decides and publishes a Decision. */
+/** A customs command as the gateway received it, persisted on PS_CUSTOMS together with its decision (ledger). */
 export interface DeclarationCommand {
   /** Unique per command; the JetStream message id. */
   commandId: string;
@@ -114,6 +116,37 @@ export interface DeclarationCommand {
    * risk rules hold cargo that is not manifested).
    */
   unmanifestedBillNumbers: string[];
+  /**
+   * What the gateway decided on this command, recorded in the same message: a declaration's commands on PS_CUSTOMS
+   * are its ledger, each appended only if the declaration's last entry is still the one it decided from.
+   */
+  ledger: DeclarationLedger | undefined;
+}
+
+/**
+ * A declaration after one command: the decision the command caused, the state a later command starts from (one
+ * read of the subject's last message gives all of it) and what the risk rules read besides the declaration, so
+ * customs can replay the decision with the rule set and selection secret versions it names.
+ */
+export interface DeclarationLedger {
+  /** The decision the command caused. Its position is 0 here: the decision feed (PS_DECISIONS) gives it one. */
+  decision: Decision | undefined;
+  /** The declaration as it stands after the command; unset when the command carries it (submit, amend). */
+  declaration: Declaration | undefined;
+  /** 1 for the first submission, +1 per amendment. */
+  revision: number;
+  /** Ids of the commands applied so far (the last 32): the same command again changes nothing. */
+  appliedCommands: string[];
+  /** The decisions before this one, oldest first, with their positions on the decision feed where known. */
+  earlierDecisions: Decision[];
+  /** Who the number is bound to: the first submission's declarant and the sha-256 of its content. */
+  boundDeclarantTaxCode: string;
+  boundDigest: Buffer;
+  /** The declarant had had a declaration assessed before (the FIRST_TIME_DECLARANT rule). */
+  declarantKnown: boolean;
+  /** The parties' enterprise register entries when the rules ran (unset: not registered). */
+  registerDeclarant: EnterpriseRecord | undefined;
+  registerTrader: EnterpriseRecord | undefined;
 }
 
 /**
@@ -328,6 +361,7 @@ function createBaseDeclarationCommand(): DeclarationCommand {
     outcome: 0,
     inspector: '',
     unmanifestedBillNumbers: [],
+    ledger: undefined,
   };
 }
 
@@ -362,6 +396,9 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     }
     for (const v of message.unmanifestedBillNumbers) {
       writer.uint32(82).string(v!);
+    }
+    if (message.ledger !== undefined) {
+      DeclarationLedger.encode(message.ledger, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -459,6 +496,14 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
             message.unmanifestedBillNumbers.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.ledger = DeclarationLedger.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -499,6 +544,7 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
         : globalThis.Array.isArray(object?.unmanifested_bill_numbers)
           ? object.unmanifested_bill_numbers.map((e: any) => globalThis.String(e))
           : [],
+      ledger: isSet(object.ledger) ? DeclarationLedger.fromJSON(object.ledger) : undefined,
     };
   },
 
@@ -534,6 +580,9 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     if (message.unmanifestedBillNumbers?.length) {
       obj.unmanifestedBillNumbers = message.unmanifestedBillNumbers;
     }
+    if (message.ledger !== undefined) {
+      obj.ledger = DeclarationLedger.toJSON(message.ledger);
+    }
     return obj;
   },
 
@@ -555,6 +604,274 @@ export const DeclarationCommand: MessageFns<DeclarationCommand> = {
     message.outcome = object.outcome ?? 0;
     message.inspector = object.inspector ?? '';
     message.unmanifestedBillNumbers = object.unmanifestedBillNumbers?.map((e) => e) || [];
+    message.ledger =
+      object.ledger !== undefined && object.ledger !== null
+        ? DeclarationLedger.fromPartial(object.ledger)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseDeclarationLedger(): DeclarationLedger {
+  return {
+    decision: undefined,
+    declaration: undefined,
+    revision: 0,
+    appliedCommands: [],
+    earlierDecisions: [],
+    boundDeclarantTaxCode: '',
+    boundDigest: Buffer.alloc(0),
+    declarantKnown: false,
+    registerDeclarant: undefined,
+    registerTrader: undefined,
+  };
+}
+
+export const DeclarationLedger: MessageFns<DeclarationLedger> = {
+  encode(message: DeclarationLedger, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decision !== undefined) {
+      Decision.encode(message.decision, writer.uint32(10).fork()).join();
+    }
+    if (message.declaration !== undefined) {
+      Declaration.encode(message.declaration, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint32(message.revision);
+    }
+    for (const v of message.appliedCommands) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.earlierDecisions) {
+      Decision.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.boundDeclarantTaxCode !== '') {
+      writer.uint32(50).string(message.boundDeclarantTaxCode);
+    }
+    if (message.boundDigest.length !== 0) {
+      writer.uint32(58).bytes(message.boundDigest);
+    }
+    if (message.declarantKnown !== false) {
+      writer.uint32(64).bool(message.declarantKnown);
+    }
+    if (message.registerDeclarant !== undefined) {
+      EnterpriseRecord.encode(message.registerDeclarant, writer.uint32(74).fork()).join();
+    }
+    if (message.registerTrader !== undefined) {
+      EnterpriseRecord.encode(message.registerTrader, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclarationLedger {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclarationLedger();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.decision = Decision.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.declaration = Declaration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.appliedCommands.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.earlierDecisions.push(Decision.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.boundDeclarantTaxCode = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.boundDigest = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.declarantKnown = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.registerDeclarant = EnterpriseRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.registerTrader = EnterpriseRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeclarationLedger {
+    return {
+      decision: isSet(object.decision) ? Decision.fromJSON(object.decision) : undefined,
+      declaration: isSet(object.declaration) ? Declaration.fromJSON(object.declaration) : undefined,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      appliedCommands: globalThis.Array.isArray(object?.appliedCommands)
+        ? object.appliedCommands.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.applied_commands)
+          ? object.applied_commands.map((e: any) => globalThis.String(e))
+          : [],
+      earlierDecisions: globalThis.Array.isArray(object?.earlierDecisions)
+        ? object.earlierDecisions.map((e: any) => Decision.fromJSON(e))
+        : globalThis.Array.isArray(object?.earlier_decisions)
+          ? object.earlier_decisions.map((e: any) => Decision.fromJSON(e))
+          : [],
+      boundDeclarantTaxCode: isSet(object.boundDeclarantTaxCode)
+        ? globalThis.String(object.boundDeclarantTaxCode)
+        : isSet(object.bound_declarant_tax_code)
+          ? globalThis.String(object.bound_declarant_tax_code)
+          : '',
+      boundDigest: isSet(object.boundDigest)
+        ? Buffer.from(bytesFromBase64(object.boundDigest))
+        : isSet(object.bound_digest)
+          ? Buffer.from(bytesFromBase64(object.bound_digest))
+          : Buffer.alloc(0),
+      declarantKnown: isSet(object.declarantKnown)
+        ? globalThis.Boolean(object.declarantKnown)
+        : isSet(object.declarant_known)
+          ? globalThis.Boolean(object.declarant_known)
+          : false,
+      registerDeclarant: isSet(object.registerDeclarant)
+        ? EnterpriseRecord.fromJSON(object.registerDeclarant)
+        : isSet(object.register_declarant)
+          ? EnterpriseRecord.fromJSON(object.register_declarant)
+          : undefined,
+      registerTrader: isSet(object.registerTrader)
+        ? EnterpriseRecord.fromJSON(object.registerTrader)
+        : isSet(object.register_trader)
+          ? EnterpriseRecord.fromJSON(object.register_trader)
+          : undefined,
+    };
+  },
+
+  toJSON(message: DeclarationLedger): unknown {
+    const obj: any = {};
+    if (message.decision !== undefined) {
+      obj.decision = Decision.toJSON(message.decision);
+    }
+    if (message.declaration !== undefined) {
+      obj.declaration = Declaration.toJSON(message.declaration);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.appliedCommands?.length) {
+      obj.appliedCommands = message.appliedCommands;
+    }
+    if (message.earlierDecisions?.length) {
+      obj.earlierDecisions = message.earlierDecisions.map((e) => Decision.toJSON(e));
+    }
+    if (message.boundDeclarantTaxCode !== '') {
+      obj.boundDeclarantTaxCode = message.boundDeclarantTaxCode;
+    }
+    if (message.boundDigest.length !== 0) {
+      obj.boundDigest = base64FromBytes(message.boundDigest);
+    }
+    if (message.declarantKnown !== false) {
+      obj.declarantKnown = message.declarantKnown;
+    }
+    if (message.registerDeclarant !== undefined) {
+      obj.registerDeclarant = EnterpriseRecord.toJSON(message.registerDeclarant);
+    }
+    if (message.registerTrader !== undefined) {
+      obj.registerTrader = EnterpriseRecord.toJSON(message.registerTrader);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeclarationLedger>): DeclarationLedger {
+    return DeclarationLedger.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeclarationLedger>): DeclarationLedger {
+    const message = createBaseDeclarationLedger();
+    message.decision =
+      object.decision !== undefined && object.decision !== null
+        ? Decision.fromPartial(object.decision)
+        : undefined;
+    message.declaration =
+      object.declaration !== undefined && object.declaration !== null
+        ? Declaration.fromPartial(object.declaration)
+        : undefined;
+    message.revision = object.revision ?? 0;
+    message.appliedCommands = object.appliedCommands?.map((e) => e) || [];
+    message.earlierDecisions = object.earlierDecisions?.map((e) => Decision.fromPartial(e)) || [];
+    message.boundDeclarantTaxCode = object.boundDeclarantTaxCode ?? '';
+    message.boundDigest = object.boundDigest ?? Buffer.alloc(0);
+    message.declarantKnown = object.declarantKnown ?? false;
+    message.registerDeclarant =
+      object.registerDeclarant !== undefined && object.registerDeclarant !== null
+        ? EnterpriseRecord.fromPartial(object.registerDeclarant)
+        : undefined;
+    message.registerTrader =
+      object.registerTrader !== undefined && object.registerTrader !== null
+        ? EnterpriseRecord.fromPartial(object.registerTrader)
+        : undefined;
     return message;
   },
 };

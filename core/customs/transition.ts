@@ -5,11 +5,11 @@ import { Channel, ClearanceStatus, InspectionOutcome } from '../../proto/gen/por
 import type { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
-import type { DeclarationState } from '../../core/state/declaration.js';
-import { assess } from '../rules/engine.js';
+import type { DeclarationState } from '../state/declaration.js';
+import { assess } from './rules/engine.js';
 import { nextSteps } from './next-steps.js';
-import type { RiskContext } from '../rules/engine.js';
-import type { RuleSet } from '../rules/schema.js';
+import type { RiskContext } from './rules/engine.js';
+import type { RuleSet } from './rules/schema.js';
 
 export type Transition =
   | { kind: 'apply'; state: DeclarationState; decision: Decision }

@@ -2,7 +2,7 @@
 // or validate is refused with a logged message naming the problem; the rules already in force stay.
 import { readFileSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../logger.js';
 import defaults from './default-rules.json' with { type: 'json' };
 import { parseRuleSet, ruleSetSchema } from './schema.js';
 import type { ParseResult, RuleSet } from './schema.js';

@@ -2,12 +2,12 @@
 // history, whether its bills are on a carrier's manifest) and a rule set to a channel and the rules that fired. Pure so that every
 // decision can be replayed and audited from the same inputs.
 import { createHmac } from 'node:crypto';
-import { Channel, EnterprisePriority } from '../../proto/gen/portstream/v1/customs.js';
-import type { Declaration, RuleHit } from '../../proto/gen/portstream/v1/customs.js';
+import { Channel, EnterprisePriority } from '../../../proto/gen/portstream/v1/customs.js';
+import type { Declaration, RuleHit } from '../../../proto/gen/portstream/v1/customs.js';
 import type { RuleChannel, RuleSet } from './schema.js';
 import type { SelectionKey } from './selection.js';
-import type { RegisterView } from '../../core/state/enterprise.js';
-import type { EnterpriseRecord } from '../../proto/gen/portstream/v1/enterprise.js';
+import type { RegisterView } from '../../state/enterprise.js';
+import type { EnterpriseRecord } from '../../../proto/gen/portstream/v1/enterprise.js';
 
 export interface RiskContext {
   /** The declarant has had a declaration assessed before. */

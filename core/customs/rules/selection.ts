@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { z } from 'zod';
-import type { Logger } from '../../core/logger.js';
+import type { Logger } from '../../logger.js';
 
 export interface SelectionKey {
   version: string;
