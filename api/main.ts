@@ -1,10 +1,20 @@
 // Composition of the tracking API: the KV state and ClickHouse read helpers behind TrackingReads, served over
 // gRPC (TrackingService, with health and reflection) and HTTP/JSON (routes, OpenAPI, /metrics, dashboard).
 // Every call needs a bearer token on every address, so binding beyond loopback never opens data to anyone.
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Registry } from 'prom-client';
 import type { TokenAuthenticator } from '../core/auth/tokens.js';
-import { clearanceMetrics, containerHistory, throughput, type ClickHouse } from '../core/clickhouse/index.js';
+import {
+  clearanceMetrics,
+  containerHistory,
+  customsActivity,
+  holdQueue,
+  holdQueueTotals,
+  throughput,
+  yardDwell,
+  type ClickHouse,
+} from '../core/clickhouse/index.js';
 import type { Config } from '../core/config.js';
 import { startGrpcServer } from '../core/grpc/server.js';
 import { clickhouseCheck, natsCheck } from '../core/ops/checks.js';
@@ -14,6 +24,7 @@ import { RateLimiter, rateLimited } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { buildHttpServer } from './http/server.js';
 import { withDeclarationCache } from './tracking/declaration-cache.js';
+import { natsLag } from './tracking/lag.js';
 import { TrackingReads, type AnalyticsPort } from './tracking/reads.js';
 import { createTrackingService } from './tracking/service.js';
 import { KvTrackingStore, type TrackingStore } from './tracking/store.js';
@@ -61,18 +72,24 @@ export function analyticsOf(ch: ClickHouse): AnalyticsPort {
     containerHistory: (n, opts) => containerHistory(ch, n, opts),
     throughput: (r, by) => throughput(ch, r, by),
     clearanceMetrics: (r) => clearanceMetrics(ch, r),
+    holdQueue: (o) => holdQueue(ch, o),
+    holdQueueTotals: (since) => holdQueueTotals(ch, since),
+    customsActivity: (r) => customsActivity(ch, r),
+    yardDwell: (r) => yardDwell(ch, r),
   };
 }
 
 export async function startApi(deps: ApiDeps): Promise<ApiHandle> {
   const { config, log } = deps;
+  // For consumer lag (info requests only); made before the store, so a failure here leaves nothing open.
+  const jsm = await jetstreamManager(deps.nc);
   const base = deps.store ?? (await KvTrackingStore.open(deps.nc, config.JS_REPLICAS));
   // The store this API opened is closed with it (its reply subscription); one passed in is the caller's.
   const closeStore = (): void => {
     if (base !== deps.store && base instanceof KvTrackingStore) base.close();
   };
   const store = withDeclarationCache(base);
-  const reads = new TrackingReads(store, analyticsOf(deps.ch));
+  const reads = new TrackingReads(store, analyticsOf(deps.ch), natsLag(jsm));
   // One allowance per caller for gRPC and HTTP together: switching protocol does not double it.
   const auth = rateLimited(
     deps.auth,

@@ -1,6 +1,7 @@
 // Query-string parsing for the HTTP routes into the proto request types. Errors name the query parameter
 // (snake_case, as in the proto), so HTTP and gRPC clients see the same field paths.
 import { invalidArgument } from '../../core/errors.js';
+import { Channel, channelFromJSON } from '../../proto/gen/portstream/v1/customs.js';
 import {
   ThroughputTime,
   throughputTimeFromJSON,
@@ -60,4 +61,17 @@ export function throughputTime(q: Query): ThroughputTime {
     throw invalidArgument('time', 'must be EVENT_TIME or RECEIVE_TIME');
   }
   return t;
+}
+
+/** ?channel=YELLOW&channel=RED (short or full enum names). */
+export function channels(q: Query): Channel[] {
+  const raw = q.channel;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : raw.split(',');
+  return list.map((s) => {
+    const c = channelFromJSON(s.startsWith('CHANNEL_') ? s : `CHANNEL_${s}`);
+    if (c === Channel.UNRECOGNIZED || c === Channel.UNSPECIFIED) {
+      throw invalidArgument('channel', `unknown channel ${s}`);
+    }
+    return c;
+  });
 }

@@ -3,6 +3,10 @@
 // (proto3 JSON mapping: camelCase fields, enum names, RFC 3339 times, 64-bit numbers as numbers).
 import type { Principal } from '../../core/auth/principal.js';
 import {
+  GetConsumerLagResponse,
+  GetCustomsActivityResponse,
+  GetYardDwellResponse,
+  ListHeldDeclarationsResponse,
   GetClearanceMetricsResponse,
   GetContainerStatusResponse,
   GetThroughputResponse,
@@ -12,7 +16,7 @@ import {
   ListVesselVisitsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import type { TrackingReads } from '../tracking/reads.js';
-import { range, statuses, str, throughputTime, uint, type Query } from './params.js';
+import { channels, range, statuses, str, throughputTime, uint, type Query } from './params.js';
 
 export interface ParamDoc {
   name: string;
@@ -166,6 +170,70 @@ export const ROUTES: readonly RouteSpec[] = [
       GetClearanceMetricsResponse.toJSON(
         await r.clearance(p, { range: range(q), bucketSeconds: uint(q, 'bucket_seconds') }),
       ),
+  },
+  {
+    path: '/v1/customs/held-declarations',
+    operationId: 'ListHeldDeclarations',
+    summary:
+      'Customs and admin only: declarations held for a document check or physical inspection, oldest hold first',
+    response: 'ListHeldDeclarationsResponse',
+    params: [
+      { name: 'channel', in: 'query', array: true, description: 'YELLOW or RED; repeat or comma-separate' },
+      {
+        name: 'lookback_days',
+        in: 'query',
+        type: 'integer',
+        description: 'only declarations with a decision in this many days: 1-1825, default 90',
+      },
+      ...PAGE,
+    ],
+    handle: async (r, p, _path, q) =>
+      ListHeldDeclarationsResponse.toJSON(
+        await r.heldDeclarations(p, {
+          channels: channels(q),
+          lookbackDays: uint(q, 'lookback_days'),
+          pageSize: uint(q, 'page_size'),
+          pageToken: str(q, 'page_token'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/metrics/customs',
+    operationId: 'GetCustomsActivity',
+    summary:
+      'Customs and admin only: decisions per time bucket by channel, outcomes of document checks and inspections',
+    response: 'GetCustomsActivityResponse',
+    params: rangeParams('24 hours', '3600 or 86400', 3600),
+    handle: async (r, p, _path, q) =>
+      GetCustomsActivityResponse.toJSON(
+        await r.customsActivity(p, { range: range(q), bucketSeconds: uint(q, 'bucket_seconds') }),
+      ),
+  },
+  {
+    path: '/v1/metrics/yard-dwell',
+    operationId: 'GetYardDwell',
+    summary: 'Yard stays that ended per time bucket and terminal, with dwell time quantiles',
+    response: 'GetYardDwellResponse',
+    params: [
+      ...rangeParams('24 hours', '3600 or 86400', 3600),
+      { name: 'terminal_code', in: 'query', description: 'only this terminal' },
+    ],
+    handle: async (r, p, _path, q) =>
+      GetYardDwellResponse.toJSON(
+        await r.yardDwell(p, {
+          range: range(q),
+          bucketSeconds: uint(q, 'bucket_seconds'),
+          terminalCode: str(q, 'terminal_code'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/metrics/consumer-lag',
+    operationId: 'GetConsumerLag',
+    summary: "Admin, customs and operators: how far the services' durable consumers are behind, now",
+    response: 'GetConsumerLagResponse',
+    params: [],
+    handle: async (r, p) => GetConsumerLagResponse.toJSON(await r.consumerLag(p, {})),
   },
 ];
 

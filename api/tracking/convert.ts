@@ -82,7 +82,7 @@ export function historyToEvent(r: HistoryEvent): Event {
 }
 
 /** ClickHouse sends UInt64 as JSON strings, whatever the row type says; this makes them numbers. */
-function num(v: unknown): number {
+export function num(v: unknown): number {
   return Number(v);
 }
 

@@ -16,6 +16,14 @@ import { invalidArgument } from '../../core/errors.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { checkContainerNumber, checkDeclarationNumber } from '../../core/identifiers/index.js';
 import type {
+  GetConsumerLagRequest,
+  GetConsumerLagResponse,
+  GetCustomsActivityRequest,
+  GetCustomsActivityResponse,
+  GetYardDwellRequest,
+  GetYardDwellResponse,
+  ListHeldDeclarationsRequest,
+  ListHeldDeclarationsResponse,
   GetClearanceMetricsRequest,
   GetClearanceMetricsResponse,
   GetContainerStatusRequest,
@@ -43,10 +51,20 @@ import {
   throughputPoint,
   toChTime,
 } from './convert.js';
+import {
+  assertCustoms,
+  assertMaySeeLag,
+  consumerLag,
+  customsActivityPoint,
+  heldDeclarations,
+  yardDwellPoint,
+  type DashboardAnalytics,
+} from './dashboard.js';
+import type { LagSource } from './lag.js';
 import type { TrackingStore } from './store.js';
 
 /** The ClickHouse side, as the core/clickhouse helpers shape it (bound to a client by the composition root). */
-export interface AnalyticsPort {
+export interface AnalyticsPort extends DashboardAnalytics {
   containerHistory(containerNumber: string, opts: HistoryOptions): Promise<Page<HistoryEvent>>;
   throughput(r: TimeRange, by: 'event' | 'received'): Promise<ThroughputRow[]>;
   clearanceMetrics(r: TimeRange): Promise<ClearanceRow[]>;
@@ -121,6 +139,8 @@ export interface MetricsDefaults {
 export const THROUGHPUT_DEFAULTS: MetricsDefaults = { minBucket: 60, windowSeconds: 3600 };
 /** Clearance: hourly buckets (the rollup's own) over the last day. */
 export const CLEARANCE_DEFAULTS: MetricsDefaults = { minBucket: 3600, windowSeconds: 86_400 };
+/** Customs activity and yard dwell: hourly buckets over the last day, as clearance. */
+export const HOURLY_DEFAULTS = CLEARANCE_DEFAULTS;
 
 function throughputBasis(t: ThroughputTime): 'event' | 'received' {
   switch (t) {
@@ -170,6 +190,7 @@ export class TrackingReads {
   constructor(
     private readonly store: TrackingStore,
     private readonly analytics: AnalyticsPort,
+    private readonly lag: LagSource,
   ) {}
 
   async containerStatus(p: Principal, req: GetContainerStatusRequest): Promise<GetContainerStatusResponse> {
@@ -256,5 +277,37 @@ export class TrackingReads {
       timeRange(req.range, req.bucketSeconds, CLEARANCE_DEFAULTS),
     );
     return { points: rows.map(clearancePoint) };
+  }
+
+  /** Customs and admin only: the declarations held for a check or an inspection, oldest hold first. */
+  async heldDeclarations(
+    p: Principal,
+    req: ListHeldDeclarationsRequest,
+  ): Promise<ListHeldDeclarationsResponse> {
+    assertCustoms(p, 'the hold queue');
+    const limit = pageSize(req.pageSize);
+    const cursor = req.pageToken === '' ? undefined : decodeToken(req.pageToken, 'held');
+    const res = await heldDeclarations(this.analytics, this.store, req, limit, cursor);
+    return { ...res, nextPageToken: res.nextPageToken === '' ? '' : encodeToken('held', res.nextPageToken) };
+  }
+
+  /** Customs and admin only: decisions per bucket by channel, and outcomes of checks and inspections. */
+  async customsActivity(p: Principal, req: GetCustomsActivityRequest): Promise<GetCustomsActivityResponse> {
+    assertCustoms(p, 'customs activity');
+    const rows = await this.analytics.customsActivity(
+      timeRange(req.range, req.bucketSeconds, HOURLY_DEFAULTS),
+    );
+    return { points: rows.map(customsActivityPoint) };
+  }
+
+  async yardDwell(_p: Principal, req: GetYardDwellRequest): Promise<GetYardDwellResponse> {
+    const rows = await this.analytics.yardDwell(timeRange(req.range, req.bucketSeconds, HOURLY_DEFAULTS));
+    const wanted = req.terminalCode;
+    return { points: rows.filter((r) => wanted === '' || r.terminal_code === wanted).map(yardDwellPoint) };
+  }
+
+  async consumerLag(p: Principal, _req: GetConsumerLagRequest): Promise<GetConsumerLagResponse> {
+    assertMaySeeLag(p);
+    return consumerLag(this.lag);
   }
 }

@@ -98,6 +98,10 @@ export function createTrackingService(deps: TrackingServiceDeps): TrackingServic
     listDecisions: unary(deps, r.decisions.bind(r)),
     getThroughput: unary(deps, r.throughput.bind(r)),
     getClearanceMetrics: unary(deps, r.clearance.bind(r)),
+    listHeldDeclarations: unary(deps, r.heldDeclarations.bind(r)),
+    getCustomsActivity: unary(deps, r.customsActivity.bind(r)),
+    getYardDwell: unary(deps, r.yardDwell.bind(r)),
+    getConsumerLag: unary(deps, r.consumerLag.bind(r)),
     watchContainer: (call: ServerWritableStream<WatchContainerRequest, WatchContainerResponse>) => {
       // Hooked before anything is awaited: a client that cancels at once still ends the watch and deletes
       // its server consumer.

@@ -21,10 +21,21 @@ import {
   visit,
   type ApiFixture,
 } from '../integration/api-fixture.js';
+import { publishYardStays } from '../integration/customs-day-fixture.js';
 import { countRows, publishDecision, publishEvents } from '../integration/sink-fixture.js';
 import { launchChromium } from './launch.js';
 
 const ARTIFACTS = process.env.TEST_ARTIFACTS_DIR ?? path.resolve('test-results/browser');
+
+/** Each chart's query window in seconds. */
+const SPANS: Record<string, number> = {
+  received: 3600,
+  throughput: 3600,
+  latency: 86_400,
+  channels: 86_400,
+  dwell: 86_400,
+  lag: 600,
+};
 
 /** What the page exposes for this test: each chart's uPlot x scale and data, and the window it asked for. */
 interface ChartView {
@@ -99,6 +110,9 @@ describe('dashboard', () => {
     await waitFor(async () => (await page.locator('#berth').textContent())?.includes('berth LH1'), {
       what: 'vessel at berth',
     });
+    // Its progress: no moves yet of the 10 containers on its manifest.
+    expect(await page.locator('#berth progress').getAttribute('max')).toBe('10');
+    expect(await page.locator('#berth').textContent()).toContain('0 moves');
     await page.fill('#container', MINE);
     await page.click('#search button');
     await page.locator('#timeline li').nth(2).waitFor();
@@ -130,9 +144,16 @@ describe('dashboard', () => {
     const check = async (wantEmpty: string[]): Promise<void> => {
       const now = Date.now() / 1000;
       const got = await views();
-      expect(got.map((v) => v.id).sort()).toEqual(['channels', 'latency', 'received', 'throughput']);
+      expect(got.map((v) => v.id).sort()).toEqual([
+        'channels',
+        'dwell',
+        'lag',
+        'latency',
+        'received',
+        'throughput',
+      ]);
       for (const v of got) {
-        const span = v.id === 'latency' || v.id === 'channels' ? 86_400 : 3600;
+        const span = SPANS[v.id] ?? 0;
         // The window is the last `span` seconds up to the end of the current bucket...
         expect({ id: v.id, span: v.window.end - v.window.start }).toEqual({ id: v.id, span });
         expect(v.window.end).toBeGreaterThan(now - 2 * v.window.bucket);
@@ -154,16 +175,20 @@ describe('dashboard', () => {
         expect({ id: v.id, empty: v.xs.length === 0 }).toEqual({ id: v.id, empty: wantEmpty.includes(v.id) });
       }
     };
-    // No decisions yet: both clearance charts say so.
-    await check(['latency', 'channels']);
+    // No decisions and no finished yard stays yet: those charts say so. Lag has its samples from the start.
+    await check(['latency', 'channels', 'dwell']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-no-decisions.png'), fullPage: true });
     expect(await page.locator('#latency .empty').textContent()).toContain('No clearance decisions');
 
     await publishDecision(fx.natsFx.js, decision(MY_DECL, 1, Channel.YELLOW, 4000));
+    await publishYardStays(fx);
     await page.reload();
     await waitFor(async () => (await views()).find((v) => v.id === 'latency')?.xs.length === 1, {
       timeoutMs: 20_000,
       what: 'the clearance charts to show the decision',
+    });
+    await waitFor(async () => ((await views()).find((v) => v.id === 'dwell')?.xs.length ?? 0) > 0, {
+      what: 'the dwell chart to show the stays',
     });
     await check([]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });

@@ -266,9 +266,13 @@ describe('tracking API over HTTP', () => {
       '/v1/containers/{container_number}',
       '/v1/containers/{container_number}/events',
       '/v1/containers/{container_number}/watch',
+      '/v1/customs/held-declarations',
       '/v1/declarations/{declaration_number}/decisions',
       '/v1/metrics/clearance',
+      '/v1/metrics/consumer-lag',
+      '/v1/metrics/customs',
       '/v1/metrics/throughput',
+      '/v1/metrics/yard-dwell',
       '/v1/vessel-visits',
       '/v1/vessel-visits/{visit_id}',
     ]);

@@ -7,6 +7,7 @@ import { countRows, startClickHouse, type ChFixture } from './sink-fixture.js';
 const TABLES = [
   'clearance_hourly',
   'decisions',
+  'decisions_hourly',
   'declarations',
   'events',
   'events_per_minute',

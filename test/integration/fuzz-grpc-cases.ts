@@ -13,7 +13,11 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import {
   GetClearanceMetricsRequest,
+  GetConsumerLagRequest,
   GetContainerStatusRequest,
+  GetCustomsActivityRequest,
+  GetYardDwellRequest,
+  ListHeldDeclarationsRequest,
   GetThroughputRequest,
   GetVesselVisitRequest,
   ListContainerEventsRequest,
@@ -438,5 +442,103 @@ export const CASES: Record<string, MethodCases> = {
           messages: [buf(GetClearanceMetricsRequest.encode({ range: r, bucketSeconds }).finish())],
         })),
       ),
+  },
+  '/portstream.v1.TrackingService/GetCustomsActivity': {
+    allowed: [...INPUT, S.NOT_FOUND],
+    valid: () =>
+      buf(
+        GetCustomsActivityRequest.encode({
+          range: range(new Date(Date.now() - 86_400_000), new Date()),
+          bucketSeconds: 3600,
+        }).finish(),
+      ),
+    hostile: (rng) =>
+      timeRanges(rng).flatMap((r) =>
+        [0, 60, 3600, 86_400, 2 ** 32 - 1].map((bucketSeconds) => ({
+          cls: 'timeRangeAndBucket',
+          messages: [buf(GetCustomsActivityRequest.encode({ range: r, bucketSeconds }).finish())],
+        })),
+      ),
+  },
+  '/portstream.v1.TrackingService/GetYardDwell': {
+    allowed: [...INPUT, S.NOT_FOUND],
+    valid: () =>
+      buf(
+        GetYardDwellRequest.encode({
+          range: range(new Date(Date.now() - 86_400_000), new Date()),
+          bucketSeconds: 3600,
+          terminalCode: '',
+        }).finish(),
+      ),
+    hostile: (rng) =>
+      timeRanges(rng).flatMap((r) =>
+        [0, 60, 3600, 86_400, 2 ** 32 - 1].map((bucketSeconds) => ({
+          cls: 'timeRangeAndBucket',
+          messages: [
+            withInvalidUtf8(
+              buf(
+                GetYardDwellRequest.encode({
+                  range: r,
+                  bucketSeconds,
+                  terminalCode: rng.pick(['', 'HICT', "H' OR 1=1", '{t:String}', MARK]),
+                }).finish(),
+              ),
+              MARK,
+            ),
+          ],
+        })),
+      ),
+  },
+  '/portstream.v1.TrackingService/ListHeldDeclarations': {
+    allowed: [...INPUT, S.NOT_FOUND],
+    valid: () =>
+      buf(
+        ListHeldDeclarationsRequest.encode({
+          channels: [],
+          lookbackDays: 0,
+          pageSize: 0,
+          pageToken: '',
+        }).finish(),
+      ),
+    hostile: (rng) =>
+      [0, 1, 90, 1825, 1826, 2 ** 32 - 1].flatMap((lookbackDays) =>
+        [0, 1, 1000, 1001, 2 ** 32 - 1].map((pageSize) => ({
+          cls: 'queueParameters',
+          messages: [
+            withInvalidUtf8(
+              buf(
+                ListHeldDeclarationsRequest.encode({
+                  channels: rng.pick<number[]>([[], [2], [3], [1], [0], [2, 3, 7], [-1]]),
+                  lookbackDays,
+                  pageSize,
+                  pageToken: rng.pick([
+                    '',
+                    'nonsense',
+                    Buffer.from('{"s":"held","p":"x"}').toString('base64url'),
+                    Buffer.from(
+                      JSON.stringify({
+                        s: 'held',
+                        p: Buffer.from('{"t":"1\' OR 1=1","d":""}').toString('base64url'),
+                      }),
+                    ).toString('base64url'),
+                    MARK,
+                  ]),
+                }).finish(),
+              ),
+              MARK,
+            ),
+          ],
+        })),
+      ),
+  },
+  '/portstream.v1.TrackingService/GetConsumerLag': {
+    allowed: [...INPUT],
+    valid: () => buf(GetConsumerLagRequest.encode({}).finish()),
+    hostile: (rng) => [
+      {
+        cls: 'unknownFields',
+        messages: [buf(Buffer.concat([tag(9, 2), varint(3), Buffer.from(rng.pick(['abc', MARK]))]))],
+      },
+    ],
   },
 };

@@ -22,7 +22,15 @@ import {
 } from '@grpc/grpc-js';
 import { Timestamp } from '../../google/protobuf/timestamp.js';
 import { Facility, VesselRef } from './common.js';
-import { Decision } from './customs.js';
+import {
+  Channel,
+  channelFromJSON,
+  channelToJSON,
+  ClearanceStatus,
+  clearanceStatusFromJSON,
+  clearanceStatusToJSON,
+  Decision,
+} from './customs.js';
 import {
   EmptyIndicator,
   emptyIndicatorFromJSON,
@@ -427,6 +435,112 @@ export interface ClearancePoint {
 
 export interface GetClearanceMetricsResponse {
   points: ClearancePoint[];
+}
+
+export interface ListHeldDeclarationsRequest {
+  /** Only holds in these channels: YELLOW (document check), RED (physical inspection); empty: both. */
+  channels: Channel[];
+  /** Only declarations with a decision in this many days before now: 1-1825, 0 (unset): 90. */
+  lookbackDays: number;
+  /** 1-1000, default 100. */
+  pageSize: number;
+  pageToken: string;
+}
+
+/** A declaration whose latest decision holds its goods. */
+export interface HeldDeclaration {
+  declarationNumber: string;
+  revision: number;
+  channel: Channel;
+  /** DOCUMENT_CHECK or PHYSICAL_INSPECTION. */
+  status: ClearanceStatus;
+  /** When the decision that holds it was made. */
+  heldSince: Date | undefined;
+  /** Seconds from held_since to the response's as_of. */
+  ageSeconds: number;
+  /** Codes of the risk rules that fired. */
+  ruleCodes: string[];
+  /** From the declaration itself (empty when the state no longer holds it). */
+  traderTaxCode: string;
+  traderName: string;
+  customsOffice: string;
+  containerNumbers: string[];
+}
+
+export interface ListHeldDeclarationsResponse {
+  declarations: HeldDeclaration[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+  /** The whole queue (within lookback_days and the channels asked for), not only this page. */
+  yellowTotal: number;
+  redTotal: number;
+  asOf: Date | undefined;
+}
+
+export interface GetCustomsActivityRequest {
+  /** Unset end: now; unset start: 24 hours (or one bucket, if wider) before the end. */
+  range: TimeRange | undefined;
+  /** Bucket width in seconds: 3600 or 86400; 0 (unset): 3600. */
+  bucketSeconds: number;
+}
+
+export interface CustomsActivityPoint {
+  bucketStart: Date | undefined;
+  /** Risk assessments (submissions and amendments) by channel. */
+  green: number;
+  yellow: number;
+  red: number;
+  /** Outcomes of document checks (yellow) and physical inspections (red). */
+  documentChecksPassed: number;
+  documentChecksFailed: number;
+  inspectionsPassed: number;
+  inspectionsFailed: number;
+  cancelled: number;
+}
+
+export interface GetCustomsActivityResponse {
+  points: CustomsActivityPoint[];
+}
+
+export interface GetYardDwellRequest {
+  /** Stays that ended in this range. Unset end: now; unset start: 24 hours (or one bucket, if wider) before it. */
+  range: TimeRange | undefined;
+  /** Bucket width in seconds: 3600 or 86400; 0 (unset): 3600. */
+  bucketSeconds: number;
+  /** Only this terminal (empty: all). */
+  terminalCode: string;
+}
+
+export interface YardDwellPoint {
+  /** Buckets by when the stay ended (the container was loaded or gated out). */
+  bucketStart: Date | undefined;
+  terminalCode: string;
+  stays: number;
+  dwellP50Seconds: number;
+  dwellP90Seconds: number;
+  dwellMaxSeconds: number;
+}
+
+export interface GetYardDwellResponse {
+  points: YardDwellPoint[];
+}
+
+export interface GetConsumerLagRequest {}
+
+export interface ConsumerLag {
+  stream: string;
+  consumer: string;
+  /** Messages in the stream not yet delivered to the consumer. */
+  pending: number;
+  /** Delivered but not yet acknowledged. */
+  ackPending: number;
+  /** False when the consumer does not exist (its service has not started yet). */
+  present: boolean;
+}
+
+export interface GetConsumerLagResponse {
+  consumers: ConsumerLag[];
+  observedTime: Date | undefined;
 }
 
 function createBaseContainerFlag(): ContainerFlag {
@@ -3159,6 +3273,1600 @@ export const GetClearanceMetricsResponse: MessageFns<GetClearanceMetricsResponse
   },
 };
 
+function createBaseListHeldDeclarationsRequest(): ListHeldDeclarationsRequest {
+  return { channels: [], lookbackDays: 0, pageSize: 0, pageToken: '' };
+}
+
+export const ListHeldDeclarationsRequest: MessageFns<ListHeldDeclarationsRequest> = {
+  encode(message: ListHeldDeclarationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.lookbackDays !== 0) {
+      writer.uint32(16).uint32(message.lookbackDays);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHeldDeclarationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHeldDeclarationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lookbackDays = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHeldDeclarationsRequest {
+    return {
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => channelFromJSON(e))
+        : [],
+      lookbackDays: isSet(object.lookbackDays)
+        ? globalThis.Number(object.lookbackDays)
+        : isSet(object.lookback_days)
+          ? globalThis.Number(object.lookback_days)
+          : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+          ? globalThis.Number(object.page_size)
+          : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+          ? globalThis.String(object.page_token)
+          : '',
+    };
+  },
+
+  toJSON(message: ListHeldDeclarationsRequest): unknown {
+    const obj: any = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.lookbackDays !== 0) {
+      obj.lookbackDays = Math.round(message.lookbackDays);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListHeldDeclarationsRequest>): ListHeldDeclarationsRequest {
+    return ListHeldDeclarationsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListHeldDeclarationsRequest>): ListHeldDeclarationsRequest {
+    const message = createBaseListHeldDeclarationsRequest();
+    message.channels = object.channels?.map((e) => e) || [];
+    message.lookbackDays = object.lookbackDays ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? '';
+    return message;
+  },
+};
+
+function createBaseHeldDeclaration(): HeldDeclaration {
+  return {
+    declarationNumber: '',
+    revision: 0,
+    channel: 0,
+    status: 0,
+    heldSince: undefined,
+    ageSeconds: 0,
+    ruleCodes: [],
+    traderTaxCode: '',
+    traderName: '',
+    customsOffice: '',
+    containerNumbers: [],
+  };
+}
+
+export const HeldDeclaration: MessageFns<HeldDeclaration> = {
+  encode(message: HeldDeclaration, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.declarationNumber !== '') {
+      writer.uint32(10).string(message.declarationNumber);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint32(message.revision);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(24).int32(message.channel);
+    }
+    if (message.status !== 0) {
+      writer.uint32(32).int32(message.status);
+    }
+    if (message.heldSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.heldSince), writer.uint32(42).fork()).join();
+    }
+    if (message.ageSeconds !== 0) {
+      writer.uint32(48).uint64(message.ageSeconds);
+    }
+    for (const v of message.ruleCodes) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.traderTaxCode !== '') {
+      writer.uint32(66).string(message.traderTaxCode);
+    }
+    if (message.traderName !== '') {
+      writer.uint32(74).string(message.traderName);
+    }
+    if (message.customsOffice !== '') {
+      writer.uint32(82).string(message.customsOffice);
+    }
+    for (const v of message.containerNumbers) {
+      writer.uint32(90).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeldDeclaration {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeldDeclaration();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.declarationNumber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.heldSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ageSeconds = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.ruleCodes.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.traderTaxCode = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.traderName = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.customsOffice = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.containerNumbers.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeldDeclaration {
+    return {
+      declarationNumber: isSet(object.declarationNumber)
+        ? globalThis.String(object.declarationNumber)
+        : isSet(object.declaration_number)
+          ? globalThis.String(object.declaration_number)
+          : '',
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      status: isSet(object.status) ? clearanceStatusFromJSON(object.status) : 0,
+      heldSince: isSet(object.heldSince)
+        ? fromJsonTimestamp(object.heldSince)
+        : isSet(object.held_since)
+          ? fromJsonTimestamp(object.held_since)
+          : undefined,
+      ageSeconds: isSet(object.ageSeconds)
+        ? globalThis.Number(object.ageSeconds)
+        : isSet(object.age_seconds)
+          ? globalThis.Number(object.age_seconds)
+          : 0,
+      ruleCodes: globalThis.Array.isArray(object?.ruleCodes)
+        ? object.ruleCodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.rule_codes)
+          ? object.rule_codes.map((e: any) => globalThis.String(e))
+          : [],
+      traderTaxCode: isSet(object.traderTaxCode)
+        ? globalThis.String(object.traderTaxCode)
+        : isSet(object.trader_tax_code)
+          ? globalThis.String(object.trader_tax_code)
+          : '',
+      traderName: isSet(object.traderName)
+        ? globalThis.String(object.traderName)
+        : isSet(object.trader_name)
+          ? globalThis.String(object.trader_name)
+          : '',
+      customsOffice: isSet(object.customsOffice)
+        ? globalThis.String(object.customsOffice)
+        : isSet(object.customs_office)
+          ? globalThis.String(object.customs_office)
+          : '',
+      containerNumbers: globalThis.Array.isArray(object?.containerNumbers)
+        ? object.containerNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.container_numbers)
+          ? object.container_numbers.map((e: any) => globalThis.String(e))
+          : [],
+    };
+  },
+
+  toJSON(message: HeldDeclaration): unknown {
+    const obj: any = {};
+    if (message.declarationNumber !== '') {
+      obj.declarationNumber = message.declarationNumber;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.status !== 0) {
+      obj.status = clearanceStatusToJSON(message.status);
+    }
+    if (message.heldSince !== undefined) {
+      obj.heldSince = message.heldSince.toISOString();
+    }
+    if (message.ageSeconds !== 0) {
+      obj.ageSeconds = Math.round(message.ageSeconds);
+    }
+    if (message.ruleCodes?.length) {
+      obj.ruleCodes = message.ruleCodes;
+    }
+    if (message.traderTaxCode !== '') {
+      obj.traderTaxCode = message.traderTaxCode;
+    }
+    if (message.traderName !== '') {
+      obj.traderName = message.traderName;
+    }
+    if (message.customsOffice !== '') {
+      obj.customsOffice = message.customsOffice;
+    }
+    if (message.containerNumbers?.length) {
+      obj.containerNumbers = message.containerNumbers;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HeldDeclaration>): HeldDeclaration {
+    return HeldDeclaration.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HeldDeclaration>): HeldDeclaration {
+    const message = createBaseHeldDeclaration();
+    message.declarationNumber = object.declarationNumber ?? '';
+    message.revision = object.revision ?? 0;
+    message.channel = object.channel ?? 0;
+    message.status = object.status ?? 0;
+    message.heldSince = object.heldSince ?? undefined;
+    message.ageSeconds = object.ageSeconds ?? 0;
+    message.ruleCodes = object.ruleCodes?.map((e) => e) || [];
+    message.traderTaxCode = object.traderTaxCode ?? '';
+    message.traderName = object.traderName ?? '';
+    message.customsOffice = object.customsOffice ?? '';
+    message.containerNumbers = object.containerNumbers?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListHeldDeclarationsResponse(): ListHeldDeclarationsResponse {
+  return { declarations: [], nextPageToken: '', yellowTotal: 0, redTotal: 0, asOf: undefined };
+}
+
+export const ListHeldDeclarationsResponse: MessageFns<ListHeldDeclarationsResponse> = {
+  encode(message: ListHeldDeclarationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.declarations) {
+      HeldDeclaration.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== '') {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.yellowTotal !== 0) {
+      writer.uint32(24).uint64(message.yellowTotal);
+    }
+    if (message.redTotal !== 0) {
+      writer.uint32(32).uint64(message.redTotal);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListHeldDeclarationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListHeldDeclarationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.declarations.push(HeldDeclaration.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.yellowTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.redTotal = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListHeldDeclarationsResponse {
+    return {
+      declarations: globalThis.Array.isArray(object?.declarations)
+        ? object.declarations.map((e: any) => HeldDeclaration.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+          ? globalThis.String(object.next_page_token)
+          : '',
+      yellowTotal: isSet(object.yellowTotal)
+        ? globalThis.Number(object.yellowTotal)
+        : isSet(object.yellow_total)
+          ? globalThis.Number(object.yellow_total)
+          : 0,
+      redTotal: isSet(object.redTotal)
+        ? globalThis.Number(object.redTotal)
+        : isSet(object.red_total)
+          ? globalThis.Number(object.red_total)
+          : 0,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+          ? fromJsonTimestamp(object.as_of)
+          : undefined,
+    };
+  },
+
+  toJSON(message: ListHeldDeclarationsResponse): unknown {
+    const obj: any = {};
+    if (message.declarations?.length) {
+      obj.declarations = message.declarations.map((e) => HeldDeclaration.toJSON(e));
+    }
+    if (message.nextPageToken !== '') {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.yellowTotal !== 0) {
+      obj.yellowTotal = Math.round(message.yellowTotal);
+    }
+    if (message.redTotal !== 0) {
+      obj.redTotal = Math.round(message.redTotal);
+    }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListHeldDeclarationsResponse>): ListHeldDeclarationsResponse {
+    return ListHeldDeclarationsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListHeldDeclarationsResponse>): ListHeldDeclarationsResponse {
+    const message = createBaseListHeldDeclarationsResponse();
+    message.declarations = object.declarations?.map((e) => HeldDeclaration.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? '';
+    message.yellowTotal = object.yellowTotal ?? 0;
+    message.redTotal = object.redTotal ?? 0;
+    message.asOf = object.asOf ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetCustomsActivityRequest(): GetCustomsActivityRequest {
+  return { range: undefined, bucketSeconds: 0 };
+}
+
+export const GetCustomsActivityRequest: MessageFns<GetCustomsActivityRequest> = {
+  encode(message: GetCustomsActivityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(10).fork()).join();
+    }
+    if (message.bucketSeconds !== 0) {
+      writer.uint32(16).uint32(message.bucketSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCustomsActivityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCustomsActivityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bucketSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCustomsActivityRequest {
+    return {
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+      bucketSeconds: isSet(object.bucketSeconds)
+        ? globalThis.Number(object.bucketSeconds)
+        : isSet(object.bucket_seconds)
+          ? globalThis.Number(object.bucket_seconds)
+          : 0,
+    };
+  },
+
+  toJSON(message: GetCustomsActivityRequest): unknown {
+    const obj: any = {};
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    if (message.bucketSeconds !== 0) {
+      obj.bucketSeconds = Math.round(message.bucketSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCustomsActivityRequest>): GetCustomsActivityRequest {
+    return GetCustomsActivityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCustomsActivityRequest>): GetCustomsActivityRequest {
+    const message = createBaseGetCustomsActivityRequest();
+    message.range =
+      object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
+    message.bucketSeconds = object.bucketSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseCustomsActivityPoint(): CustomsActivityPoint {
+  return {
+    bucketStart: undefined,
+    green: 0,
+    yellow: 0,
+    red: 0,
+    documentChecksPassed: 0,
+    documentChecksFailed: 0,
+    inspectionsPassed: 0,
+    inspectionsFailed: 0,
+    cancelled: 0,
+  };
+}
+
+export const CustomsActivityPoint: MessageFns<CustomsActivityPoint> = {
+  encode(message: CustomsActivityPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bucketStart !== undefined) {
+      Timestamp.encode(toTimestamp(message.bucketStart), writer.uint32(10).fork()).join();
+    }
+    if (message.green !== 0) {
+      writer.uint32(16).uint64(message.green);
+    }
+    if (message.yellow !== 0) {
+      writer.uint32(24).uint64(message.yellow);
+    }
+    if (message.red !== 0) {
+      writer.uint32(32).uint64(message.red);
+    }
+    if (message.documentChecksPassed !== 0) {
+      writer.uint32(40).uint64(message.documentChecksPassed);
+    }
+    if (message.documentChecksFailed !== 0) {
+      writer.uint32(48).uint64(message.documentChecksFailed);
+    }
+    if (message.inspectionsPassed !== 0) {
+      writer.uint32(56).uint64(message.inspectionsPassed);
+    }
+    if (message.inspectionsFailed !== 0) {
+      writer.uint32(64).uint64(message.inspectionsFailed);
+    }
+    if (message.cancelled !== 0) {
+      writer.uint32(72).uint64(message.cancelled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CustomsActivityPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCustomsActivityPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bucketStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.green = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.yellow = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.red = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.documentChecksPassed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.documentChecksFailed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.inspectionsPassed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.inspectionsFailed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.cancelled = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CustomsActivityPoint {
+    return {
+      bucketStart: isSet(object.bucketStart)
+        ? fromJsonTimestamp(object.bucketStart)
+        : isSet(object.bucket_start)
+          ? fromJsonTimestamp(object.bucket_start)
+          : undefined,
+      green: isSet(object.green) ? globalThis.Number(object.green) : 0,
+      yellow: isSet(object.yellow) ? globalThis.Number(object.yellow) : 0,
+      red: isSet(object.red) ? globalThis.Number(object.red) : 0,
+      documentChecksPassed: isSet(object.documentChecksPassed)
+        ? globalThis.Number(object.documentChecksPassed)
+        : isSet(object.document_checks_passed)
+          ? globalThis.Number(object.document_checks_passed)
+          : 0,
+      documentChecksFailed: isSet(object.documentChecksFailed)
+        ? globalThis.Number(object.documentChecksFailed)
+        : isSet(object.document_checks_failed)
+          ? globalThis.Number(object.document_checks_failed)
+          : 0,
+      inspectionsPassed: isSet(object.inspectionsPassed)
+        ? globalThis.Number(object.inspectionsPassed)
+        : isSet(object.inspections_passed)
+          ? globalThis.Number(object.inspections_passed)
+          : 0,
+      inspectionsFailed: isSet(object.inspectionsFailed)
+        ? globalThis.Number(object.inspectionsFailed)
+        : isSet(object.inspections_failed)
+          ? globalThis.Number(object.inspections_failed)
+          : 0,
+      cancelled: isSet(object.cancelled) ? globalThis.Number(object.cancelled) : 0,
+    };
+  },
+
+  toJSON(message: CustomsActivityPoint): unknown {
+    const obj: any = {};
+    if (message.bucketStart !== undefined) {
+      obj.bucketStart = message.bucketStart.toISOString();
+    }
+    if (message.green !== 0) {
+      obj.green = Math.round(message.green);
+    }
+    if (message.yellow !== 0) {
+      obj.yellow = Math.round(message.yellow);
+    }
+    if (message.red !== 0) {
+      obj.red = Math.round(message.red);
+    }
+    if (message.documentChecksPassed !== 0) {
+      obj.documentChecksPassed = Math.round(message.documentChecksPassed);
+    }
+    if (message.documentChecksFailed !== 0) {
+      obj.documentChecksFailed = Math.round(message.documentChecksFailed);
+    }
+    if (message.inspectionsPassed !== 0) {
+      obj.inspectionsPassed = Math.round(message.inspectionsPassed);
+    }
+    if (message.inspectionsFailed !== 0) {
+      obj.inspectionsFailed = Math.round(message.inspectionsFailed);
+    }
+    if (message.cancelled !== 0) {
+      obj.cancelled = Math.round(message.cancelled);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CustomsActivityPoint>): CustomsActivityPoint {
+    return CustomsActivityPoint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CustomsActivityPoint>): CustomsActivityPoint {
+    const message = createBaseCustomsActivityPoint();
+    message.bucketStart = object.bucketStart ?? undefined;
+    message.green = object.green ?? 0;
+    message.yellow = object.yellow ?? 0;
+    message.red = object.red ?? 0;
+    message.documentChecksPassed = object.documentChecksPassed ?? 0;
+    message.documentChecksFailed = object.documentChecksFailed ?? 0;
+    message.inspectionsPassed = object.inspectionsPassed ?? 0;
+    message.inspectionsFailed = object.inspectionsFailed ?? 0;
+    message.cancelled = object.cancelled ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetCustomsActivityResponse(): GetCustomsActivityResponse {
+  return { points: [] };
+}
+
+export const GetCustomsActivityResponse: MessageFns<GetCustomsActivityResponse> = {
+  encode(message: GetCustomsActivityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.points) {
+      CustomsActivityPoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCustomsActivityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCustomsActivityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.points.push(CustomsActivityPoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCustomsActivityResponse {
+    return {
+      points: globalThis.Array.isArray(object?.points)
+        ? object.points.map((e: any) => CustomsActivityPoint.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetCustomsActivityResponse): unknown {
+    const obj: any = {};
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => CustomsActivityPoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCustomsActivityResponse>): GetCustomsActivityResponse {
+    return GetCustomsActivityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCustomsActivityResponse>): GetCustomsActivityResponse {
+    const message = createBaseGetCustomsActivityResponse();
+    message.points = object.points?.map((e) => CustomsActivityPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetYardDwellRequest(): GetYardDwellRequest {
+  return { range: undefined, bucketSeconds: 0, terminalCode: '' };
+}
+
+export const GetYardDwellRequest: MessageFns<GetYardDwellRequest> = {
+  encode(message: GetYardDwellRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(10).fork()).join();
+    }
+    if (message.bucketSeconds !== 0) {
+      writer.uint32(16).uint32(message.bucketSeconds);
+    }
+    if (message.terminalCode !== '') {
+      writer.uint32(26).string(message.terminalCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetYardDwellRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetYardDwellRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bucketSeconds = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.terminalCode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetYardDwellRequest {
+    return {
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+      bucketSeconds: isSet(object.bucketSeconds)
+        ? globalThis.Number(object.bucketSeconds)
+        : isSet(object.bucket_seconds)
+          ? globalThis.Number(object.bucket_seconds)
+          : 0,
+      terminalCode: isSet(object.terminalCode)
+        ? globalThis.String(object.terminalCode)
+        : isSet(object.terminal_code)
+          ? globalThis.String(object.terminal_code)
+          : '',
+    };
+  },
+
+  toJSON(message: GetYardDwellRequest): unknown {
+    const obj: any = {};
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    if (message.bucketSeconds !== 0) {
+      obj.bucketSeconds = Math.round(message.bucketSeconds);
+    }
+    if (message.terminalCode !== '') {
+      obj.terminalCode = message.terminalCode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetYardDwellRequest>): GetYardDwellRequest {
+    return GetYardDwellRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetYardDwellRequest>): GetYardDwellRequest {
+    const message = createBaseGetYardDwellRequest();
+    message.range =
+      object.range !== undefined && object.range !== null ? TimeRange.fromPartial(object.range) : undefined;
+    message.bucketSeconds = object.bucketSeconds ?? 0;
+    message.terminalCode = object.terminalCode ?? '';
+    return message;
+  },
+};
+
+function createBaseYardDwellPoint(): YardDwellPoint {
+  return {
+    bucketStart: undefined,
+    terminalCode: '',
+    stays: 0,
+    dwellP50Seconds: 0,
+    dwellP90Seconds: 0,
+    dwellMaxSeconds: 0,
+  };
+}
+
+export const YardDwellPoint: MessageFns<YardDwellPoint> = {
+  encode(message: YardDwellPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bucketStart !== undefined) {
+      Timestamp.encode(toTimestamp(message.bucketStart), writer.uint32(10).fork()).join();
+    }
+    if (message.terminalCode !== '') {
+      writer.uint32(18).string(message.terminalCode);
+    }
+    if (message.stays !== 0) {
+      writer.uint32(24).uint64(message.stays);
+    }
+    if (message.dwellP50Seconds !== 0) {
+      writer.uint32(33).double(message.dwellP50Seconds);
+    }
+    if (message.dwellP90Seconds !== 0) {
+      writer.uint32(41).double(message.dwellP90Seconds);
+    }
+    if (message.dwellMaxSeconds !== 0) {
+      writer.uint32(49).double(message.dwellMaxSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): YardDwellPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseYardDwellPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bucketStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.terminalCode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stays = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.dwellP50Seconds = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.dwellP90Seconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.dwellMaxSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): YardDwellPoint {
+    return {
+      bucketStart: isSet(object.bucketStart)
+        ? fromJsonTimestamp(object.bucketStart)
+        : isSet(object.bucket_start)
+          ? fromJsonTimestamp(object.bucket_start)
+          : undefined,
+      terminalCode: isSet(object.terminalCode)
+        ? globalThis.String(object.terminalCode)
+        : isSet(object.terminal_code)
+          ? globalThis.String(object.terminal_code)
+          : '',
+      stays: isSet(object.stays) ? globalThis.Number(object.stays) : 0,
+      dwellP50Seconds: isSet(object.dwellP50Seconds)
+        ? globalThis.Number(object.dwellP50Seconds)
+        : isSet(object.dwell_p50_seconds)
+          ? globalThis.Number(object.dwell_p50_seconds)
+          : 0,
+      dwellP90Seconds: isSet(object.dwellP90Seconds)
+        ? globalThis.Number(object.dwellP90Seconds)
+        : isSet(object.dwell_p90_seconds)
+          ? globalThis.Number(object.dwell_p90_seconds)
+          : 0,
+      dwellMaxSeconds: isSet(object.dwellMaxSeconds)
+        ? globalThis.Number(object.dwellMaxSeconds)
+        : isSet(object.dwell_max_seconds)
+          ? globalThis.Number(object.dwell_max_seconds)
+          : 0,
+    };
+  },
+
+  toJSON(message: YardDwellPoint): unknown {
+    const obj: any = {};
+    if (message.bucketStart !== undefined) {
+      obj.bucketStart = message.bucketStart.toISOString();
+    }
+    if (message.terminalCode !== '') {
+      obj.terminalCode = message.terminalCode;
+    }
+    if (message.stays !== 0) {
+      obj.stays = Math.round(message.stays);
+    }
+    if (message.dwellP50Seconds !== 0) {
+      obj.dwellP50Seconds = floatToJson(message.dwellP50Seconds);
+    }
+    if (message.dwellP90Seconds !== 0) {
+      obj.dwellP90Seconds = floatToJson(message.dwellP90Seconds);
+    }
+    if (message.dwellMaxSeconds !== 0) {
+      obj.dwellMaxSeconds = floatToJson(message.dwellMaxSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<YardDwellPoint>): YardDwellPoint {
+    return YardDwellPoint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<YardDwellPoint>): YardDwellPoint {
+    const message = createBaseYardDwellPoint();
+    message.bucketStart = object.bucketStart ?? undefined;
+    message.terminalCode = object.terminalCode ?? '';
+    message.stays = object.stays ?? 0;
+    message.dwellP50Seconds = object.dwellP50Seconds ?? 0;
+    message.dwellP90Seconds = object.dwellP90Seconds ?? 0;
+    message.dwellMaxSeconds = object.dwellMaxSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetYardDwellResponse(): GetYardDwellResponse {
+  return { points: [] };
+}
+
+export const GetYardDwellResponse: MessageFns<GetYardDwellResponse> = {
+  encode(message: GetYardDwellResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.points) {
+      YardDwellPoint.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetYardDwellResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetYardDwellResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.points.push(YardDwellPoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetYardDwellResponse {
+    return {
+      points: globalThis.Array.isArray(object?.points)
+        ? object.points.map((e: any) => YardDwellPoint.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetYardDwellResponse): unknown {
+    const obj: any = {};
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => YardDwellPoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetYardDwellResponse>): GetYardDwellResponse {
+    return GetYardDwellResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetYardDwellResponse>): GetYardDwellResponse {
+    const message = createBaseGetYardDwellResponse();
+    message.points = object.points?.map((e) => YardDwellPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetConsumerLagRequest(): GetConsumerLagRequest {
+  return {};
+}
+
+export const GetConsumerLagRequest: MessageFns<GetConsumerLagRequest> = {
+  encode(_: GetConsumerLagRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsumerLagRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsumerLagRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetConsumerLagRequest {
+    return {};
+  },
+
+  toJSON(_: GetConsumerLagRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsumerLagRequest>): GetConsumerLagRequest {
+    return GetConsumerLagRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetConsumerLagRequest>): GetConsumerLagRequest {
+    const message = createBaseGetConsumerLagRequest();
+    return message;
+  },
+};
+
+function createBaseConsumerLag(): ConsumerLag {
+  return { stream: '', consumer: '', pending: 0, ackPending: 0, present: false };
+}
+
+export const ConsumerLag: MessageFns<ConsumerLag> = {
+  encode(message: ConsumerLag, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== '') {
+      writer.uint32(10).string(message.stream);
+    }
+    if (message.consumer !== '') {
+      writer.uint32(18).string(message.consumer);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(24).uint64(message.pending);
+    }
+    if (message.ackPending !== 0) {
+      writer.uint32(32).uint64(message.ackPending);
+    }
+    if (message.present !== false) {
+      writer.uint32(40).bool(message.present);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumerLag {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumerLag();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pending = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ackPending = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.present = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumerLag {
+    return {
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : '',
+      consumer: isSet(object.consumer) ? globalThis.String(object.consumer) : '',
+      pending: isSet(object.pending) ? globalThis.Number(object.pending) : 0,
+      ackPending: isSet(object.ackPending)
+        ? globalThis.Number(object.ackPending)
+        : isSet(object.ack_pending)
+          ? globalThis.Number(object.ack_pending)
+          : 0,
+      present: isSet(object.present) ? globalThis.Boolean(object.present) : false,
+    };
+  },
+
+  toJSON(message: ConsumerLag): unknown {
+    const obj: any = {};
+    if (message.stream !== '') {
+      obj.stream = message.stream;
+    }
+    if (message.consumer !== '') {
+      obj.consumer = message.consumer;
+    }
+    if (message.pending !== 0) {
+      obj.pending = Math.round(message.pending);
+    }
+    if (message.ackPending !== 0) {
+      obj.ackPending = Math.round(message.ackPending);
+    }
+    if (message.present !== false) {
+      obj.present = message.present;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ConsumerLag>): ConsumerLag {
+    return ConsumerLag.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConsumerLag>): ConsumerLag {
+    const message = createBaseConsumerLag();
+    message.stream = object.stream ?? '';
+    message.consumer = object.consumer ?? '';
+    message.pending = object.pending ?? 0;
+    message.ackPending = object.ackPending ?? 0;
+    message.present = object.present ?? false;
+    return message;
+  },
+};
+
+function createBaseGetConsumerLagResponse(): GetConsumerLagResponse {
+  return { consumers: [], observedTime: undefined };
+}
+
+export const GetConsumerLagResponse: MessageFns<GetConsumerLagResponse> = {
+  encode(message: GetConsumerLagResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.consumers) {
+      ConsumerLag.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.observedTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.observedTime), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsumerLagResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsumerLagResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.consumers.push(ConsumerLag.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.observedTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsumerLagResponse {
+    return {
+      consumers: globalThis.Array.isArray(object?.consumers)
+        ? object.consumers.map((e: any) => ConsumerLag.fromJSON(e))
+        : [],
+      observedTime: isSet(object.observedTime)
+        ? fromJsonTimestamp(object.observedTime)
+        : isSet(object.observed_time)
+          ? fromJsonTimestamp(object.observed_time)
+          : undefined,
+    };
+  },
+
+  toJSON(message: GetConsumerLagResponse): unknown {
+    const obj: any = {};
+    if (message.consumers?.length) {
+      obj.consumers = message.consumers.map((e) => ConsumerLag.toJSON(e));
+    }
+    if (message.observedTime !== undefined) {
+      obj.observedTime = message.observedTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetConsumerLagResponse>): GetConsumerLagResponse {
+    return GetConsumerLagResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetConsumerLagResponse>): GetConsumerLagResponse {
+    const message = createBaseGetConsumerLagResponse();
+    message.consumers = object.consumers?.map((e) => ConsumerLag.fromPartial(e)) || [];
+    message.observedTime = object.observedTime ?? undefined;
+    return message;
+  },
+};
+
 /**
  * What logistics firms and port operators ask: where is a container, may it leave, what is at berth, how fast
  * is the port and customs.
@@ -3263,6 +4971,57 @@ export const TrackingServiceService = {
     responseDeserialize: (value: Buffer): GetClearanceMetricsResponse =>
       GetClearanceMetricsResponse.decode(value),
   },
+  /** Customs and admin only: declarations held for a document check or physical inspection, oldest hold first. */
+  listHeldDeclarations: {
+    path: '/portstream.v1.TrackingService/ListHeldDeclarations' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListHeldDeclarationsRequest): Buffer =>
+      Buffer.from(ListHeldDeclarationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListHeldDeclarationsRequest =>
+      ListHeldDeclarationsRequest.decode(value),
+    responseSerialize: (value: ListHeldDeclarationsResponse): Buffer =>
+      Buffer.from(ListHeldDeclarationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListHeldDeclarationsResponse =>
+      ListHeldDeclarationsResponse.decode(value),
+  },
+  /** Customs and admin only: decisions per time bucket by channel, and the outcomes of checks and inspections. */
+  getCustomsActivity: {
+    path: '/portstream.v1.TrackingService/GetCustomsActivity' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCustomsActivityRequest): Buffer =>
+      Buffer.from(GetCustomsActivityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCustomsActivityRequest => GetCustomsActivityRequest.decode(value),
+    responseSerialize: (value: GetCustomsActivityResponse): Buffer =>
+      Buffer.from(GetCustomsActivityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCustomsActivityResponse =>
+      GetCustomsActivityResponse.decode(value),
+  },
+  /** Yard stays that ended per time bucket and terminal, with their dwell time quantiles. */
+  getYardDwell: {
+    path: '/portstream.v1.TrackingService/GetYardDwell' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetYardDwellRequest): Buffer =>
+      Buffer.from(GetYardDwellRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetYardDwellRequest => GetYardDwellRequest.decode(value),
+    responseSerialize: (value: GetYardDwellResponse): Buffer =>
+      Buffer.from(GetYardDwellResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetYardDwellResponse => GetYardDwellResponse.decode(value),
+  },
+  /** Admin, customs and operators: how far the services' durable consumers are behind their streams, now. */
+  getConsumerLag: {
+    path: '/portstream.v1.TrackingService/GetConsumerLag' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConsumerLagRequest): Buffer =>
+      Buffer.from(GetConsumerLagRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConsumerLagRequest => GetConsumerLagRequest.decode(value),
+    responseSerialize: (value: GetConsumerLagResponse): Buffer =>
+      Buffer.from(GetConsumerLagResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConsumerLagResponse => GetConsumerLagResponse.decode(value),
+  },
 } as const;
 
 export interface TrackingServiceServer extends UntypedServiceImplementation {
@@ -3279,6 +5038,14 @@ export interface TrackingServiceServer extends UntypedServiceImplementation {
   getThroughput: handleUnaryCall<GetThroughputRequest, GetThroughputResponse>;
   /** Clearance latency quantiles and channel shares per time bucket. */
   getClearanceMetrics: handleUnaryCall<GetClearanceMetricsRequest, GetClearanceMetricsResponse>;
+  /** Customs and admin only: declarations held for a document check or physical inspection, oldest hold first. */
+  listHeldDeclarations: handleUnaryCall<ListHeldDeclarationsRequest, ListHeldDeclarationsResponse>;
+  /** Customs and admin only: decisions per time bucket by channel, and the outcomes of checks and inspections. */
+  getCustomsActivity: handleUnaryCall<GetCustomsActivityRequest, GetCustomsActivityResponse>;
+  /** Yard stays that ended per time bucket and terminal, with their dwell time quantiles. */
+  getYardDwell: handleUnaryCall<GetYardDwellRequest, GetYardDwellResponse>;
+  /** Admin, customs and operators: how far the services' durable consumers are behind their streams, now. */
+  getConsumerLag: handleUnaryCall<GetConsumerLagRequest, GetConsumerLagResponse>;
 }
 
 export interface TrackingServiceClient extends Client {
@@ -3400,6 +5167,70 @@ export interface TrackingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetClearanceMetricsResponse) => void,
+  ): ClientUnaryCall;
+  /** Customs and admin only: declarations held for a document check or physical inspection, oldest hold first. */
+  listHeldDeclarations(
+    request: ListHeldDeclarationsRequest,
+    callback: (error: ServiceError | null, response: ListHeldDeclarationsResponse) => void,
+  ): ClientUnaryCall;
+  listHeldDeclarations(
+    request: ListHeldDeclarationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListHeldDeclarationsResponse) => void,
+  ): ClientUnaryCall;
+  listHeldDeclarations(
+    request: ListHeldDeclarationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListHeldDeclarationsResponse) => void,
+  ): ClientUnaryCall;
+  /** Customs and admin only: decisions per time bucket by channel, and the outcomes of checks and inspections. */
+  getCustomsActivity(
+    request: GetCustomsActivityRequest,
+    callback: (error: ServiceError | null, response: GetCustomsActivityResponse) => void,
+  ): ClientUnaryCall;
+  getCustomsActivity(
+    request: GetCustomsActivityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCustomsActivityResponse) => void,
+  ): ClientUnaryCall;
+  getCustomsActivity(
+    request: GetCustomsActivityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCustomsActivityResponse) => void,
+  ): ClientUnaryCall;
+  /** Yard stays that ended per time bucket and terminal, with their dwell time quantiles. */
+  getYardDwell(
+    request: GetYardDwellRequest,
+    callback: (error: ServiceError | null, response: GetYardDwellResponse) => void,
+  ): ClientUnaryCall;
+  getYardDwell(
+    request: GetYardDwellRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetYardDwellResponse) => void,
+  ): ClientUnaryCall;
+  getYardDwell(
+    request: GetYardDwellRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetYardDwellResponse) => void,
+  ): ClientUnaryCall;
+  /** Admin, customs and operators: how far the services' durable consumers are behind their streams, now. */
+  getConsumerLag(
+    request: GetConsumerLagRequest,
+    callback: (error: ServiceError | null, response: GetConsumerLagResponse) => void,
+  ): ClientUnaryCall;
+  getConsumerLag(
+    request: GetConsumerLagRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConsumerLagResponse) => void,
+  ): ClientUnaryCall;
+  getConsumerLag(
+    request: GetConsumerLagRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConsumerLagResponse) => void,
   ): ClientUnaryCall;
 }
 
