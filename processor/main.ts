@@ -16,6 +16,7 @@ import {
   waitForStreams,
 } from '../core/nats/topology.js';
 import { CUSTOMS_CONSUMER, startCustomsDecider } from './customs/decider.js';
+import { INDEX_CONSUMER, startListIndex } from './index/projection.js';
 import { createProcessorMetrics } from './metrics.js';
 import { SelectionSecrets } from './rules/selection.js';
 import { RuleStore } from './rules/store.js';
@@ -84,6 +85,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   if (roles.includes('state')) {
     parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs, metrics }));
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
+    // Who may be shown which container and declaration, for the API's lists: follows the state it keeps.
+    parts.push(await startListIndex({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+    consumers.push(
+      { stream: `KV_${buckets.names.containers}`, consumer: INDEX_CONSUMER },
+      { stream: `KV_${buckets.names.declarations}`, consumer: INDEX_CONSUMER },
+    );
   }
   const gauges = watchConsumers(jsm, registry, consumers, log);
   log.info({ rules: rules.current().version, roles }, 'processor started');

@@ -98,6 +98,8 @@ export function createTrackingService(deps: TrackingServiceDeps): TrackingServic
     listDecisions: unary(deps, r.decisions.bind(r)),
     getThroughput: unary(deps, r.throughput.bind(r)),
     getClearanceMetrics: unary(deps, r.clearance.bind(r)),
+    listContainers: unary(deps, r.containers.bind(r)),
+    listDeclarations: unary(deps, r.declarations.bind(r)),
     watchContainer: (call: ServerWritableStream<WatchContainerRequest, WatchContainerResponse>) => {
       // Hooked before anything is awaited: a client that cancels at once still ends the watch and deletes
       // its server consumer.
