@@ -16,6 +16,7 @@ import {
   waitForStreams,
 } from '../core/nats/topology.js';
 import { CUSTOMS_CONSUMER, startCustomsProjector } from './customs/projector.js';
+import { INDEX_CONSUMER, startListIndex } from './index/projection.js';
 import { createProcessorMetrics } from './metrics.js';
 import { STATE_CONSUMER, startStateConsumer } from './state/consumer.js';
 
@@ -63,6 +64,12 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   if (roles.includes('state')) {
     parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs, metrics }));
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
+    // Who may be shown which container and declaration, for the API's lists: follows the state it keeps.
+    parts.push(await startListIndex({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+    consumers.push(
+      { stream: `KV_${buckets.names.containers}`, consumer: INDEX_CONSUMER },
+      { stream: `KV_${buckets.names.declarations}`, consumer: INDEX_CONSUMER },
+    );
   }
   const gauges = watchConsumers(jsm, registry, consumers, log);
   log.info({ roles }, 'processor started');

@@ -94,7 +94,8 @@ export function openApiDocument(version: string): object {
     info: {
       title: 'portstream tracking API',
       version,
-      description: 'Container status and history, vessel visits, clearance decisions and port metrics.',
+      description:
+        "Container status and history, the caller's containers and declarations, vessel visits, clearance decisions and port metrics.",
     },
     security: [{ bearer: [] }],
     paths,

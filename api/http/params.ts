@@ -3,10 +3,11 @@
 import { invalidArgument } from '../../core/errors.js';
 import { Channel, channelFromJSON } from '../../proto/gen/portstream/v1/customs.js';
 import {
+  ReleasedFilter,
   ThroughputTime,
   throughputTimeFromJSON,
   vesselVisitStatusFromJSON,
-  VesselVisitStatus,
+  type VesselVisitStatus,
   type TimeRange,
 } from '../../proto/gen/portstream/v1/tracking.js';
 
@@ -38,18 +39,39 @@ export function range(q: Query): TimeRange {
   return { startTime: time(q, 'start_time'), endTime: time(q, 'end_time') };
 }
 
-/** ?status=BERTHED&status=ARRIVED (short or full enum names). */
-export function statuses(q: Query): VesselVisitStatus[] {
-  const raw = q.status;
+/**
+ * A repeated enum parameter (?status=A&status=B or ?status=A,B), short or full enum names; UNSPECIFIED and
+ * unknown names are INVALID_ARGUMENT naming `field` (the proto field, where it differs from the parameter).
+ */
+export function enumList<T extends number>(
+  q: Query,
+  name: string,
+  enumPrefix: string,
+  fromJSON: (v: string) => T,
+  field = name,
+): T[] {
+  const raw = q[name];
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : raw.split(',');
   return list.map((s) => {
-    const full = s.startsWith('VESSEL_VISIT_STATUS_') ? s : `VESSEL_VISIT_STATUS_${s}`;
-    const v = vesselVisitStatusFromJSON(full);
-    if (v === VesselVisitStatus.UNRECOGNIZED || v === VesselVisitStatus.UNSPECIFIED) {
-      throw invalidArgument('status', `unknown status ${s}`);
-    }
+    const v = fromJSON(s.startsWith(enumPrefix) ? s : `${enumPrefix}${s}`);
+    // UNRECOGNIZED is -1, UNSPECIFIED 0 in every generated enum.
+    if (v <= 0) throw invalidArgument(field, `unknown value ${s}`);
     return v;
   });
+}
+
+/** ?status=BERTHED&status=ARRIVED (short or full enum names). */
+export function statuses(q: Query): VesselVisitStatus[] {
+  return enumList(q, 'status', 'VESSEL_VISIT_STATUS_', vesselVisitStatusFromJSON);
+}
+
+/** ?released=true (RELEASED) or false (HELD); absent: both. */
+export function released(q: Query): ReleasedFilter {
+  const v = str(q, 'released');
+  if (v === '') return ReleasedFilter.UNSPECIFIED;
+  if (v === 'true') return ReleasedFilter.RELEASED;
+  if (v === 'false') return ReleasedFilter.HELD;
+  throw invalidArgument('released', 'must be true or false');
 }
 
 /** ?time=RECEIVE_TIME or EVENT_TIME (short or full enum names); absent: event time. */

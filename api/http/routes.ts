@@ -2,21 +2,36 @@
 // document, so the two cannot drift. Responses are the proto responses through the generated toJSON
 // (proto3 JSON mapping: camelCase fields, enum names, RFC 3339 times, 64-bit numbers as numbers).
 import type { Principal } from '../../core/auth/principal.js';
+import { clearanceStatusFromJSON } from '../../proto/gen/portstream/v1/customs.js';
 import {
   GetConsumerLagResponse,
   GetCustomsActivityResponse,
   GetYardDwellResponse,
   ListHeldDeclarationsResponse,
+  containerLocationFromJSON,
+  customsStatusFromJSON,
   GetClearanceMetricsResponse,
   GetContainerStatusResponse,
   GetThroughputResponse,
   GetVesselVisitResponse,
   ListContainerEventsResponse,
+  ListContainersResponse,
+  ListDeclarationsResponse,
   ListDecisionsResponse,
   ListVesselVisitsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
 import type { TrackingReads } from '../tracking/reads.js';
-import { channels, range, statuses, str, throughputTime, uint, type Query } from './params.js';
+import {
+  channels,
+  enumList,
+  range,
+  released,
+  statuses,
+  str,
+  throughputTime,
+  uint,
+  type Query,
+} from './params.js';
 
 export interface ParamDoc {
   name: string;
@@ -59,6 +74,22 @@ function rangeParams(window: string, buckets: string, bucketDefault: number): Pa
     },
   ];
 }
+const LIST_PAGE: ParamDoc[] = [
+  { name: 'page_size', in: 'query', type: 'integer', description: '1-500, default 50' },
+  {
+    name: 'page_token',
+    in: 'query',
+    description: "a previous response's nextPageToken, with the same filters and the same token",
+  },
+];
+const LIST_FILTERS: ParamDoc[] = [
+  {
+    name: 'call_id',
+    in: 'query',
+    description: 'only this vessel call, <UN/LOCODE>-<terminal>-<IMO>-<voyage>',
+  },
+  { name: 'released', in: 'query', description: 'true: only released (cleared); false: only held' },
+];
 const CONTAINER: ParamDoc = {
   name: 'container_number',
   in: 'path',
@@ -88,6 +119,73 @@ export const ROUTES: readonly RouteSpec[] = [
       ListContainerEventsResponse.toJSON(
         await r.containerEvents(p, {
           containerNumber: path.container_number ?? '',
+          pageSize: uint(q, 'page_size'),
+          pageToken: str(q, 'page_token'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/containers',
+    operationId: 'ListContainers',
+    summary:
+      'The containers the caller may see (a firm: those carrying its bills), each as GetContainerStatus shows it',
+    response: 'ListContainersResponse',
+    params: [
+      {
+        name: 'location',
+        in: 'query',
+        array: true,
+        description: 'e.g. IN_YARD; repeat or comma-separate',
+      },
+      {
+        name: 'customs_status',
+        in: 'query',
+        array: true,
+        description: 'e.g. DOCUMENT_CHECK; repeat or comma-separate',
+      },
+      ...LIST_FILTERS,
+      ...LIST_PAGE,
+    ],
+    handle: async (r, p, _path, q) =>
+      ListContainersResponse.toJSON(
+        await r.containers(p, {
+          locations: enumList(q, 'location', 'CONTAINER_LOCATION_', containerLocationFromJSON, 'locations'),
+          customsStatuses: enumList(
+            q,
+            'customs_status',
+            'CUSTOMS_STATUS_',
+            customsStatusFromJSON,
+            'customs_statuses',
+          ),
+          callId: str(q, 'call_id'),
+          released: released(q),
+          pageSize: uint(q, 'page_size'),
+          pageToken: str(q, 'page_token'),
+        }),
+      ),
+  },
+  {
+    path: '/v1/declarations',
+    operationId: 'ListDeclarations',
+    summary:
+      'The declarations the caller may see (a firm: those it is declarant or trader of), with their current decision',
+    response: 'ListDeclarationsResponse',
+    params: [
+      {
+        name: 'status',
+        in: 'query',
+        array: true,
+        description: 'clearance status, e.g. PHYSICAL_INSPECTION; repeat or comma-separate',
+      },
+      ...LIST_FILTERS,
+      ...LIST_PAGE,
+    ],
+    handle: async (r, p, _path, q) =>
+      ListDeclarationsResponse.toJSON(
+        await r.declarations(p, {
+          statuses: enumList(q, 'status', 'CLEARANCE_STATUS_', clearanceStatusFromJSON, 'statuses'),
+          callId: str(q, 'call_id'),
+          released: released(q),
           pageSize: uint(q, 'page_size'),
           pageToken: str(q, 'page_token'),
         }),

@@ -35,6 +35,9 @@ export function withDeclarationCache(store: TrackingStore, ttlMs = 5000, maxEntr
     vesselVisit: (id) => store.vesselVisit(id),
     vesselVisitIds: () => store.vesselVisitIds(),
     decisions: (no) => store.decisions(no),
+    // Lists show the current state: never cached.
+    declarationState: (no) => store.declarationState(no),
+    listed: (prefix) => store.listed(prefix),
     declaration: (no) => {
       const e = entries.get(no);
       if (e && performance.now() - e.at < ttlMs) return Promise.resolve(e.value);

@@ -34,6 +34,10 @@ import type {
   GetVesselVisitResponse,
   ListContainerEventsRequest,
   ListContainerEventsResponse,
+  ListContainersRequest,
+  ListContainersResponse,
+  ListDeclarationsRequest,
+  ListDeclarationsResponse,
   ListDecisionsRequest,
   ListDecisionsResponse,
   ListVesselVisitsRequest,
@@ -61,6 +65,7 @@ import {
   type DashboardAnalytics,
 } from './dashboard.js';
 import type { LagSource } from './lag.js';
+import { listContainers, listDeclarations } from './lists.js';
 import type { TrackingStore } from './store.js';
 
 /** The ClickHouse side, as the core/clickhouse helpers shape it (bound to a client by the composition root). */
@@ -221,6 +226,16 @@ export class TrackingReads {
       events,
       nextPageToken: page.nextCursor === undefined ? '' : encodeToken(n, page.nextCursor),
     };
+  }
+
+  /** The caller's containers, each as containerStatus shows it (lists.ts). */
+  containers(p: Principal, req: ListContainersRequest): Promise<ListContainersResponse> {
+    return listContainers(this.store, p, req);
+  }
+
+  /** The caller's declarations with their current decision as it may read it (lists.ts). */
+  declarations(p: Principal, req: ListDeclarationsRequest): Promise<ListDeclarationsResponse> {
+    return listDeclarations(this.store, p, req);
   }
 
   /** Vessel schedules are what the port publishes anyway: every role may read them. */

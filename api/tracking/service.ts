@@ -102,6 +102,8 @@ export function createTrackingService(deps: TrackingServiceDeps): TrackingServic
     getCustomsActivity: unary(deps, r.customsActivity.bind(r)),
     getYardDwell: unary(deps, r.yardDwell.bind(r)),
     getConsumerLag: unary(deps, r.consumerLag.bind(r)),
+    listContainers: unary(deps, r.containers.bind(r)),
+    listDeclarations: unary(deps, r.declarations.bind(r)),
     watchContainer: (call: ServerWritableStream<WatchContainerRequest, WatchContainerResponse>) => {
       // Hooked before anything is awaited: a client that cancels at once still ends the watch and deletes
       // its server consumer.

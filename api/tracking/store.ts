@@ -18,12 +18,14 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import {
   BUCKET_CONTAINERS,
   BUCKET_DECLARATIONS,
+  BUCKET_LIST_INDEX,
   BUCKET_VESSEL_VISITS,
   ensureBucket,
 } from '../../core/nats/buckets.js';
 import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
-import { decodeDeclarationState } from '../../core/state/declaration.js';
+import { decodeDeclarationState, type DeclarationState } from '../../core/state/declaration.js';
+import { listedId } from '../../core/state/list-index.js';
 import { Decision, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
 import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
@@ -47,6 +49,13 @@ export interface TrackingStore {
   vesselVisitIds(): Promise<string[]>;
   /** The current revision of a declaration (its parties decide who may see it). */
   declaration(declarationNumber: string): Promise<Declaration | undefined>;
+  /** The declaration with its revision and decisions (the last is current). */
+  declarationState(declarationNumber: string): Promise<DeclarationState | undefined>;
+  /**
+   * The ids listed in the list index under a prefix (core/state/list-index.ts), sorted, without duplicates:
+   * candidates for a list, each still to be checked against its record.
+   */
+  listed(prefix: string): Promise<string[]>;
   decisions(declarationNumber: string): Promise<Decision[]>;
 }
 
@@ -66,6 +75,8 @@ export class KvTrackingStore implements TrackingStore {
     /** Listed (vessel visit ids) through the KV client. */
     private readonly visits: KV,
     private readonly reads: { containers: CasBucket; visits: CasBucket; declarations: CasBucket },
+    /** The list index bucket's name. */
+    private readonly indexBucket: string,
   ) {}
 
   /**
@@ -75,15 +86,21 @@ export class KvTrackingStore implements TrackingStore {
   static async open(nc: NatsConnection, replicas = 1, prefix = ''): Promise<KvTrackingStore> {
     const js = jetstream(nc);
     // Only the buckets it reads: the API's NATS user may open no others.
-    const names = [BUCKET_CONTAINERS, BUCKET_VESSEL_VISITS, BUCKET_DECLARATIONS].map((b) => `${prefix}${b}`);
+    const names = [BUCKET_CONTAINERS, BUCKET_VESSEL_VISITS, BUCKET_DECLARATIONS, BUCKET_LIST_INDEX].map(
+      (b) => `${prefix}${b}`,
+    );
     const [, visits] = await Promise.all(names.map((n) => ensureBucket(js, n, replicas)));
     const requests = new PipelinedRequests(nc);
     const [c, v, d] = names.map((n) => new CasBucket(requests, n)) as [CasBucket, CasBucket, CasBucket];
-    return new KvTrackingStore(js, await jetstreamManager(nc), requests, names[0] as string, visits as KV, {
-      containers: c,
-      visits: v,
-      declarations: d,
-    });
+    return new KvTrackingStore(
+      js,
+      await jetstreamManager(nc),
+      requests,
+      names[0] as string,
+      visits as KV,
+      { containers: c, visits: v, declarations: d },
+      names[3] as string,
+    );
   }
 
   private get containersStream(): string {
@@ -187,6 +204,47 @@ export class KvTrackingStore implements TrackingStore {
     return KEY.test(no)
       ? decodeEntry(await this.reads.declarations.get(no), (b) => decodeDeclarationState(b).declaration)
       : undefined;
+  }
+
+  async declarationState(no: string): Promise<DeclarationState | undefined> {
+    return KEY.test(no)
+      ? decodeEntry(await this.reads.declarations.get(no), decodeDeclarationState)
+      : undefined;
+  }
+
+  /**
+   * Reads the keys under the prefix with a headers-only ordered consumer delivering each key's last message,
+   * deleted after the read (a key whose last message is a delete is not listed). The number of keys, from the
+   * stream's subject counts, bounds the read, so an empty list costs one request and no fetch timeout.
+   */
+  async listed(prefix: string): Promise<string[]> {
+    const stream = `KV_${this.indexBucket}`;
+    const filter = `$KV.${this.indexBucket}.${prefix}>`;
+    const info = await this.jsm.streams.info(stream, { subjects_filter: filter });
+    let left = Object.keys(info.state.subjects ?? {}).length;
+    const ids = new Set<string>();
+    if (left === 0) return [];
+    const consumer = await this.js.consumers.get(stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+      headers_only: true,
+    });
+    try {
+      while (left > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(left, 1000), expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          const op = m.headers?.get(KV_OPERATION) ?? '';
+          if (op === '' || op === 'PUT') ids.add(listedId(m.subject));
+        }
+        if (got === 0) break;
+        left -= got;
+      }
+    } finally {
+      await consumer.delete().catch(() => false);
+    }
+    return [...ids].sort();
   }
 
   /**

@@ -6,6 +6,7 @@
 //   ps_vessel_visits key: "<UN/LOCODE>-<terminal>-<IMO>-<voyage>"  value: core/state/visit.ts (protobuf)
 //   ps_manifests     key: "<call id>.<carrier code>"   value: ManifestHeader (protobuf; the last 16 versions kept)
 //   ps_bills         key: bill of lading number     value: BillRecord (protobuf)
+//   ps_list_index    key: see core/state/list-index.ts  value: "1" (who may be shown which container/declaration)
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ENTERPRISE_HISTORY } from '../state/enterprise.js';
@@ -17,6 +18,7 @@ export const BUCKET_CONTAINERS = 'ps_containers';
 export const BUCKET_VESSEL_VISITS = 'ps_vessel_visits';
 export const BUCKET_MANIFESTS = 'ps_manifests';
 export const BUCKET_BILLS = 'ps_bills';
+export const BUCKET_LIST_INDEX = 'ps_list_index';
 /** Versions of a manifest's header kept for audit. */
 const MANIFEST_HISTORY = 16;
 
@@ -27,8 +29,10 @@ export interface Buckets {
   enterprises: KV;
   containers: KV;
   vesselVisits: KV;
+  /** Which party may be shown which container and declaration (processor/index/ writes it). */
+  listIndex: KV;
   /** Bucket names (with the prefix), for access that bypasses the KV client (core/nats/pipelined.ts). */
-  names: { containers: string; vesselVisits: string; declarations: string };
+  names: { containers: string; vesselVisits: string; declarations: string; listIndex: string };
 }
 
 /** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
@@ -62,12 +66,13 @@ export function ensureEnterpriseBucket(js: JetStreamClient, replicas: number, pr
 /** Creates (or opens) every bucket; safe to call from several services at once. */
 export async function ensureBuckets(js: JetStreamClient, replicas: number, prefix = ''): Promise<Buckets> {
   const open = (name: string): Promise<KV> => ensureBucket(js, `${prefix}${name}`, replicas);
-  const [declarations, declarants, enterprises, containers, vesselVisits] = await Promise.all([
+  const [declarations, declarants, enterprises, containers, vesselVisits, listIndex] = await Promise.all([
     open(BUCKET_DECLARATIONS),
     open(BUCKET_DECLARANTS),
     ensureEnterpriseBucket(js, replicas, prefix),
     open(BUCKET_CONTAINERS),
     open(BUCKET_VESSEL_VISITS),
+    open(BUCKET_LIST_INDEX),
   ]);
   return {
     declarations,
@@ -75,10 +80,12 @@ export async function ensureBuckets(js: JetStreamClient, replicas: number, prefi
     enterprises,
     containers,
     vesselVisits,
+    listIndex,
     names: {
       containers: `${prefix}${BUCKET_CONTAINERS}`,
       vesselVisits: `${prefix}${BUCKET_VESSEL_VISITS}`,
       declarations: `${prefix}${BUCKET_DECLARATIONS}`,
+      listIndex: `${prefix}${BUCKET_LIST_INDEX}`,
     },
   };
 }

@@ -263,10 +263,12 @@ describe('tracking API over HTTP', () => {
     const doc = await get('/openapi.json');
     expect(doc.body.openapi).toBe('3.0.3');
     expect(Object.keys(doc.body.paths as object).sort()).toEqual([
+      '/v1/containers',
       '/v1/containers/{container_number}',
       '/v1/containers/{container_number}/events',
       '/v1/containers/{container_number}/watch',
       '/v1/customs/held-declarations',
+      '/v1/declarations',
       '/v1/declarations/{declaration_number}/decisions',
       '/v1/metrics/clearance',
       '/v1/metrics/consumer-lag',

@@ -6,13 +6,29 @@ import http from 'node:http';
 import { type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_CONTAINERS } from '../../core/nats/buckets.js';
+import { BUCKET_CONTAINERS, BUCKET_LIST_INDEX, ensureBuckets } from '../../core/nats/buckets.js';
+import { jetstream } from '@nats-io/jetstream';
 import { STREAM_DECISIONS } from '../../core/nats/topology.js';
 import { Channel } from '../../proto/gen/portstream/v1/customs.js';
-import { TrackingServiceClient, type ListDecisionsResponse } from '../../proto/gen/portstream/v1/tracking.js';
+import {
+  ReleasedFilter,
+  TrackingServiceClient,
+  type ListContainersResponse,
+  type ListDecisionsResponse,
+} from '../../proto/gen/portstream/v1/tracking.js';
 import { clientAs, TOKENS } from '../helpers/auth.js';
 import { waitFor } from '../helpers/poll.js';
-import { decision, MINE, MY_DECL, seed, startApiFixture, status, type ApiFixture } from './api-fixture.js';
+import { unary } from '../helpers/rpc.js';
+import {
+  decision,
+  FIRM_TAX,
+  MINE,
+  MY_DECL,
+  seed,
+  startApiFixture,
+  status,
+  type ApiFixture,
+} from './api-fixture.js';
 import { publishDecision } from './sink-fixture.js';
 
 const WATCHES = 100;
@@ -190,4 +206,27 @@ describe('tracking API leaves no consumers or timers behind', () => {
       timers: Math.min(last.timers, timerBaseline),
     });
   }, 90_000);
+
+  it('deletes the list index consumer of every ListContainers call', async () => {
+    // The projection does not run here: the firm's index key is put by hand.
+    const { listIndex } = await ensureBuckets(jetstream(fx.natsFx.nc), 1);
+    await listIndex.put(`f.${FIRM_TAX}.c.${MINE}`, '1');
+    const list = (): Promise<ListContainersResponse> =>
+      unary(client.listContainers.bind(client), {
+        locations: [],
+        customsStatuses: [],
+        callId: '',
+        released: ReleasedFilter.UNSPECIFIED,
+        pageSize: 0,
+        pageToken: '',
+      });
+    const lists = await Promise.all(Array.from({ length: LISTS }, () => list()));
+    expect(lists.every((l) => l.containers.map((c) => c.containerNumber).join() === MINE)).toBe(true);
+    const count = async (): Promise<number> =>
+      (await jsm.streams.info(`KV_${BUCKET_LIST_INDEX}`)).state.consumer_count;
+    await waitFor(async () => (await count()) === 0, { what: 'no list consumers left' }).catch(
+      () => undefined,
+    );
+    expect(await count()).toBe(0);
+  });
 });

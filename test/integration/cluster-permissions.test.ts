@@ -25,6 +25,11 @@ import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
+import { startListIndex } from '../../processor/index/projection.js';
+import { KvTrackingStore } from '../../api/tracking/store.js';
+import { ensureBuckets } from '../../core/nats/buckets.js';
+import { encodeContainerRecord, newContainerRecord } from '../../core/state/container.js';
+import { waitFor } from '../helpers/poll.js';
 import {
   ClearanceStatus,
   CustomsServiceClient,
@@ -40,7 +45,6 @@ import {
 import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
 import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { unary } from '../helpers/rpc.js';
-import { waitFor } from '../helpers/poll.js';
 import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
 import { containerNumber, equipmentEvent } from '../helpers/events.js';
@@ -382,6 +386,35 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       manifests.close();
       await ingest.stop();
       await processor.stop();
+    }
+  });
+
+  it('list index: the processor’s projection writes it, the API lists a caller’s keys and cannot write it', async () => {
+    const pnc = await as('processor');
+    const pjs = jetstream(pnc, { timeout: API_TIMEOUT_MS });
+    const buckets = await ensureBuckets(pjs, 1);
+    const index = await startListIndex({
+      js: pjs,
+      jsm: await jetstreamManager(pnc, { timeout: API_TIMEOUT_MS }),
+      nc: pnc,
+      buckets,
+      logger: silentLogger(),
+      ackWaitMs: 2000,
+    });
+    const anc = await as('api');
+    const store = await KvTrackingStore.open(anc, 1);
+    try {
+      const n = containerNumber('PRM', 9);
+      await buckets.containers.put(n, encodeContainerRecord(newContainerRecord(n)));
+      await waitFor(async () => (await store.listed('a.c.')).includes(n), {
+        timeoutMs: 10_000,
+        what: 'the projection to index the container',
+      });
+      const kv = await new Kvm(jetstream(anc, { timeout: API_TIMEOUT_MS })).open('ps_list_index');
+      await expect(kv.put(`a.c.${n}`, '1')).rejects.toThrow(DENIED);
+    } finally {
+      store.close();
+      await index.stop();
     }
   });
 });

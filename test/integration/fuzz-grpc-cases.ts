@@ -39,6 +39,7 @@ import {
 } from './fuzz/customs-cases.js';
 import { ENTERPRISE_CASES } from './fuzz/enterprise-cases.js';
 import { goodEvent, ingestCases, publishBody, streamBody } from './fuzz/ingest-cases.js';
+import { LIST_CASES } from './fuzz/list-cases.js';
 import { MANIFEST_CASES } from './fuzz/manifest-cases.js';
 
 export { submitted } from './fuzz/customs-cases.js';
@@ -87,6 +88,7 @@ function timeRanges(rng: Rng): { startTime: Date | undefined; endTime: Date | un
 export const CASES: Record<string, MethodCases> = {
   ...MANIFEST_CASES,
   ...ENTERPRISE_CASES,
+  ...LIST_CASES,
   '/portstream.v1.IngestService/PublishEvents': {
     allowed: INPUT,
     valid: (rng) => publishBody([goodEvent(rng), goodEvent(rng)]),

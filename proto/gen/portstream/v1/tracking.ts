@@ -30,6 +30,9 @@ import {
   clearanceStatusFromJSON,
   clearanceStatusToJSON,
   Decision,
+  DeclarationType,
+  declarationTypeFromJSON,
+  declarationTypeToJSON,
 } from './customs.js';
 import {
   EmptyIndicator,
@@ -260,6 +263,49 @@ export function throughputTimeToJSON(object: ThroughputTime): string {
     case ThroughputTime.RECEIVE_TIME:
       return 'THROUGHPUT_TIME_RECEIVE_TIME';
     case ThroughputTime.UNRECOGNIZED:
+    default:
+      return 'UNRECOGNIZED';
+  }
+}
+
+/** Whether a list keeps released rows, held ones, or both. */
+export enum ReleasedFilter {
+  /** UNSPECIFIED - Both. */
+  UNSPECIFIED = 0,
+  /** RELEASED - Only those that may take their next step (a container released; a declaration cleared). */
+  RELEASED = 1,
+  /** HELD - Only those that may not yet. */
+  HELD = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function releasedFilterFromJSON(object: any): ReleasedFilter {
+  switch (object) {
+    case 0:
+    case 'RELEASED_FILTER_UNSPECIFIED':
+      return ReleasedFilter.UNSPECIFIED;
+    case 1:
+    case 'RELEASED_FILTER_RELEASED':
+      return ReleasedFilter.RELEASED;
+    case 2:
+    case 'RELEASED_FILTER_HELD':
+      return ReleasedFilter.HELD;
+    case -1:
+    case 'UNRECOGNIZED':
+    default:
+      return ReleasedFilter.UNRECOGNIZED;
+  }
+}
+
+export function releasedFilterToJSON(object: ReleasedFilter): string {
+  switch (object) {
+    case ReleasedFilter.UNSPECIFIED:
+      return 'RELEASED_FILTER_UNSPECIFIED';
+    case ReleasedFilter.RELEASED:
+      return 'RELEASED_FILTER_RELEASED';
+    case ReleasedFilter.HELD:
+      return 'RELEASED_FILTER_HELD';
+    case ReleasedFilter.UNRECOGNIZED:
     default:
       return 'UNRECOGNIZED';
   }
@@ -541,6 +587,64 @@ export interface ConsumerLag {
 export interface GetConsumerLagResponse {
   consumers: ConsumerLag[];
   observedTime: Date | undefined;
+}
+
+export interface ListContainersRequest {
+  /** Only containers in these locations (empty: all). */
+  locations: ContainerLocation[];
+  /** Only containers in these customs statuses (empty: all). */
+  customsStatuses: CustomsStatus[];
+  /** Only containers whose shown vessel call is this one ("<UN/LOCODE>-<terminal>-<IMO>-<voyage>"; empty: all). */
+  callId: string;
+  released: ReleasedFilter;
+  /** 1-500, default 50. */
+  pageSize: number;
+  /** From a previous response's next_page_token, with the same filters and the same caller. */
+  pageToken: string;
+}
+
+export interface ListContainersResponse {
+  /** Each exactly as GetContainerStatus answers the caller. */
+  containers: ContainerStatus[];
+  /** Empty on the last page. A page may hold fewer than page_size containers and still not be the last. */
+  nextPageToken: string;
+}
+
+/** A declaration as a list shows it. */
+export interface DeclarationSummary {
+  declarationNumber: string;
+  type: DeclarationType;
+  declarantTaxCode: string;
+  traderTaxCode: string;
+  traderName: string;
+  billNumbers: string[];
+  containerNumbers: string[];
+  vessel: VesselRef | undefined;
+  declaredTime: Date | undefined;
+  /** 1 for the first submission, +1 per amendment. */
+  revision: number;
+  /** Of the current decision; PENDING when none was made yet. */
+  status: ClearanceStatus;
+  channel: Channel;
+  /** The current decision as the caller may read it (a firm: channel, status and next steps; no rules). */
+  decision: Decision | undefined;
+}
+
+export interface ListDeclarationsRequest {
+  /** Only declarations in these statuses (empty: all). */
+  statuses: ClearanceStatus[];
+  /** Only declarations for this vessel call: its vessel (IMO, voyage) and port ("<UN/LOCODE>-<terminal>-<IMO>-<voyage>"). */
+  callId: string;
+  /** RELEASED: cleared; HELD: not cleared (pending, checked, inspected, refused or cancelled). */
+  released: ReleasedFilter;
+  /** 1-500, default 50. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListDeclarationsResponse {
+  declarations: DeclarationSummary[];
+  nextPageToken: string;
 }
 
 function createBaseContainerFlag(): ContainerFlag {
@@ -4867,6 +4971,853 @@ export const GetConsumerLagResponse: MessageFns<GetConsumerLagResponse> = {
   },
 };
 
+function createBaseListContainersRequest(): ListContainersRequest {
+  return { locations: [], customsStatuses: [], callId: '', released: 0, pageSize: 0, pageToken: '' };
+}
+
+export const ListContainersRequest: MessageFns<ListContainersRequest> = {
+  encode(message: ListContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.locations.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.locations) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.customsStatuses.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.customsStatuses) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.callId !== '') {
+      writer.uint32(26).string(message.callId);
+    }
+    if (message.released !== 0) {
+      writer.uint32(32).int32(message.released);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(40).uint32(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      writer.uint32(50).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.locations.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.locations.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.customsStatuses.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.customsStatuses.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.released = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListContainersRequest {
+    return {
+      locations: globalThis.Array.isArray(object?.locations)
+        ? object.locations.map((e: any) => containerLocationFromJSON(e))
+        : [],
+      customsStatuses: globalThis.Array.isArray(object?.customsStatuses)
+        ? object.customsStatuses.map((e: any) => customsStatusFromJSON(e))
+        : globalThis.Array.isArray(object?.customs_statuses)
+          ? object.customs_statuses.map((e: any) => customsStatusFromJSON(e))
+          : [],
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
+      released: isSet(object.released) ? releasedFilterFromJSON(object.released) : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+          ? globalThis.Number(object.page_size)
+          : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+          ? globalThis.String(object.page_token)
+          : '',
+    };
+  },
+
+  toJSON(message: ListContainersRequest): unknown {
+    const obj: any = {};
+    if (message.locations?.length) {
+      obj.locations = message.locations.map((e) => containerLocationToJSON(e));
+    }
+    if (message.customsStatuses?.length) {
+      obj.customsStatuses = message.customsStatuses.map((e) => customsStatusToJSON(e));
+    }
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
+    if (message.released !== 0) {
+      obj.released = releasedFilterToJSON(message.released);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListContainersRequest>): ListContainersRequest {
+    return ListContainersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListContainersRequest>): ListContainersRequest {
+    const message = createBaseListContainersRequest();
+    message.locations = object.locations?.map((e) => e) || [];
+    message.customsStatuses = object.customsStatuses?.map((e) => e) || [];
+    message.callId = object.callId ?? '';
+    message.released = object.released ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? '';
+    return message;
+  },
+};
+
+function createBaseListContainersResponse(): ListContainersResponse {
+  return { containers: [], nextPageToken: '' };
+}
+
+export const ListContainersResponse: MessageFns<ListContainersResponse> = {
+  encode(message: ListContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containers) {
+      ContainerStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== '') {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListContainersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListContainersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containers.push(ContainerStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListContainersResponse {
+    return {
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => ContainerStatus.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+          ? globalThis.String(object.next_page_token)
+          : '',
+    };
+  },
+
+  toJSON(message: ListContainersResponse): unknown {
+    const obj: any = {};
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => ContainerStatus.toJSON(e));
+    }
+    if (message.nextPageToken !== '') {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListContainersResponse>): ListContainersResponse {
+    return ListContainersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListContainersResponse>): ListContainersResponse {
+    const message = createBaseListContainersResponse();
+    message.containers = object.containers?.map((e) => ContainerStatus.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? '';
+    return message;
+  },
+};
+
+function createBaseDeclarationSummary(): DeclarationSummary {
+  return {
+    declarationNumber: '',
+    type: 0,
+    declarantTaxCode: '',
+    traderTaxCode: '',
+    traderName: '',
+    billNumbers: [],
+    containerNumbers: [],
+    vessel: undefined,
+    declaredTime: undefined,
+    revision: 0,
+    status: 0,
+    channel: 0,
+    decision: undefined,
+  };
+}
+
+export const DeclarationSummary: MessageFns<DeclarationSummary> = {
+  encode(message: DeclarationSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.declarationNumber !== '') {
+      writer.uint32(10).string(message.declarationNumber);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.declarantTaxCode !== '') {
+      writer.uint32(26).string(message.declarantTaxCode);
+    }
+    if (message.traderTaxCode !== '') {
+      writer.uint32(34).string(message.traderTaxCode);
+    }
+    if (message.traderName !== '') {
+      writer.uint32(42).string(message.traderName);
+    }
+    for (const v of message.billNumbers) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.containerNumbers) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.vessel !== undefined) {
+      VesselRef.encode(message.vessel, writer.uint32(66).fork()).join();
+    }
+    if (message.declaredTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.declaredTime), writer.uint32(74).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(80).uint32(message.revision);
+    }
+    if (message.status !== 0) {
+      writer.uint32(88).int32(message.status);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(96).int32(message.channel);
+    }
+    if (message.decision !== undefined) {
+      Decision.encode(message.decision, writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeclarationSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeclarationSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.declarationNumber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.declarantTaxCode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.traderTaxCode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.traderName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.billNumbers.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.containerNumbers.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.vessel = VesselRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.declaredTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.revision = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.decision = Decision.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeclarationSummary {
+    return {
+      declarationNumber: isSet(object.declarationNumber)
+        ? globalThis.String(object.declarationNumber)
+        : isSet(object.declaration_number)
+          ? globalThis.String(object.declaration_number)
+          : '',
+      type: isSet(object.type) ? declarationTypeFromJSON(object.type) : 0,
+      declarantTaxCode: isSet(object.declarantTaxCode)
+        ? globalThis.String(object.declarantTaxCode)
+        : isSet(object.declarant_tax_code)
+          ? globalThis.String(object.declarant_tax_code)
+          : '',
+      traderTaxCode: isSet(object.traderTaxCode)
+        ? globalThis.String(object.traderTaxCode)
+        : isSet(object.trader_tax_code)
+          ? globalThis.String(object.trader_tax_code)
+          : '',
+      traderName: isSet(object.traderName)
+        ? globalThis.String(object.traderName)
+        : isSet(object.trader_name)
+          ? globalThis.String(object.trader_name)
+          : '',
+      billNumbers: globalThis.Array.isArray(object?.billNumbers)
+        ? object.billNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bill_numbers)
+          ? object.bill_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      containerNumbers: globalThis.Array.isArray(object?.containerNumbers)
+        ? object.containerNumbers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.container_numbers)
+          ? object.container_numbers.map((e: any) => globalThis.String(e))
+          : [],
+      vessel: isSet(object.vessel) ? VesselRef.fromJSON(object.vessel) : undefined,
+      declaredTime: isSet(object.declaredTime)
+        ? fromJsonTimestamp(object.declaredTime)
+        : isSet(object.declared_time)
+          ? fromJsonTimestamp(object.declared_time)
+          : undefined,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      status: isSet(object.status) ? clearanceStatusFromJSON(object.status) : 0,
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      decision: isSet(object.decision) ? Decision.fromJSON(object.decision) : undefined,
+    };
+  },
+
+  toJSON(message: DeclarationSummary): unknown {
+    const obj: any = {};
+    if (message.declarationNumber !== '') {
+      obj.declarationNumber = message.declarationNumber;
+    }
+    if (message.type !== 0) {
+      obj.type = declarationTypeToJSON(message.type);
+    }
+    if (message.declarantTaxCode !== '') {
+      obj.declarantTaxCode = message.declarantTaxCode;
+    }
+    if (message.traderTaxCode !== '') {
+      obj.traderTaxCode = message.traderTaxCode;
+    }
+    if (message.traderName !== '') {
+      obj.traderName = message.traderName;
+    }
+    if (message.billNumbers?.length) {
+      obj.billNumbers = message.billNumbers;
+    }
+    if (message.containerNumbers?.length) {
+      obj.containerNumbers = message.containerNumbers;
+    }
+    if (message.vessel !== undefined) {
+      obj.vessel = VesselRef.toJSON(message.vessel);
+    }
+    if (message.declaredTime !== undefined) {
+      obj.declaredTime = message.declaredTime.toISOString();
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.status !== 0) {
+      obj.status = clearanceStatusToJSON(message.status);
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.decision !== undefined) {
+      obj.decision = Decision.toJSON(message.decision);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeclarationSummary>): DeclarationSummary {
+    return DeclarationSummary.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeclarationSummary>): DeclarationSummary {
+    const message = createBaseDeclarationSummary();
+    message.declarationNumber = object.declarationNumber ?? '';
+    message.type = object.type ?? 0;
+    message.declarantTaxCode = object.declarantTaxCode ?? '';
+    message.traderTaxCode = object.traderTaxCode ?? '';
+    message.traderName = object.traderName ?? '';
+    message.billNumbers = object.billNumbers?.map((e) => e) || [];
+    message.containerNumbers = object.containerNumbers?.map((e) => e) || [];
+    message.vessel =
+      object.vessel !== undefined && object.vessel !== null
+        ? VesselRef.fromPartial(object.vessel)
+        : undefined;
+    message.declaredTime = object.declaredTime ?? undefined;
+    message.revision = object.revision ?? 0;
+    message.status = object.status ?? 0;
+    message.channel = object.channel ?? 0;
+    message.decision =
+      object.decision !== undefined && object.decision !== null
+        ? Decision.fromPartial(object.decision)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseListDeclarationsRequest(): ListDeclarationsRequest {
+  return { statuses: [], callId: '', released: 0, pageSize: 0, pageToken: '' };
+}
+
+export const ListDeclarationsRequest: MessageFns<ListDeclarationsRequest> = {
+  encode(message: ListDeclarationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.statuses.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.statuses) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.callId !== '') {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.released !== 0) {
+      writer.uint32(24).int32(message.released);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      writer.uint32(42).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeclarationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeclarationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.statuses.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.statuses.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.released = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeclarationsRequest {
+    return {
+      statuses: globalThis.Array.isArray(object?.statuses)
+        ? object.statuses.map((e: any) => clearanceStatusFromJSON(e))
+        : [],
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+          ? globalThis.String(object.call_id)
+          : '',
+      released: isSet(object.released) ? releasedFilterFromJSON(object.released) : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+          ? globalThis.Number(object.page_size)
+          : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+          ? globalThis.String(object.page_token)
+          : '',
+    };
+  },
+
+  toJSON(message: ListDeclarationsRequest): unknown {
+    const obj: any = {};
+    if (message.statuses?.length) {
+      obj.statuses = message.statuses.map((e) => clearanceStatusToJSON(e));
+    }
+    if (message.callId !== '') {
+      obj.callId = message.callId;
+    }
+    if (message.released !== 0) {
+      obj.released = releasedFilterToJSON(message.released);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== '') {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDeclarationsRequest>): ListDeclarationsRequest {
+    return ListDeclarationsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDeclarationsRequest>): ListDeclarationsRequest {
+    const message = createBaseListDeclarationsRequest();
+    message.statuses = object.statuses?.map((e) => e) || [];
+    message.callId = object.callId ?? '';
+    message.released = object.released ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? '';
+    return message;
+  },
+};
+
+function createBaseListDeclarationsResponse(): ListDeclarationsResponse {
+  return { declarations: [], nextPageToken: '' };
+}
+
+export const ListDeclarationsResponse: MessageFns<ListDeclarationsResponse> = {
+  encode(message: ListDeclarationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.declarations) {
+      DeclarationSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== '') {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeclarationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeclarationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.declarations.push(DeclarationSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeclarationsResponse {
+    return {
+      declarations: globalThis.Array.isArray(object?.declarations)
+        ? object.declarations.map((e: any) => DeclarationSummary.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+          ? globalThis.String(object.next_page_token)
+          : '',
+    };
+  },
+
+  toJSON(message: ListDeclarationsResponse): unknown {
+    const obj: any = {};
+    if (message.declarations?.length) {
+      obj.declarations = message.declarations.map((e) => DeclarationSummary.toJSON(e));
+    }
+    if (message.nextPageToken !== '') {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDeclarationsResponse>): ListDeclarationsResponse {
+    return ListDeclarationsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDeclarationsResponse>): ListDeclarationsResponse {
+    const message = createBaseListDeclarationsResponse();
+    message.declarations = object.declarations?.map((e) => DeclarationSummary.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? '';
+    return message;
+  },
+};
+
 /**
  * What logistics firms and port operators ask: where is a container, may it leave, what is at berth, how fast
  * is the port and customs.
@@ -5022,6 +5973,36 @@ export const TrackingServiceService = {
       Buffer.from(GetConsumerLagResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetConsumerLagResponse => GetConsumerLagResponse.decode(value),
   },
+  /**
+   * The containers the caller may see (a firm: those carrying its bills; an operator: those at its terminals;
+   * customs and admin: all), each as GetContainerStatus shows it, by container number, cursor-paginated.
+   */
+  listContainers: {
+    path: '/portstream.v1.TrackingService/ListContainers' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListContainersRequest): Buffer =>
+      Buffer.from(ListContainersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListContainersRequest => ListContainersRequest.decode(value),
+    responseSerialize: (value: ListContainersResponse): Buffer =>
+      Buffer.from(ListContainersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListContainersResponse => ListContainersResponse.decode(value),
+  },
+  /**
+   * The declarations the caller may see (a firm: those it is declarant or trader of; customs and admin: all),
+   * with their current decision as the caller may read it, by declaration number, cursor-paginated.
+   */
+  listDeclarations: {
+    path: '/portstream.v1.TrackingService/ListDeclarations' as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeclarationsRequest): Buffer =>
+      Buffer.from(ListDeclarationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeclarationsRequest => ListDeclarationsRequest.decode(value),
+    responseSerialize: (value: ListDeclarationsResponse): Buffer =>
+      Buffer.from(ListDeclarationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeclarationsResponse => ListDeclarationsResponse.decode(value),
+  },
 } as const;
 
 export interface TrackingServiceServer extends UntypedServiceImplementation {
@@ -5046,6 +6027,16 @@ export interface TrackingServiceServer extends UntypedServiceImplementation {
   getYardDwell: handleUnaryCall<GetYardDwellRequest, GetYardDwellResponse>;
   /** Admin, customs and operators: how far the services' durable consumers are behind their streams, now. */
   getConsumerLag: handleUnaryCall<GetConsumerLagRequest, GetConsumerLagResponse>;
+  /**
+   * The containers the caller may see (a firm: those carrying its bills; an operator: those at its terminals;
+   * customs and admin: all), each as GetContainerStatus shows it, by container number, cursor-paginated.
+   */
+  listContainers: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
+  /**
+   * The declarations the caller may see (a firm: those it is declarant or trader of; customs and admin: all),
+   * with their current decision as the caller may read it, by declaration number, cursor-paginated.
+   */
+  listDeclarations: handleUnaryCall<ListDeclarationsRequest, ListDeclarationsResponse>;
 }
 
 export interface TrackingServiceClient extends Client {
@@ -5231,6 +6222,44 @@ export interface TrackingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetConsumerLagResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The containers the caller may see (a firm: those carrying its bills; an operator: those at its terminals;
+   * customs and admin: all), each as GetContainerStatus shows it, by container number, cursor-paginated.
+   */
+  listContainers(
+    request: ListContainersRequest,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  listContainers(
+    request: ListContainersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  listContainers(
+    request: ListContainersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListContainersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The declarations the caller may see (a firm: those it is declarant or trader of; customs and admin: all),
+   * with their current decision as the caller may read it, by declaration number, cursor-paginated.
+   */
+  listDeclarations(
+    request: ListDeclarationsRequest,
+    callback: (error: ServiceError | null, response: ListDeclarationsResponse) => void,
+  ): ClientUnaryCall;
+  listDeclarations(
+    request: ListDeclarationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeclarationsResponse) => void,
+  ): ClientUnaryCall;
+  listDeclarations(
+    request: ListDeclarationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeclarationsResponse) => void,
   ): ClientUnaryCall;
 }
 
