@@ -13,9 +13,10 @@
 // renewal it SENT (so before the server could expire it), and the sink checks that before every INSERT.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { errorMessage } from '../../core/errors.js';
+import { isWrongRevision } from '../../core/nats/cas.js';
 import type { Logger } from '../../core/logger.js';
 
 export const BUCKET_SINK_LEASES = 'ps_sink_leases';
@@ -141,13 +142,4 @@ export class StreamLease {
     this.o.log.warn({ key: this.o.key, why }, 'sink lease lost; standing by');
     await this.o.onLost();
   }
-}
-
-/** JetStream's "wrong last sequence" answer to a create/update/delete with an expected revision. */
-function isWrongRevision(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
 }
