@@ -76,7 +76,21 @@ export class StreamLease {
    * server cannot have expired it yet. Called before every INSERT.
    */
   valid(): boolean {
-    return this.held && Date.now() < this.renewedAt + this.o.ttlMs - this.margin();
+    return this.validFor(0);
+  }
+
+  /**
+   * Whether the lease stays valid for at least ms more (before the server could expire it). An INSERT starts
+   * only with a third of the TTL left, so one in flight when its sink dies or loses NATS has that long (plus
+   * the margin) to finish before another sink can hold the lease and check the same keys.
+   */
+  validFor(ms: number): boolean {
+    return this.held && Date.now() + ms < this.renewedAt + this.o.ttlMs - this.margin();
+  }
+
+  /** The time an INSERT needs left on the lease before it starts (see validFor). */
+  get insertReserveMs(): number {
+    return Math.floor(this.o.ttlMs / 3);
   }
 
   /** Stops renewing and hands the lease on at once (the next sink need not wait for the TTL). */
