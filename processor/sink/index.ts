@@ -9,6 +9,7 @@ import { runMigrations } from '../../core/clickhouse/migrate.js';
 import { waitForStreams } from '../../core/nats/topology.js';
 import { SINK_CONSUMER, SINK_MAX_ACK_PENDING } from '../../core/consumer/index.js';
 import { errorMessage } from '../../core/errors.js';
+import { watchConsumers } from '../../core/ops/consumer-metrics.js';
 import type { Logger } from '../../core/logger.js';
 import { holderId, openLeaseBucket } from './lease.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
@@ -107,6 +108,12 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
       }),
   );
   for (const s of sinks) await s.start();
+  const gauges = watchConsumers(
+    jsm,
+    metrics.registry,
+    MAPPINGS.map((m) => ({ stream: m.stream, consumer: deps.consumerName ?? SINK_CONSUMER })),
+    log,
+  );
   const reporter = summaryReporter(metrics, log, deps.logIntervalMs ?? 10_000);
   log.info(
     { streams: MAPPINGS.map((m) => m.stream), database: deps.ch.database, holder: lease.holder },
@@ -117,9 +124,12 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
     activeStreams: () => sinks.filter((s) => s.active).map((s) => s.stream),
     async stop(timeoutMs = 10_000): Promise<void> {
       if (reporter) clearInterval(reporter);
+      gauges.stop();
       await Promise.all(sinks.map((s) => s.stop(timeoutMs)));
       // Acks are fire-and-forget publishes: make sure they left before the caller drains or closes NATS.
       await deps.nc.flush();
+      // What it acked last is written: the floor moves up to it (floor.ts).
+      await Promise.all(sinks.map((s) => s.recordFloor()));
       log.info('clickhouse sink stopped');
     },
   };

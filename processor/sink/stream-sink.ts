@@ -21,6 +21,7 @@ import {
 } from '../../core/consumer/index.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { StreamFloor } from './floor.js';
 import { StreamLease, type LeaseOptions } from './lease.js';
 import type { SinkMetrics } from './metrics.js';
 import type { KeyedRow, RecordMapping } from './rows.js';
@@ -52,9 +53,19 @@ export class StreamSink {
   private stopping = false;
   private lease: StreamLease | undefined;
   private readonly spec: DurableSpec;
+  private readonly floor: StreamFloor;
+  /** The recorded floor is read before the first write of each lease (ClickHouse may be away at the start). */
+  private floorLoaded = false;
 
   constructor(private readonly o: StreamSinkOptions) {
     this.spec = sinkDurable(o.mapping.stream, o.ackWaitMs, o.consumerName);
+    this.floor = new StreamFloor({
+      ch: o.ch,
+      jsm: o.jsm,
+      stream: o.mapping.stream,
+      consumer: o.consumerName,
+      log: o.log,
+    });
   }
 
   get stream(): string {
@@ -86,6 +97,7 @@ export class StreamSink {
   private async consume(): Promise<void> {
     if (this.runtime !== undefined || this.stopping) return;
     const { metrics, maxRows } = this.o;
+    this.floorLoaded = false;
     this.runtime = await startConsumer<KeyedRow[]>({
       js: this.o.js,
       spec: this.spec,
@@ -103,7 +115,7 @@ export class StreamSink {
       // passed nats-server's per-client max_pending (64 MB by default), which disconnects the client as a slow
       // consumer and loses its pulls and acks with the connection.
       pullMaxBytes: PULL_MAX_BYTES,
-      mayHold: () => this.mayWrite(),
+      mayHold: () => this.mayHold(),
     });
   }
 
@@ -129,9 +141,14 @@ export class StreamSink {
     this.o.metrics.batchRows.set({ table: this.o.mapping.table }, 0);
   }
 
-  /** No lease, or a lease that cannot have expired yet. */
-  private mayWrite(): boolean {
+  /** No lease, or a lease that cannot have expired yet: keep renewing what it holds. */
+  private mayHold(): boolean {
     return this.lease === undefined || this.lease.valid();
+  }
+
+  /** No lease, or one that stays valid long enough for an INSERT started now to finish (lease.ts). */
+  private mayWrite(): boolean {
+    return this.lease === undefined || this.lease.validFor(this.lease.insertReserveMs);
   }
 
   /**
@@ -145,6 +162,35 @@ export class StreamSink {
     this.runtime = undefined;
   }
 
+  /** Records the consumer's ack floor (after a stop, once the acks are flushed). */
+  recordFloor(): Promise<void> {
+    return this.floorLoaded ? this.floor.record() : Promise.resolve();
+  }
+
+  /**
+   * The rows of the batch's messages above the floor (those at or below it are written already, however long
+   * ago), the keys among them of redelivered messages (a sink before this one may have written them), and how
+   * many rows the floor left out.
+   */
+  private rowsAboveFloor(batch: readonly Item<KeyedRow[]>[]): {
+    rows: KeyedRow[];
+    redelivered: Set<string>;
+    belowFloor: number;
+  } {
+    const rows: KeyedRow[] = [];
+    const redelivered = new Set<string>();
+    let belowFloor = 0;
+    for (const { msg, value } of batch) {
+      if (this.floor.covers(msg.seq)) {
+        belowFloor += value.length;
+        continue;
+      }
+      rows.push(...value);
+      if (msg.redelivered) for (const r of value) redelivered.add(r.key);
+    }
+    return { rows, redelivered, belowFloor };
+  }
+
   /** Writes one batch, retrying with backoff until ClickHouse takes it, the lease is lost or stop gives up. */
   private async write(
     batch: readonly Item<KeyedRow[]>[],
@@ -152,29 +198,37 @@ export class StreamSink {
   ): Promise<BatchOutcome | undefined> {
     const { ch, mapping, metrics, log } = this.o;
     const table = mapping.table;
-    const rows: KeyedRow[] = [];
-    // Keys of the rows of redelivered messages (a sink before this one may have written them).
-    const redelivered = new Set<string>();
-    for (const { msg, value } of batch) {
-      rows.push(...value);
-      if (msg.redelivered) for (const r of value) redelivered.add(r.key);
-    }
-    metrics.batchRows.set({ table }, rows.length);
+    metrics.batchRows.set(
+      { table },
+      batch.reduce((n, i) => n + i.value.length, 0),
+    );
     try {
       for (let attempt = 1, backoff = 250; ; attempt++, backoff = Math.min(backoff * 2, this.o.retryMaxMs)) {
         if (!this.mayWrite()) {
+          if (this.mayHold() && Date.now() < ctx.giveUpAt) {
+            // A renewal is late (NATS slow): wait for it rather than start an INSERT that might outlive the lease.
+            await new Promise((r) => setTimeout(r, 50));
+            attempt--;
+            continue;
+          }
           // Another sink may hold the stream now: writing could race its key check. Leave the batch unacked.
           log.warn({ table, messages: batch.length }, 'sink lease lost; batch left to the new holder');
           return { released: 'all' };
         }
         const end = metrics.insertSeconds.startTimer({ table });
         try {
+          if (!this.floorLoaded) {
+            await this.floor.load();
+            this.floorLoaded = true;
+          }
+          const { rows, redelivered, belowFloor } = this.rowsAboveFloor(batch);
           const r = await writeBatch(ch, mapping, rows, redelivered);
           end();
           if (r.inserted > 0) metrics.inserts.inc({ table });
           metrics.rowsInserted.inc({ table }, r.inserted);
-          metrics.duplicatesSkipped.inc({ table }, r.skipped);
-          log.debug({ table, messages: batch.length, ...r }, 'sink batch written');
+          metrics.duplicatesSkipped.inc({ table }, r.skipped + belowFloor);
+          log.debug({ table, messages: batch.length, belowFloor, ...r }, 'sink batch written');
+          void this.floor.maybeRecord();
           return undefined;
         } catch (err) {
           metrics.insertErrors.inc({ table });
