@@ -1,7 +1,9 @@
 // The NATS topology an admin creates before the services start (`portstream migrate`, a Job in Kubernetes;
 // `up` and `cluster` do it on one machine): the streams, created or brought to this release's settings, and the
-// KV buckets (state, declarants, the enterprise register, declaration numbers, manifests and bills, sink leases). The services' NATS users may create what is missing but never
-// change or delete it (deploy/nats/accounts.conf); each service sets up only its own durable consumers.
+// KV buckets (state, declarants, the enterprise register, declaration numbers, manifests and bills, sink leases),
+// and every service's durable consumer (core/consumer/durable.ts). The services' NATS users may create what is
+// missing but never change or delete a stream or bucket (deploy/nats/accounts.conf); each may create and update
+// only its own durables.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../core/config.js';
@@ -16,13 +18,17 @@ import {
   ensureBuckets,
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
+import { durableSpecs, ensureDurable } from '../core/consumer/index.js';
 import { ensureStreams, streamConfigs, topologyOptions } from '../core/nats/topology.js';
 import { BUCKET_SINK_LEASES, openLeaseBucket } from '../processor/sink/lease.js';
 
-/** Creates or updates every stream and creates every bucket; returns their names. */
+/** Creates or updates every stream and durable and creates every bucket; returns their names. */
 export async function createNatsTopology(nc: NatsConnection, config: Config): Promise<string[]> {
   const options = topologyOptions(config);
-  await ensureStreams(await jetstreamManager(nc), options, { update: true });
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, options, { update: true });
+  const durables = durableSpecs(config);
+  for (const spec of durables) await ensureDurable(jsm, spec);
   const js = jetstream(nc);
   await ensureBuckets(js, config.JS_REPLICAS);
   await ensureManifestBuckets(js, config.JS_REPLICAS);
@@ -39,5 +45,6 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
       BUCKET_BILLS,
       BUCKET_SINK_LEASES,
     ].map((b) => `KV ${b}`),
+    ...durables.map((d) => `consumer ${d.stream}/${d.durable}`),
   ];
 }

@@ -219,8 +219,8 @@ export const SETTINGS = {
     doc: 'Longest wait between insert retries while ClickHouse is unavailable (backoff doubles up to it).',
   },
   SINK_ACK_WAIT_MS: {
-    schema: positiveInt.default(60_000),
-    doc: 'ack_wait of the sink consumers: a batch a stopped sink could not write is redelivered after it.',
+    schema: positiveInt.default(5000),
+    doc: 'ack_wait of the sink consumers: what a killed sink held reaches the next lease holder this long after it stopped renewing (a live sink renews what it holds every third of it, a batch waiting for ClickHouse included).',
   },
   SINK_LEASE_TTL_MS: {
     schema: positiveInt.default(10_000),

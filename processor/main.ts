@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { ensureBuckets } from '../core/nats/buckets.js';
+import { consumerMetrics } from '../core/consumer/index.js';
 import { watchConsumers, type ConsumerRef } from '../core/ops/consumer-metrics.js';
 import {
   STREAM_CUSTOMS,
@@ -62,7 +63,18 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     consumers.push({ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER });
   }
   if (roles.includes('state')) {
-    parts.push(await startStateConsumer({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs, metrics }));
+    parts.push(
+      await startStateConsumer({
+        js,
+        jsm,
+        nc: deps.nc,
+        buckets,
+        logger: log,
+        ackWaitMs,
+        metrics,
+        consumerMetrics: consumerMetrics(registry),
+      }),
+    );
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
     // Who may be shown which container and declaration, for the API's lists: follows the state it keeps.
     parts.push(await startListIndex({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));

@@ -1,6 +1,7 @@
-// One read-modify-write of a KV entry with compare-and-set: write with the revision read (0 when the key was
-// never written), and re-read and re-apply when another writer got there first. Works over any store with a
-// get and an expected-revision write: the pipelined CasBucket on hot paths, the KV client elsewhere.
+// The one compare-and-set helper. A read-modify-write of a KV entry: write with the revision read (0 when the
+// key was never written), and re-read and re-apply when another writer got there first. Works over any store
+// with a get and an expected-revision write: the pipelined CasBucket on hot paths, the KV client elsewhere.
+// isWrongRevision() is the one conflict test for direct KV calls (the sink lease).
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { CasConflictError, type CasEntry } from './pipelined.js';
@@ -11,6 +12,19 @@ export interface CasStore {
   get(key: string): Promise<CasEntry | null>;
   /** Writes if the key's last revision is `expected` (0: never written); rejects with a conflict otherwise. */
   write(key: string, value: Uint8Array, expected: number): Promise<number>;
+}
+
+/**
+ * Whether a KV create/update/delete with an expected revision was refused because the key moved on (another
+ * writer, an expiry): the one test of a compare-and-set conflict for every KV client call.
+ */
+export function isWrongRevision(err: unknown): boolean {
+  return (
+    err instanceof CasConflictError ||
+    (err instanceof JetStreamApiError &&
+      (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+        err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown))
+  );
 }
 
 /** The KV client as a CasStore (its conflicts surface as CasConflictError). */
@@ -24,8 +38,8 @@ export function kvStore(kv: KV): CasStore {
       try {
         return expected > 0 ? await kv.update(key, value, expected) : await kv.create(key, value);
       } catch (err) {
-        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-          throw new CasConflictError(key, err.message);
+        if (isWrongRevision(err)) {
+          throw new CasConflictError(key, (err as Error).message);
         }
         throw err;
       }

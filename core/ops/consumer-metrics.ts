@@ -1,7 +1,15 @@
 // Gauges of durable JetStream consumers as the server sees them (pending, waiting for ack, redelivered), read
-// every few seconds in the background so a slow or absent NATS never holds up a /metrics scrape.
+// every few seconds in the background so a slow or absent NATS never holds up a /metrics scrape. Several
+// watchers may share a registry (`up` runs the processor and the sink in one process): the gauges are shared.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { Gauge, type Registry } from 'prom-client';
+
+/** The registry's gauge of this name, or a new one registered there. */
+function gauge(registry: Registry, name: string, help: string): Gauge<'stream' | 'consumer'> {
+  const known = registry.getSingleMetric(name);
+  if (known instanceof Gauge) return known;
+  return new Gauge({ name, help, labelNames: ['stream', 'consumer'], registers: [registry] });
+}
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -23,26 +31,21 @@ export function watchConsumers(
   log: Logger,
   intervalMs = 5000,
 ): ConsumerGauges {
-  const labelNames = ['stream', 'consumer'] as const;
-  const registers = [registry];
-  const pending = new Gauge({
-    name: 'portstream_consumer_pending',
-    help: 'Messages in the stream not yet delivered to this durable consumer (its backlog)',
-    labelNames,
-    registers,
-  });
-  const ackPending = new Gauge({
-    name: 'portstream_consumer_ack_pending',
-    help: 'Messages delivered to this durable consumer and not yet acknowledged',
-    labelNames,
-    registers,
-  });
-  const redelivered = new Gauge({
-    name: 'portstream_consumer_redelivered',
-    help: 'Messages delivered more than once and not yet acknowledged',
-    labelNames,
-    registers,
-  });
+  const pending = gauge(
+    registry,
+    'portstream_consumer_pending',
+    'Messages in the stream not yet delivered to this durable consumer (its backlog)',
+  );
+  const ackPending = gauge(
+    registry,
+    'portstream_consumer_ack_pending',
+    'Messages delivered to this durable consumer and not yet acknowledged',
+  );
+  const redelivered = gauge(
+    registry,
+    'portstream_consumer_redelivered',
+    'Messages delivered more than once and not yet acknowledged',
+  );
   const refresh = async (): Promise<void> => {
     await Promise.all(
       consumers.map(async ({ stream, consumer }) => {

@@ -7,7 +7,9 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
 import { runMigrations } from '../../core/clickhouse/migrate.js';
 import { waitForStreams } from '../../core/nats/topology.js';
+import { SINK_CONSUMER, SINK_MAX_ACK_PENDING } from '../../core/consumer/index.js';
 import { errorMessage } from '../../core/errors.js';
+import { watchConsumers } from '../../core/ops/consumer-metrics.js';
 import type { Logger } from '../../core/logger.js';
 import { holderId, openLeaseBucket } from './lease.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
@@ -16,7 +18,7 @@ import { StreamSink } from './stream-sink.js';
 
 export { createSinkMetrics, type SinkMetrics } from './metrics.js';
 
-export const SINK_CONSUMER = 'clickhouse-sink';
+export { SINK_CONSUMER };
 
 export interface SinkConfig {
   SINK_BATCH_MAX_ROWS: number;
@@ -96,16 +98,22 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
         maxRows: deps.config.SINK_BATCH_MAX_ROWS,
         flushIntervalMs: deps.config.SINK_FLUSH_INTERVAL_MS,
         retryMaxMs: deps.config.SINK_RETRY_MAX_MS,
-        // Room for a full batch being written plus the next one filling (an events message holds many rows).
-        maxAckPending: 20_000,
-        // Backoff must stay below it: each retry renews the batch's messages with working().
-        ackWaitMs: Math.max(deps.config.SINK_ACK_WAIT_MS, deps.config.SINK_RETRY_MAX_MS * 2),
+        maxAckPending: SINK_MAX_ACK_PENDING,
+        // Short is safe: the runtime renews what the sink holds (a batch waiting for ClickHouse included) every
+        // third of it, and a killed sink's messages reach the next holder this long after it stopped renewing.
+        ackWaitMs: deps.config.SINK_ACK_WAIT_MS,
         metrics,
         log,
         lease,
       }),
   );
   for (const s of sinks) await s.start();
+  const gauges = watchConsumers(
+    jsm,
+    metrics.registry,
+    MAPPINGS.map((m) => ({ stream: m.stream, consumer: deps.consumerName ?? SINK_CONSUMER })),
+    log,
+  );
   const reporter = summaryReporter(metrics, log, deps.logIntervalMs ?? 10_000);
   log.info(
     { streams: MAPPINGS.map((m) => m.stream), database: deps.ch.database, holder: lease.holder },
@@ -116,9 +124,12 @@ export async function startSink(deps: SinkDeps): Promise<SinkHandle> {
     activeStreams: () => sinks.filter((s) => s.active).map((s) => s.stream),
     async stop(timeoutMs = 10_000): Promise<void> {
       if (reporter) clearInterval(reporter);
+      gauges.stop();
       await Promise.all(sinks.map((s) => s.stop(timeoutMs)));
       // Acks are fire-and-forget publishes: make sure they left before the caller drains or closes NATS.
       await deps.nc.flush();
+      // What it acked last is written: the floor moves up to it (floor.ts).
+      await Promise.all(sinks.map((s) => s.recordFloor()));
       log.info('clickhouse sink stopped');
     },
   };

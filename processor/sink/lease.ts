@@ -13,9 +13,10 @@
 // renewal it SENT (so before the server could expire it), and the sink checks that before every INSERT.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { errorMessage } from '../../core/errors.js';
+import { isWrongRevision } from '../../core/nats/cas.js';
 import type { Logger } from '../../core/logger.js';
 
 export const BUCKET_SINK_LEASES = 'ps_sink_leases';
@@ -75,7 +76,21 @@ export class StreamLease {
    * server cannot have expired it yet. Called before every INSERT.
    */
   valid(): boolean {
-    return this.held && Date.now() < this.renewedAt + this.o.ttlMs - this.margin();
+    return this.validFor(0);
+  }
+
+  /**
+   * Whether the lease stays valid for at least ms more (before the server could expire it). An INSERT starts
+   * only with a third of the TTL left, so one in flight when its sink dies or loses NATS has that long (plus
+   * the margin) to finish before another sink can hold the lease and check the same keys.
+   */
+  validFor(ms: number): boolean {
+    return this.held && Date.now() + ms < this.renewedAt + this.o.ttlMs - this.margin();
+  }
+
+  /** The time an INSERT needs left on the lease before it starts (see validFor). */
+  get insertReserveMs(): number {
+    return Math.floor(this.o.ttlMs / 3);
   }
 
   /** Stops renewing and hands the lease on at once (the next sink need not wait for the TTL). */
@@ -141,13 +156,4 @@ export class StreamLease {
     this.o.log.warn({ key: this.o.key, why }, 'sink lease lost; standing by');
     await this.o.onLost();
   }
-}
-
-/** JetStream's "wrong last sequence" answer to a create/update/delete with an expected revision. */
-function isWrongRevision(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
 }

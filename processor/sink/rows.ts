@@ -31,20 +31,16 @@ export interface KeyedRow {
   row: Record<string, unknown>;
 }
 
+/** The `kind` under which a table's keys are recorded in sink_keys. */
+export type RecordKind = 'event' | 'declaration' | 'decision';
+
 /** How one stream's messages become rows of one table. */
 export interface RecordMapping {
   stream: string;
   table: string;
-  /** The `kind` under which keys are recorded in sink_keys. */
-  kind: string;
+  kind: RecordKind;
   /** Throws on bytes that are not a valid record (a poison message). */
   toRows(data: Uint8Array, streamSeq: number): KeyedRow[];
-  /**
-   * Rows of redelivered messages are also looked up in the table itself (writer.ts, `events` only): a sink
-   * killed during an INSERT can leave the table's part written and the key view's not, and the next sink must
-   * not insert those rows again. Unset: the key lookup alone.
-   */
-  recheckTable?: boolean;
 }
 
 /** ClickHouse DateTime64 text in UTC ("2026-11-27 03:04:05.678"); the epoch for a missing time. */
@@ -209,7 +205,6 @@ export const MAPPINGS: readonly RecordMapping[] = [
     stream: STREAM_EVENTS,
     table: 'events',
     kind: 'event',
-    recheckTable: true,
     toRows: (data, seq) => {
       const g = EventGroup.decode(data);
       const received = chTime(g.receivedTime);

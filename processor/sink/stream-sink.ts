@@ -1,24 +1,27 @@
-// One stream -> one table: a named durable pull consumer with explicit acks, a batch that closes on size or
-// age, and a writer that retries with backoff until ClickHouse takes the batch. Messages are acked only
-// after that; while ClickHouse is down they stay unacked (kept alive with working()), the consumer's
-// max_ack_pending stops delivery, and nothing upstream waits for us: the sink is a separate consumer.
+// One stream -> one table on the consumer runtime (core/consumer/runtime.ts): a batch closes on rows or age and
+// the handler writes it, retrying with backoff until ClickHouse takes it. Messages are acked only after that;
+// while ClickHouse is down they stay unacked and the runtime renews them with working(), and its bound on what
+// it holds stops pulling, so nothing upstream waits for us: the sink is a separate consumer.
 // With a lease (lease.ts), the sink consumes and writes only while it holds its stream's lease; several sinks
-// may run, one writes per stream and the others stand by.
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { headers, nanos } from '@nats-io/nats-core';
+// may run, one writes per stream and the others stand by. Renewals stop with the lease, so a short ack_wait
+// hands a dead holder's messages to the next one within seconds.
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
+import {
+  ConsumerError,
+  consumerMetrics,
+  ensureDurable,
+  sinkDurable,
+  startConsumer,
+  type BatchContext,
+  type BatchOutcome,
+  type ConsumerHandle,
+  type DurableSpec,
+  type Item,
+} from '../../core/consumer/index.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { subjects } from '../../core/nats/topology.js';
+import { StreamFloor } from './floor.js';
 import { StreamLease, type LeaseOptions } from './lease.js';
 import type { SinkMetrics } from './metrics.js';
 import type { KeyedRow, RecordMapping } from './rows.js';
@@ -42,30 +45,28 @@ export interface StreamSinkOptions {
   lease?: Pick<LeaseOptions, 'kv' | 'holder' | 'ttlMs'>;
 }
 
-interface Pending {
-  msgs: JsMsg[];
-  rows: KeyedRow[];
-  /** Keys of the rows of redelivered messages (a sink before this one may have written them). */
-  redelivered: Set<string>;
-  since: number;
-}
-
 /** Bytes one pull may bring: a few batches of event groups, far below the server's per-client max_pending. */
 const PULL_MAX_BYTES = 8 * 1024 * 1024;
 
 export class StreamSink {
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private pending: Pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
-  private chain: Promise<void> = Promise.resolve();
-  private giveUpAt = Infinity;
+  private runtime: ConsumerHandle | undefined;
   private stopping = false;
-  /** Cuts a retry backoff short when stop() is called. */
-  private wake: (() => void) | undefined;
   private lease: StreamLease | undefined;
+  private readonly spec: DurableSpec;
+  private readonly floor: StreamFloor;
+  /** The recorded floor is read before the first write of each lease (ClickHouse may be away at the start). */
+  private floorLoaded = false;
 
-  constructor(private readonly o: StreamSinkOptions) {}
+  constructor(private readonly o: StreamSinkOptions) {
+    this.spec = sinkDurable(o.mapping.stream, o.ackWaitMs, o.consumerName);
+    this.floor = new StreamFloor({
+      ch: o.ch,
+      jsm: o.jsm,
+      stream: o.mapping.stream,
+      consumer: o.consumerName,
+      log: o.log,
+    });
+  }
 
   get stream(): string {
     return this.o.mapping.stream;
@@ -73,11 +74,11 @@ export class StreamSink {
 
   /** Whether this instance consumes the stream now (always true without a lease). */
   get active(): boolean {
-    return this.messages !== undefined;
+    return this.runtime !== undefined;
   }
 
   async start(): Promise<void> {
-    await this.ensureConsumer();
+    await ensureDurable(this.o.jsm, this.spec);
     const lease = this.o.lease;
     if (lease === undefined) {
       await this.consume();
@@ -93,189 +94,166 @@ export class StreamSink {
     await this.lease.start();
   }
 
-  private async ensureConsumer(): Promise<void> {
-    const { jsm, mapping, consumerName } = this.o;
-    const config = {
-      durable_name: consumerName,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(this.o.ackWaitMs),
-      // Unlimited: a message must never stop being delivered because ClickHouse was down for a while.
-      // Undecodable messages are terminated explicitly instead.
-      max_deliver: -1,
-      max_ack_pending: this.o.maxAckPending,
-    };
+  private async consume(): Promise<void> {
+    if (this.runtime !== undefined || this.stopping) return;
+    const { metrics, maxRows } = this.o;
+    this.floorLoaded = false;
+    this.runtime = await startConsumer<KeyedRow[]>({
+      js: this.o.js,
+      spec: this.spec,
+      log: this.o.log,
+      metrics: consumerMetrics(metrics.registry),
+      decode: (m) => this.decode(m),
+      handle: (batch, ctx) => this.write(batch, ctx),
+      maxMessages: maxRows,
+      maxWeight: maxRows,
+      weigh: (rows) => rows.length,
+      lingerMs: this.o.flushIntervalMs,
+      // Room for the batch being written and the next one filling; the weight bound stops pulling before.
+      maxHeld: this.o.maxAckPending,
+      // Pulls are bounded in bytes, not messages: a thousand event groups are 50 MB, and two pulls outstanding
+      // passed nats-server's per-client max_pending (64 MB by default), which disconnects the client as a slow
+      // consumer and loses its pulls and acks with the connection.
+      pullMaxBytes: PULL_MAX_BYTES,
+      mayHold: () => this.mayHold(),
+    });
+  }
+
+  private decode(m: JsMsg): KeyedRow[] {
+    const stream = this.o.mapping.stream;
+    this.o.metrics.lag.set({ stream }, m.info.pending);
     try {
-      await jsm.consumers.info(mapping.stream, consumerName);
-      await jsm.consumers.update(mapping.stream, consumerName, {
-        max_ack_pending: this.o.maxAckPending,
-        ack_wait: config.ack_wait,
-      });
+      return this.o.mapping.toRows(m.data, m.seq);
     } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
-      await jsm.consumers.add(mapping.stream, config);
+      this.o.metrics.poisonMessages.inc({ stream });
+      throw ConsumerError.permanent(`sink decode: ${errorMessage(err)}`, err);
     }
   }
 
-  private async consume(): Promise<void> {
-    const { js, mapping, consumerName } = this.o;
-    if (this.messages !== undefined || this.stopping) return;
-    const consumer = await js.consumers.get(mapping.stream, consumerName);
-    // Pulls are bounded in bytes, not messages: a thousand event groups are 50 MB, and two pulls outstanding
-    // passed nats-server's per-client max_pending (64 MB by default), which disconnects the client as a slow
-    // consumer and loses its pulls and acks with the connection.
-    this.messages = await consumer.consume({ max_bytes: PULL_MAX_BYTES });
-    this.loop = this.run(this.messages);
-    const tick = Math.max(10, Math.floor(this.o.flushIntervalMs / 4));
-    this.timer = setInterval(() => {
-      if (this.pending.msgs.length > 0 && Date.now() - this.pending.since >= this.o.flushIntervalMs) {
-        void this.flush();
-      }
-    }, tick);
-  }
-
   /**
-   * The lease was lost: stop taking messages and drop the batch being filled without writing or acking it
-   * (the new holder gets those messages after ack_wait); a write in progress stops before its next attempt.
+   * The lease was lost: stop taking messages; a write in progress stops before its next attempt, and what this
+   * instance holds is left unacked (no longer renewed, so the new holder gets it after ack_wait).
    */
   private async standBy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    const messages = this.messages;
-    this.messages = undefined;
-    await messages?.close();
-    await this.loop;
-    this.wake?.();
-    await this.chain;
-    this.pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
+    const runtime = this.runtime;
+    this.runtime = undefined;
+    await runtime?.stop({ release: true });
     this.o.metrics.batchRows.set({ table: this.o.mapping.table }, 0);
   }
 
-  /** No lease, or a lease that cannot have expired yet. */
-  private mayWrite(): boolean {
+  /** No lease, or a lease that cannot have expired yet: keep renewing what it holds. */
+  private mayHold(): boolean {
     return this.lease === undefined || this.lease.valid();
   }
 
+  /** No lease, or one that stays valid long enough for an INSERT started now to finish (lease.ts). */
+  private mayWrite(): boolean {
+    return this.lease === undefined || this.lease.validFor(this.lease.insertReserveMs);
+  }
+
   /**
-   * Stops taking messages, writes and acks what it holds, then hands the lease on. After timeoutMs without ClickHouse it gives up:
-   * those messages stay unacked and are redelivered (to the next sink) after ack_wait.
+   * Stops taking messages, writes and acks what it holds, then hands the lease on. After timeoutMs without
+   * ClickHouse it gives up: those messages stay unacked and are redelivered (to the next sink) after ack_wait.
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
-    this.giveUpAt = Date.now() + timeoutMs;
-    if (this.timer) clearInterval(this.timer);
-    this.wake?.();
-    await this.messages?.close();
-    await this.loop;
-    await this.flush();
+    await this.runtime?.stop({ timeoutMs });
     await this.lease?.stop();
-    this.messages = undefined;
+    this.runtime = undefined;
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        this.o.metrics.lag.set({ stream: this.o.mapping.stream }, m.info.pending);
-        let rows: KeyedRow[];
-        try {
-          rows = this.o.mapping.toRows(m.data, m.seq);
-        } catch (err) {
-          await this.deadLetter(m, err);
-          continue;
-        }
-        if (this.pending.msgs.length === 0) this.pending.since = Date.now();
-        this.pending.msgs.push(m);
-        this.pending.rows.push(...rows);
-        if (m.redelivered) for (const r of rows) this.pending.redelivered.add(r.key);
-        this.o.metrics.batchRows.set({ table: this.o.mapping.table }, this.pending.rows.length);
-        if (this.pending.rows.length >= this.o.maxRows) {
-          // Double-buffered: the next batch fills while this one is written, but never more than that.
-          // Awaiting the previous write is the backpressure: no more messages are taken meanwhile.
-          await this.chain;
-          void this.flush();
-        }
+  /** Records the consumer's ack floor (after a stop, once the acks are flushed). */
+  recordFloor(): Promise<void> {
+    return this.floorLoaded ? this.floor.record() : Promise.resolve();
+  }
+
+  /**
+   * The rows of the batch's messages above the floor (those at or below it are written already, however long
+   * ago), the keys among them of redelivered messages (a sink before this one may have written them), and how
+   * many rows the floor left out.
+   */
+  private rowsAboveFloor(batch: readonly Item<KeyedRow[]>[]): {
+    rows: KeyedRow[];
+    redelivered: Set<string>;
+    belowFloor: number;
+  } {
+    const rows: KeyedRow[] = [];
+    const redelivered = new Set<string>();
+    let belowFloor = 0;
+    for (const { msg, value } of batch) {
+      if (this.floor.covers(msg.seq)) {
+        belowFloor += value.length;
+        continue;
       }
-    } catch (err) {
-      this.o.log.error({ err: errorMessage(err), stream: this.o.mapping.stream }, 'sink consumer stopped');
+      rows.push(...value);
+      if (msg.redelivered) for (const r of value) redelivered.add(r.key);
     }
+    return { rows, redelivered, belowFloor };
   }
 
-  /** Flushes are serialised: one INSERT per table at a time, in delivery order. */
-  private flush(): Promise<void> {
-    this.chain = this.chain
-      .then(() => this.flushOnce())
-      .catch((err: unknown) => {
-        this.o.log.error({ err: errorMessage(err), table: this.o.mapping.table }, 'sink flush failed');
-      });
-    return this.chain;
-  }
-
-  private async flushOnce(): Promise<void> {
-    const batch = this.pending;
-    if (batch.msgs.length === 0) return;
-    this.pending = { msgs: [], rows: [], redelivered: new Set(), since: 0 };
+  /** Writes one batch, retrying with backoff until ClickHouse takes it, the lease is lost or stop gives up. */
+  private async write(
+    batch: readonly Item<KeyedRow[]>[],
+    ctx: BatchContext,
+  ): Promise<BatchOutcome | undefined> {
     const { ch, mapping, metrics, log } = this.o;
     const table = mapping.table;
-    metrics.batchRows.set({ table }, 0);
-    for (let attempt = 1, backoff = 250; ; attempt++, backoff = Math.min(backoff * 2, this.o.retryMaxMs)) {
-      if (!this.mayWrite()) {
-        // Another sink may hold the stream now: writing could race its key check. Leave the batch unacked.
-        log.warn({ table, messages: batch.msgs.length }, 'sink lease lost; batch left to the new holder');
-        return;
-      }
-      const end = metrics.insertSeconds.startTimer({ table });
-      try {
-        const r = await writeBatch(ch, mapping, batch.rows, batch.redelivered);
-        end();
-        if (r.inserted > 0) metrics.inserts.inc({ table });
-        metrics.rowsInserted.inc({ table }, r.inserted);
-        metrics.duplicatesSkipped.inc({ table }, r.skipped);
-        for (const m of batch.msgs) m.ack();
-        log.debug({ table, messages: batch.msgs.length, ...r }, 'sink batch written');
-        return;
-      } catch (err) {
-        metrics.insertErrors.inc({ table });
-        if (Date.now() + backoff > this.giveUpAt) {
-          // Shutting down with ClickHouse away: leave the batch unacked; JetStream redelivers it to the next
-          // sink after ack_wait. Not nak(): on nats-server 2.9 a nak'ed batch came back with one message
-          // twice and another not at all until ack_wait anyway (seen in the outage test).
-          log.warn(
-            { table, messages: batch.msgs.length },
-            'sink stopping without ClickHouse; batch left unacked',
-          );
-          return;
-        }
-        log.warn({ table, attempt, retryInMs: backoff, err: errorMessage(err) }, 'clickhouse insert failed');
-        // Keep the messages ours while we wait, rather than have them redelivered into the next batch.
-        for (const m of batch.msgs) m.working();
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.stopping ? 0 : backoff);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wake = undefined;
-      }
-    }
-  }
-
-  private async deadLetter(m: JsMsg, err: unknown): Promise<void> {
-    const stream = this.o.mapping.stream;
-    this.o.metrics.poisonMessages.inc({ stream });
-    this.o.log.error({ stream, seq: m.seq, err: errorMessage(err) }, 'undecodable message dead-lettered');
-    const h = headers();
-    h.set('Portstream-Stream', stream);
-    h.set('Portstream-Seq', String(m.seq));
-    h.set('Portstream-Reason', `sink decode: ${errorMessage(err)}`.slice(0, 500));
+    metrics.batchRows.set(
+      { table },
+      batch.reduce((n, i) => n + i.value.length, 0),
+    );
     try {
-      await this.o.js.publish(subjects.deadLetter(stream), m.data, { headers: h });
-      // No reason argument: with one (`+TERM reason`) this nats-server left the message pending (seen in
-      // tests); the reason travels in the dead letter's headers instead.
-      m.term();
-    } catch (pubErr) {
-      this.o.log.warn({ stream, err: errorMessage(pubErr) }, 'dead letter publish failed; message returned');
-      m.nak(5000);
+      for (let attempt = 1, backoff = 250; ; attempt++, backoff = Math.min(backoff * 2, this.o.retryMaxMs)) {
+        if (!this.mayWrite()) {
+          if (this.mayHold() && Date.now() < ctx.giveUpAt) {
+            // A renewal is late (NATS slow): wait for it rather than start an INSERT that might outlive the lease.
+            await new Promise((r) => setTimeout(r, 50));
+            attempt--;
+            continue;
+          }
+          // Another sink may hold the stream now: writing could race its key check. Leave the batch unacked.
+          log.warn({ table, messages: batch.length }, 'sink lease lost; batch left to the new holder');
+          return { released: 'all' };
+        }
+        const end = metrics.insertSeconds.startTimer({ table });
+        try {
+          if (!this.floorLoaded) {
+            await this.floor.load();
+            this.floorLoaded = true;
+          }
+          const { rows, redelivered, belowFloor } = this.rowsAboveFloor(batch);
+          const r = await writeBatch(ch, mapping, rows, redelivered);
+          end();
+          if (r.inserted > 0) metrics.inserts.inc({ table });
+          metrics.rowsInserted.inc({ table }, r.inserted);
+          metrics.duplicatesSkipped.inc({ table }, r.skipped + belowFloor);
+          log.debug({ table, messages: batch.length, belowFloor, ...r }, 'sink batch written');
+          void this.floor.maybeRecord();
+          return undefined;
+        } catch (err) {
+          metrics.insertErrors.inc({ table });
+          if (Date.now() + backoff > ctx.giveUpAt) {
+            // Shutting down with ClickHouse away: leave the batch unacked; JetStream redelivers it to the next
+            // sink after ack_wait. Not nak(): on nats-server 2.9 a nak'ed batch came back with one message
+            // twice and another not at all until ack_wait anyway (seen in the outage test).
+            log.warn(
+              { table, messages: batch.length },
+              'sink stopping without ClickHouse; batch left unacked',
+            );
+            return { released: 'all' };
+          }
+          // Retried here rather than nakked: a batch that ClickHouse refuses is the table's problem (down, full,
+          // a schema not migrated), not its messages', and must not be dead-lettered. The runtime renews the
+          // messages meanwhile.
+          log.warn(
+            { table, attempt, retryInMs: backoff, err: errorMessage(err) },
+            'clickhouse insert failed',
+          );
+          await ctx.pause(backoff);
+        }
+      }
+    } finally {
+      metrics.batchRows.set({ table }, 0);
     }
   }
 }

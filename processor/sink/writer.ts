@@ -5,7 +5,7 @@
 // connection), the retry is recognised by ClickHouse and dropped for the table and its views alike.
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from '../../core/clickhouse/client.js';
-import type { KeyedRow, RecordMapping } from './rows.js';
+import type { KeyedRow, RecordKind, RecordMapping } from './rows.js';
 
 /**
  * Keys per lookup query. Over HTTP the parameter travels in the URL, so it stays well under URL limits;
@@ -29,8 +29,8 @@ export async function writeBatch(
   const seen = await existingKeys(ch, mapping.kind, [...unique.keys()]);
   let fresh = [...unique.values()].filter((r) => !seen.has(r.key));
   const recheck = fresh.filter((r) => redelivered.has(r.key));
-  if (mapping.recheckTable === true && recheck.length > 0) {
-    const present = await presentEvents(ch, recheck);
+  if (recheck.length > 0) {
+    const present = await presentRows(ch, mapping.kind, recheck);
     fresh = fresh.filter((r) => !present.has(r.key));
   }
   if (fresh.length > 0) {
@@ -46,25 +46,58 @@ export async function writeBatch(
 }
 
 /**
- * Keys of event rows already in `events` itself, looked up through its sort key (container first: a range read
- * per container). Only for redelivered rows: the key view is written after the table within one INSERT, so a
- * sink killed in between leaves rows whose keys are missing.
+ * Keys of rows already in the table itself, looked up through its sort key (container or declaration number
+ * first: a range read each). Only for rows of redelivered messages: the key view is written after the table
+ * within one INSERT, so a sink killed in between leaves rows whose keys are missing, and the next sink must not
+ * insert them again (process-faults found such doubles in events, sink-recovery in declarations).
  */
-async function presentEvents(ch: ClickHouse, rows: readonly KeyedRow[]): Promise<Set<string>> {
-  const containers = [
+async function presentRows(
+  ch: ClickHouse,
+  kind: RecordKind,
+  rows: readonly KeyedRow[],
+): Promise<Set<string>> {
+  const column = kind === 'event' ? 'container_number' : 'declaration_number';
+  const narrow = [
     ...new Set(
       rows.map((r) => {
-        const v = r.row.container_number;
+        const v = r.row[column];
         return typeof v === 'string' ? v : '';
       }),
     ),
   ];
-  const found = await ch.query<{ key: string }>(
-    `SELECT concat(dedupe_source, '/', event_id) AS key FROM ${ch.database}.events
-     WHERE container_number IN (SELECT arrayJoin({containers:Array(String)}))
-       AND concat(dedupe_source, '/', event_id) IN (SELECT arrayJoin({keys:Array(String)}))`,
-    { containers, keys: rows.map((r) => r.key) },
-  );
+  const params = { narrow, keys: rows.map((r) => r.key) };
+  let found: { key: string }[];
+  switch (kind) {
+    case 'event':
+      found = await ch.query<{ key: string }>(
+        `SELECT concat(dedupe_source, '/', event_id) AS key FROM ${ch.database}.events
+         WHERE container_number IN (SELECT arrayJoin({narrow:Array(String)}))
+           AND concat(dedupe_source, '/', event_id) IN (SELECT arrayJoin({keys:Array(String)}))`,
+        params,
+      );
+      break;
+    case 'declaration':
+      found = await ch.query<{ key: string }>(
+        `SELECT command_id AS key FROM ${ch.database}.declarations
+         WHERE declaration_number IN (SELECT arrayJoin({narrow:Array(String)}))
+           AND command_id IN (SELECT arrayJoin({keys:Array(String)}))`,
+        params,
+      );
+      break;
+    case 'decision':
+      found = await ch.query<{ key: string }>(
+        `SELECT concat(declaration_number, '/', toString(revision), '/', status) AS key FROM ${ch.database}.decisions
+         WHERE declaration_number IN (SELECT arrayJoin({narrow:Array(String)}))
+           AND concat(declaration_number, '/', toString(revision), '/', status)
+               IN (SELECT arrayJoin({keys:Array(String)}))`,
+        params,
+      );
+      break;
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown record kind ${String(never)}`);
+    }
+  }
   return new Set(found.map((r) => r.key));
 }
 

@@ -7,27 +7,35 @@
 // them in a few large socket writes instead of one per key; a container touched by several messages of the
 // batch is written once. Batches run one after another, so two batches never race on a key in this process;
 // other processes (another instance, the decider linking declarations) are handled by the compare-and-set.
-// A message is acked once every key it touched is stored; a key that fails naks the messages that touched it
-// (the writes are idempotent: event ids and sets), an undecodable message is terminated and dead-lettered.
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+// A message is acked once every key it touched is stored; a key that fails fails the messages that touched it
+// (the writes are idempotent: event ids and sets). Pulling, renewing, retries and dead letters (an undecodable
+// group, or one that failed on its last delivery) are the consumer runtime's (core/consumer/runtime.ts).
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
+import {
+  consumerMetrics,
+  ensureDurable,
+  startConsumer,
+  stateDurable,
+  STATE_CONSUMER,
+  type BatchOutcome,
+  type ConsumerMetrics,
+  type Item,
+} from '../../core/consumer/index.js';
 import { sourcedEventId } from '../../core/event-key.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
-import { STREAM_EVENTS, subjects } from '../../core/nats/topology.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
-import { deadLetter } from '../customs/dead-letter.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
-import { ensureDurable } from '../durable.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { readModifyWrite } from '../../core/nats/cas.js';
 import { applyContainerEvents, equipmentOf, hasGateOut, type EventKeyOf } from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
 import { applyVisitEvents, visitCodec, visitKeyOf } from './visit.js';
 
-export const STATE_CONSUMER = 'processor-events';
+export { STATE_CONSUMER };
 
 export interface StateConsumerDeps {
   js: JetStreamClient;
@@ -40,6 +48,8 @@ export interface StateConsumerDeps {
   /** Redelivery delay of a group a stopped processor left unacked (default 30 s); long work calls working(). */
   ackWaitMs?: number;
   metrics?: ProcessorMetrics | undefined;
+  /** The runtime's per-consumer metrics (a private registry's when absent). */
+  consumerMetrics?: ConsumerMetrics;
 }
 
 export interface StateConsumerHandle {
@@ -47,7 +57,6 @@ export interface StateConsumerHandle {
 }
 
 const DEFAULT_ACK_WAIT_MS = 30_000;
-const MAX_DELIVER = 10;
 /**
  * Messages per batch: up to 64 x 500 events, a few thousand keys, whose reads and writes go out together.
  * max_ack_pending bounds what waits behind it.
@@ -55,18 +64,6 @@ const MAX_DELIVER = 10;
 const MAX_BATCH_MESSAGES = 64;
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
-
-async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
-  await ensureDurable(jsm, STREAM_EVENTS, {
-    durable_name: STATE_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: subjects.allEvents,
-    ack_wait: nanos(ackWaitMs),
-    max_deliver: MAX_DELIVER,
-    max_ack_pending: 1000,
-  });
-}
 
 /** The events of a group per container number and per visit id. */
 export function groupByKey(events: readonly Event[]): {
@@ -122,16 +119,15 @@ export function groupBatch(decoded: readonly { msg: JsMsg; events: readonly Even
 
 export async function startStateConsumer(deps: StateConsumerDeps): Promise<StateConsumerHandle> {
   const ackWaitMs = deps.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
-  await ensureConsumer(deps.jsm, ackWaitMs);
+  const spec = stateDurable(ackWaitMs);
+  await ensureDurable(deps.jsm, spec);
   const log = deps.logger.child({ component: 'state-consumer' });
   const { declarations, names } = deps.buckets;
   // The hot path: every container and visit write of a batch goes out pipelined (see core/nats/pipelined.ts).
   const requests = new PipelinedRequests(deps.nc, ackWaitMs / 3);
   const containers = new CasBucket(requests, names.containers);
   const vesselVisits = new CasBucket(requests, names.vesselVisits);
-  const consumer = await deps.js.consumers.get(STREAM_EVENTS, STATE_CONSUMER);
   const maxBatch = deps.maxBatchMessages ?? MAX_BATCH_MESSAGES;
-  const messages = await consumer.consume({ max_messages: maxBatch * 4 });
 
   const writeContainer = (n: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> =>
     readModifyWrite(containers, n, containerCodec, async (prev) => {
@@ -153,131 +149,55 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
       applyVisitEvents(prev, id, events, new Date(), keyOf),
     );
 
-  /** Dead-letters an undecodable message; naks it when even that fails. */
-  const reject = async (msg: JsMsg, err: unknown): Promise<void> => {
-    try {
-      await deadLetter(deps.js, STREAM_EVENTS, msg, `undecodable event group: ${(err as Error).message}`);
-      msg.term();
-      deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'dead_letter' });
-    } catch (dlErr) {
-      log.warn({ err: dlErr, seq: msg.seq }, 'dead letter not stored, retrying');
-      msg.nak(retryDelay(msg));
-    }
-  };
-
-  /** A message whose writes failed: retried after a delay, or dead-lettered on its last delivery. */
-  const retry = async (msg: JsMsg, err: unknown): Promise<void> => {
-    if (msg.info.deliveryCount >= MAX_DELIVER) {
-      // The server would not deliver it again: record it for an operator instead of leaving it silently.
-      log.error({ err, seq: msg.seq }, 'event group failed on its last delivery, dead-lettering');
-      await deadLetter(deps.js, STREAM_EVENTS, msg, `failed ${MAX_DELIVER} times: ${String(err)}`).then(
-        () => {
-          msg.term();
-        },
-        () => undefined,
-      );
-      return;
-    }
-    log.warn({ err, seq: msg.seq, redelivery: msg.info.deliveryCount }, 'event group failed, retrying');
-    msg.nak(retryDelay(msg));
-  };
-
-  const applyBatch = async (batch: JsMsg[]): Promise<void> => {
-    const done = deps.metrics?.handlerSeconds.startTimer({ consumer: STATE_CONSUMER });
-    const decoded: { msg: JsMsg; events: Event[] }[] = [];
+  const applyBatch = async (batch: readonly Item<EventGroup>[]): Promise<BatchOutcome> => {
     // Each event's sourced id (its group's source and its own id): what the records remember it by.
     const keys = new Map<Event, string>();
-    for (const msg of batch) {
-      try {
-        const g = EventGroup.decode(msg.data);
-        for (const e of g.events) keys.set(e, sourcedEventId(g.source, e.eventId));
-        decoded.push({ msg, events: g.events });
-      } catch (err) {
-        await reject(msg, err);
-      }
-    }
+    const decoded = batch.map(({ msg, value: g }) => {
+      for (const e of g.events) keys.set(e, sourcedEventId(g.source, e.eventId));
+      return { msg, events: g.events };
+    });
     const keyOf: EventKeyOf = (e) => keys.get(e) ?? e.eventId;
     const work = groupBatch(decoded);
-    // Long batches tell the server they are still being worked on, so they are not redelivered meanwhile.
-    const working = setInterval(() => {
-      for (const d of decoded) d.msg.working();
-    }, ackWaitMs / 3);
     const failed = new Map<JsMsg, unknown>();
-    try {
-      // Every key's read goes out in this one synchronous pass, then every write as the reads come back.
-      const writes: Promise<void>[] = [];
-      const track = (p: Promise<unknown>, touched: readonly JsMsg[]): void => {
-        writes.push(
-          p.then(
-            () => undefined,
-            (err: unknown) => {
-              for (const m of touched) failed.set(m, err);
-            },
-          ),
-        );
-      };
-      for (const [n, k] of work.containers) track(writeContainer(n, k.events, keyOf), k.msgs);
-      for (const [id, k] of work.visits) track(writeVisit(id, k.events, keyOf), k.msgs);
-      await Promise.all(writes);
-    } finally {
-      clearInterval(working);
-    }
+    // Every key's read goes out in this one synchronous pass, then every write as the reads come back.
+    const writes: Promise<void>[] = [];
+    const track = (p: Promise<unknown>, touched: readonly JsMsg[]): void => {
+      writes.push(
+        p.then(
+          () => undefined,
+          (err: unknown) => {
+            for (const m of touched) failed.set(m, err);
+          },
+        ),
+      );
+    };
+    for (const [n, k] of work.containers) track(writeContainer(n, k.events, keyOf), k.msgs);
+    for (const [id, k] of work.visits) track(writeVisit(id, k.events, keyOf), k.msgs);
+    await Promise.all(writes);
     for (const { msg, events } of decoded) {
-      const err = failed.get(msg);
-      if (err === undefined) {
-        msg.ack();
-        deps.metrics?.eventsApplied.inc(events.length);
-        deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'ack' });
-      } else {
-        await retry(msg, err);
-        deps.metrics?.messages.inc({ consumer: STATE_CONSUMER, outcome: 'retry' });
-      }
+      if (!failed.has(msg)) deps.metrics?.eventsApplied.inc(events.length);
     }
-    done?.();
+    if (failed.size > 0) log.warn({ failed: failed.size, of: batch.length }, 'event groups not applied');
+    return { failed };
   };
 
-  // The server keeps up to max_messages delivered; they wait here while a batch is applied, and the next
-  // batch takes what has arrived by then.
-  const waiting: JsMsg[] = [];
-  let wake: (() => void) | undefined;
-  const feed = { closed: false };
-  const pump = (async () => {
-    for await (const msg of messages) {
-      waiting.push(msg);
-      wake?.();
-    }
-  })().finally(() => {
-    feed.closed = true;
-    wake?.();
+  // The server keeps up to a few batches delivered; they wait while a batch is applied, and the next batch
+  // takes what has arrived by then (up to maxBatch messages).
+  const runtime = await startConsumer({
+    js: deps.js,
+    spec,
+    log,
+    metrics: deps.consumerMetrics ?? consumerMetrics(new Registry()),
+    decode: (msg) => EventGroup.decode(msg.data),
+    handle: applyBatch,
+    maxMessages: maxBatch,
+    maxHeld: maxBatch * 8,
   });
-  const worker = (async () => {
-    for (;;) {
-      if (waiting.length === 0) {
-        if (feed.closed) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
-      const batch = waiting.splice(0, maxBatch);
-      await applyBatch(batch).catch((err: unknown) => {
-        log.error(
-          { err, messages: batch.length },
-          'event batch handling failed; its messages are redelivered',
-        );
-      });
-    }
-  })();
 
   return {
     async stop() {
-      await messages.close();
-      await pump;
-      await worker;
+      await runtime.stop();
       requests.close();
     },
   };
-}
-
-function retryDelay(msg: JsMsg): number {
-  return Math.min(5000, 100 * 2 ** msg.info.deliveryCount);
 }

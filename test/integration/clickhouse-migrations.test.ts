@@ -13,6 +13,7 @@ const TABLES = [
   'events_per_minute',
   'events_received_per_minute',
   'schema_migrations',
+  'sink_floors',
   'sink_keys',
   'vessel_moves_daily',
   'yard_dwell',

@@ -181,7 +181,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     await expect(js.publish('ps.customs.commands.D1', new Uint8Array([1]))).rejects.toThrow(DENIED);
   });
 
-  it('sink: consumes with its own durable only; cannot publish or create streams', async () => {
+  it('sink: consumes with its own durable only; publishes only its dead letters; cannot create streams', async () => {
     const nc = await as('sink');
     const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
     const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
@@ -189,7 +189,11 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const m = await (await js.consumers.get(STREAM_EVENTS, SINK_CONSUMER)).next({ expires: 2000 });
     expect(await m?.ackAck()).toBe(true);
     await expect(jsm.streams.add({ name: 'SINK_OWN', subjects: ['sink.>'] })).rejects.toThrow(DENIED);
-    await expect(js.publish('ps.deadletters.PS_EVENTS', new Uint8Array([1]))).rejects.toThrow(DENIED);
+    // Dead letters of its own streams only (an undecodable message), never another stream's.
+    expect((await js.publish('ps.deadletters.PS_EVENTS', new Uint8Array([1]))).stream).toBe(
+      STREAM_DEADLETTERS,
+    );
+    await expect(js.publish('ps.deadletters.KV_ps_containers', new Uint8Array([1]))).rejects.toThrow(DENIED);
     await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
   });
 

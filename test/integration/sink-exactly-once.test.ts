@@ -145,4 +145,25 @@ describe('ClickHouse sink: exactly once in effect', () => {
     const dl = await (await jetstreamManager(n.nc)).streams.info(STREAM_DEADLETTERS);
     expect(dl.state.messages).toBe(1);
   });
+  it('a re-created consumer inserts nothing twice, however old: the keys gone, the floor still holds', async () => {
+    const tables = ['events', 'declarations', 'decisions'];
+    const before = await Promise.all(tables.map((t) => countRows(f.ch, t)));
+    const hourly = `SELECT sum(decisions) AS decisions FROM ${f.ch.database}.clearance_hourly`;
+    const hourlyBefore = await f.ch.query(hourly);
+    await sink.stop();
+    // As if the 30 days of sink_keys had passed: PS_CUSTOMS and PS_DECISIONS keep a year.
+    await f.ch.query(`TRUNCATE TABLE ${f.ch.database}.sink_keys`);
+    const jsm = await jetstreamManager(n.nc);
+    for (const stream of [STREAM_EVENTS, STREAM_CUSTOMS, STREAM_DECISIONS]) {
+      await jsm.consumers.delete(stream, SINK_CONSUMER);
+    }
+    sink = await start();
+    for (const stream of [STREAM_EVENTS, STREAM_CUSTOMS, STREAM_DECISIONS]) {
+      await waitFor(() => allAcked(n.nc, stream, SINK_CONSUMER), { what: `${stream} replayed` });
+    }
+    expect(await Promise.all(tables.map((t) => countRows(f.ch, t)))).toEqual(before);
+    expect(await f.ch.query(hourly)).toEqual(hourlyBefore);
+    const inserted = await sink.metrics.rowsInserted.get();
+    expect(inserted.values.reduce((a, v) => a + v.value, 0)).toBe(0);
+  });
 });

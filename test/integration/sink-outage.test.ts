@@ -123,12 +123,12 @@ describe('ClickHouse sink: ClickHouse unavailable, then back', () => {
     });
     const processor = await startProcessor({ config, log: silentLogger(), nc: n.nc });
     const consumer = 'sink-under-load';
-    // Production ack_wait (60 s, longer than the outage): the batch being retried is kept with working().
+    // Production ack_wait (5 s, far shorter than the outage): what the sink holds is kept with working().
     const sinkConfig = {
       ...SINK_CONFIG,
       SINK_FLUSH_INTERVAL_MS: 250,
       SINK_RETRY_MAX_MS: 1000,
-      SINK_ACK_WAIT_MS: 60_000,
+      SINK_ACK_WAIT_MS: loadConfig({}).SINK_ACK_WAIT_MS,
     };
     let sink: SinkHandle | undefined = await startSink({
       nc: n.nc,

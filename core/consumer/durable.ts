@@ -1,0 +1,124 @@
+// Durable pull consumers: what each is (stream, name, filter, ack_wait, max_deliver, max_ack_pending) and their
+// creation. The admin step (`portstream migrate`, `up`) creates every durable in durableSpecs(); each service
+// also ensures its own at start-up (its NATS user may create and update only its own durables), so a service
+// started against a topology without them still works, and a changed ack_wait reaches an existing durable.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type ConsumerConfig,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS, subjects } from '../nats/topology.js';
+
+export interface DurableSpec {
+  stream: string;
+  durable: string;
+  /** Only messages on these subjects (undefined: the whole stream). */
+  filterSubject?: string;
+  /** How long a delivered message may go without ack or working() before it is delivered again. */
+  ackWaitMs: number;
+  /** Deliveries before the server gives up on a message (-1: no limit); the runtime dead-letters the last. */
+  maxDeliver: number;
+  /** Messages delivered and not yet acked, at most: the server stops delivering at this many. */
+  maxAckPending: number;
+}
+
+/** The consumer configuration of a spec: explicit acks, from the start of the stream. */
+export function durableConfig(spec: DurableSpec): Partial<ConsumerConfig> & { durable_name: string } {
+  return {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ...(spec.filterSubject === undefined ? {} : { filter_subject: spec.filterSubject }),
+    ack_wait: nanos(spec.ackWaitMs),
+    max_deliver: spec.maxDeliver,
+    max_ack_pending: spec.maxAckPending,
+  };
+}
+
+/**
+ * Creates the durable, or brings an existing one to the spec's ack_wait, max_deliver and max_ack_pending (the
+ * rest is fixed at creation). Never deletes or re-creates one: a re-created durable reads its stream again
+ * from the start.
+ */
+export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
+  const config = durableConfig(spec);
+  let existing;
+  try {
+    existing = await jsm.consumers.info(spec.stream, spec.durable);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) throw err;
+    await jsm.consumers.add(spec.stream, config);
+    return;
+  }
+  const c = existing.config;
+  if (
+    c.ack_wait !== config.ack_wait ||
+    c.max_deliver !== config.max_deliver ||
+    c.max_ack_pending !== config.max_ack_pending
+  ) {
+    await jsm.consumers.update(spec.stream, spec.durable, {
+      ack_wait: nanos(spec.ackWaitMs),
+      max_deliver: spec.maxDeliver,
+      max_ack_pending: spec.maxAckPending,
+    });
+  }
+}
+
+export const STATE_CONSUMER = 'processor-events';
+export const CUSTOMS_CONSUMER = 'processor-customs';
+export const SINK_CONSUMER = 'clickhouse-sink';
+
+/** The settings the durables depend on. */
+export interface DurableSettings {
+  PROCESSOR_ACK_WAIT_MS: number;
+  SINK_ACK_WAIT_MS: number;
+}
+
+/** Room for a sink batch being written plus the next one filling (an events message holds many rows). */
+export const SINK_MAX_ACK_PENDING = 20_000;
+
+export function stateDurable(ackWaitMs: number): DurableSpec {
+  return {
+    stream: STREAM_EVENTS,
+    durable: STATE_CONSUMER,
+    filterSubject: subjects.allEvents,
+    ackWaitMs,
+    maxDeliver: 10,
+    maxAckPending: 1000,
+  };
+}
+
+export function customsDurable(ackWaitMs: number): DurableSpec {
+  return {
+    stream: STREAM_CUSTOMS,
+    durable: CUSTOMS_CONSUMER,
+    filterSubject: subjects.allCustomsCommands,
+    ackWaitMs,
+    maxDeliver: 10,
+    maxAckPending: 1000,
+  };
+}
+
+/**
+ * The sink's durable on one stream. No delivery limit: a sink redelivery is never the message's fault (a
+ * killed sink, a lease moving on); an INSERT ClickHouse refuses is retried in place, an undecodable message is
+ * dead-lettered at once.
+ */
+export function sinkDurable(stream: string, ackWaitMs: number, durable = SINK_CONSUMER): DurableSpec {
+  return { stream, durable, ackWaitMs, maxDeliver: -1, maxAckPending: SINK_MAX_ACK_PENDING };
+}
+
+/** Every durable the services use, as the admin step creates them. */
+export function durableSpecs(s: DurableSettings): DurableSpec[] {
+  return [
+    stateDurable(s.PROCESSOR_ACK_WAIT_MS),
+    customsDurable(s.PROCESSOR_ACK_WAIT_MS),
+    ...[STREAM_EVENTS, STREAM_CUSTOMS, STREAM_DECISIONS].map((stream) =>
+      sinkDurable(stream, s.SINK_ACK_WAIT_MS),
+    ),
+  ];
+}
