@@ -56,10 +56,21 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   );
   const registry = deps.registry ?? new Registry();
   const metrics = createProcessorMetrics(registry);
+  const runtimeMetrics = consumerMetrics(registry);
   const parts: { stop(): Promise<void> }[] = [];
   const consumers: ConsumerRef[] = [];
   if (roles.includes('customs')) {
-    parts.push(await startCustomsProjector({ js, jsm, buckets, logger: log, ackWaitMs, metrics }));
+    parts.push(
+      await startCustomsProjector({
+        js,
+        jsm,
+        buckets,
+        logger: log,
+        ackWaitMs,
+        metrics,
+        consumerMetrics: runtimeMetrics,
+      }),
+    );
     consumers.push({ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER });
   }
   if (roles.includes('state')) {
@@ -72,7 +83,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
         logger: log,
         ackWaitMs,
         metrics,
-        consumerMetrics: consumerMetrics(registry),
+        consumerMetrics: runtimeMetrics,
       }),
     );
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });

@@ -8,21 +8,27 @@
 // `<declaration>:<i>` and only if the feed's last decision on the declaration is still i-1's (expected last
 // subject sequence), so a redelivery however late never publishes a decision twice.
 import {
-  AckPolicy,
-  DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
-import PQueue from 'p-queue';
+import { Registry } from 'prom-client';
+import {
+  ConsumerError,
+  consumerMetrics,
+  customsDurable,
+  CUSTOMS_CONSUMER,
+  ensureDurable,
+  startConsumer,
+  type ConsumerMetrics,
+} from '../../core/consumer/index.js';
 import { decisionBytes, stateOfEntry } from '../../core/customs/ledger.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
-import { STREAM_CUSTOMS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import {
   decodeDeclarationState,
   encodeDeclarationState,
@@ -30,12 +36,10 @@ import {
 } from '../../core/state/declaration.js';
 import { channelToJSON, type Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
-import { ensureDurable } from '../durable.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { linkDeclaration } from '../state/customs.js';
-import { deadLetter } from './dead-letter.js';
 
-export const CUSTOMS_CONSUMER = 'processor-customs';
+export { CUSTOMS_CONSUMER };
 
 export interface ProjectorDeps {
   js: JetStreamClient;
@@ -47,28 +51,18 @@ export interface ProjectorDeps {
   /** Redelivery delay of an entry a stopped processor left unacked (default 10 s). */
   ackWaitMs?: number;
   metrics?: ProcessorMetrics | undefined;
+  /** The consumer runtime's metrics (core/consumer); a private registry when unset. */
+  consumerMetrics?: ConsumerMetrics;
 }
 
 export interface ProjectorHandle {
   stop(): Promise<void>;
 }
 
-/** An entry whose predecessor on the same declaration is not projected yet: retried shortly. */
-class NotYet extends Error {}
-
 const stateCodec = { decode: decodeDeclarationState, encode: encodeDeclarationState };
 
-async function ensureConsumer(jsm: JetStreamManager, ackWaitMs: number): Promise<void> {
-  await ensureDurable(jsm, STREAM_CUSTOMS, {
-    durable_name: CUSTOMS_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: subjects.allCustomsCommands,
-    ack_wait: nanos(ackWaitMs),
-    max_deliver: 10,
-    max_ack_pending: 1000,
-  });
-}
+/** An entry whose predecessor on the same declaration is not projected yet: retried shortly. */
+const notYet = (message: string): ConsumerError => ConsumerError.retryable(message);
 
 /** The index in the message id `<declaration>:<index>` of a decision on the feed; -1 when absent. */
 function indexOf(msgId: string | undefined): number {
@@ -106,25 +100,23 @@ async function publishDecision(
   const lastIndex = indexOf(last?.header.get('Nats-Msg-Id'));
   // Published before (a redelivery after the duplicate window): that is its position.
   if (last && lastIndex === index) return last.seq;
-  throw new NotYet(
-    `declaration ${n}: decision ${index} follows ${lastIndex} on the feed; projecting in order`,
-  );
+  throw notYet(`declaration ${n}: decision ${index} follows ${lastIndex} on the feed; projecting in order`);
 }
 
-/** Projects one ledger entry; 'term' when it can never be projected (dead-lettered). */
-async function project(deps: ProjectorDeps, msg: JsMsg): Promise<'ack' | 'term'> {
-  let entry: DeclarationCommand;
-  try {
-    entry = DeclarationCommand.decode(msg.data);
-  } catch (err) {
-    await deadLetter(deps.js, STREAM_CUSTOMS, msg, `undecodable ledger entry: ${(err as Error).message}`);
-    return 'term';
-  }
+/** A ledger entry with the state it records; anything else can never be projected (dead-lettered). */
+function decodeEntry(msg: JsMsg): { entry: DeclarationCommand; state: DeclarationState } {
+  const entry = DeclarationCommand.decode(msg.data);
   const state = stateOfEntry(entry);
-  if (state === undefined) {
-    await deadLetter(deps.js, STREAM_CUSTOMS, msg, 'command without a decision: not a ledger entry');
-    return 'term';
-  }
+  if (state === undefined) throw ConsumerError.permanent('command without a decision: not a ledger entry');
+  return { entry, state };
+}
+
+/** Projects one ledger entry. */
+async function project(
+  deps: ProjectorDeps,
+  entry: DeclarationCommand,
+  state: DeclarationState,
+): Promise<void> {
   const n = entry.declarationNumber;
   const index = state.decisions.length - 1;
   const decision = state.decisions[index] as Decision;
@@ -140,7 +132,7 @@ async function project(deps: ProjectorDeps, msg: JsMsg): Promise<'ack' | 'term'>
   if (position === 0) {
     const previous = index === 0 ? 0 : (positions[index - 1] ?? 0);
     if (index > 0 && previous === 0) {
-      throw new NotYet(`declaration ${n}: decision ${index - 1} is not on the feed yet`);
+      throw notYet(`declaration ${n}: decision ${index - 1} is not on the feed yet`);
     }
     position = await publishDecision(deps, n, index, decision, previous);
   }
@@ -176,60 +168,27 @@ async function project(deps: ProjectorDeps, msg: JsMsg): Promise<'ack' | 'term'>
       ),
     );
   }
-  return 'ack';
 }
 
 export async function startCustomsProjector(deps: ProjectorDeps): Promise<ProjectorHandle> {
-  await ensureConsumer(deps.jsm, deps.ackWaitMs ?? 10_000);
-  const consumer = await deps.js.consumers.get(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
-  const concurrency = deps.concurrency ?? 64;
-  const queue = new PQueue({ concurrency });
-  const tails = new Map<string, Promise<void>>();
-  const messages = await consumer.consume({ max_messages: concurrency * 2 });
-
-  const run = async (msg: JsMsg): Promise<void> => {
-    const done = deps.metrics?.handlerSeconds.startTimer({ consumer: CUSTOMS_CONSUMER });
-    const count = (outcome: string): void => {
-      done?.();
-      deps.metrics?.messages.inc({ consumer: CUSTOMS_CONSUMER, outcome });
-    };
-    try {
-      // A plain ack, no round trip: if it is lost, the redelivered entry finds its projection done.
-      if ((await project(deps, msg)) === 'term') {
-        msg.term();
-        count('dead_letter');
-      } else {
-        msg.ack();
-        count('ack');
+  const spec = customsDurable(deps.ackWaitMs ?? 10_000);
+  await ensureDurable(deps.jsm, spec);
+  const runtime = await startConsumer({
+    js: deps.js,
+    spec,
+    log: deps.logger,
+    metrics: deps.consumerMetrics ?? consumerMetrics(new Registry()),
+    decode: decodeEntry,
+    handle: async (batch) => {
+      for (const { value } of batch) {
+        const done = deps.metrics?.handlerSeconds.startTimer({ consumer: CUSTOMS_CONSUMER });
+        await project(deps, value.entry, value.state);
+        done?.();
       }
-    } catch (err) {
-      count('retry');
-      const log =
-        err instanceof NotYet ? deps.logger.debug.bind(deps.logger) : deps.logger.warn.bind(deps.logger);
-      log({ err, seq: msg.seq, redelivery: msg.info.deliveryCount }, 'ledger entry not projected, retrying');
-      msg.nak(Math.min(5000, 100 * 2 ** msg.info.deliveryCount));
-    }
-  };
-
-  const loop = (async () => {
-    for await (const msg of messages) {
-      if (queue.size > concurrency) await queue.onSizeLessThan(concurrency);
-      const key = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-      const prev = tails.get(key) ?? Promise.resolve();
-      const next = prev.then(() => queue.add(() => run(msg)));
-      tails.set(key, next);
-      void next.finally(() => {
-        if (tails.get(key) === next) tails.delete(key);
-      });
-    }
-  })();
-
-  return {
-    async stop() {
-      await messages.close();
-      await loop;
-      await queue.onIdle();
-      await Promise.all([...tails.values()]);
     },
-  };
+    // One declaration's entries in ledger order; different declarations at once.
+    keyOf: (item) => item.value.entry.declarationNumber,
+    concurrency: deps.concurrency ?? 64,
+  });
+  return { stop: () => runtime.stop() };
 }
