@@ -133,10 +133,16 @@ describe('customs dashboard', () => {
     expect(await page.locator('#yellow-total').textContent()).toBe('1 yellow');
     expect(await page.locator('#red-total').textContent()).toBe('1 red');
     expect(await page.locator('#queue-empty').isHidden()).toBe(true);
-    await waitFor(async () => (await views()).every((v) => v.xs.length > 0), {
-      timeoutMs: 20_000,
-      what: 'every chart to have data',
-    });
+    await waitFor(
+      async () => {
+        const vs = await views();
+        return vs.length === CHARTS.length && vs.every((v) => v.xs.length > 0);
+      },
+      {
+        timeoutMs: 20_000,
+        what: 'every chart to have data',
+      },
+    );
     await checkAxes(false);
     const byId = Object.fromEntries((await views()).map((v) => [v.id, v]));
     expect({
