@@ -13,6 +13,8 @@ import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 import { ensureStreams, topologyOptions } from '../core/nats/topology.js';
 import { DEFAULT_RULES } from '../core/customs/rules/store.js';
+import { pipelinedLedger } from '../core/customs/ledger.js';
+import { PipelinedRequests } from '../core/nats/pipelined.js';
 import { Decider } from '../ingest/customs/decide.js';
 import { submitPlan } from '../ingest/customs/plans.js';
 import { cpuSeconds } from './harness/cpu.js';
@@ -31,9 +33,9 @@ async function main(): Promise<void> {
     await ensureStreams(jsm, topologyOptions(loadConfig({})));
     const js = jetstream(nc);
     const buckets = await ensureBuckets(js, 1);
+    const requests = new PipelinedRequests(nc);
     const decider = new Decider({
-      js,
-      jsm,
+      ledger: pipelinedLedger(requests),
       declarants: buckets.declarants,
       enterprises: buckets.enterprises,
       rules: () => DEFAULT_RULES,

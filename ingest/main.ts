@@ -22,6 +22,7 @@ import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
 import { SelectionSecrets } from '../core/customs/rules/selection.js';
 import { RuleStore } from '../core/customs/rules/store.js';
+import { pipelinedLedger } from '../core/customs/ledger.js';
 import { Decider } from './customs/decide.js';
 import { createEnterpriseService, seedRegister } from './customs/enterprises.js';
 import { createCustomsService } from './customs/service.js';
@@ -136,8 +137,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   });
   const customsShutdown = new AbortController();
   const decider = new Decider({
-    js,
-    jsm,
+    ledger: pipelinedLedger(requests),
     declarants,
     enterprises: register,
     rules: () => rules.current(),

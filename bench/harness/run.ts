@@ -269,7 +269,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         ...(sustained === undefined ? {} : { sustained }),
       },
       clearance: {
-        stage: 'gRPC SubmitDeclaration -> JetStream -> processor decision -> answer',
+        stage: 'gRPC SubmitDeclaration -> gateway decision (one JetStream append) -> answer',
         rate_per_s: CLEARANCE_RATE,
         background_events_per_s: BACKGROUND_EVENTS,
         background_events_acked: background?.acked ?? 0,
@@ -291,6 +291,19 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         ingest_us_per_event: Object.fromEntries(
           [...ingestCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, load.acked), 1)]),
         ),
+        // CPU milliseconds per decided declaration across the services and nats-server (not the load generators):
+        // their CPU over the clearance scenario less what its background events cost at the ingest scenario's
+        // CPU per event, over the declarations decided.
+        clearance_ms_per_declaration: round(
+          clearanceMsPerDeclaration(
+            clearanceCpuS,
+            ingestCpuS,
+            load.acked,
+            background?.acked ?? 0,
+            clearance.decided,
+          ),
+          3,
+        ),
         // Cores each process kept busy during the clearance scenario (CPU seconds / wall seconds).
         clearance_cores: Object.fromEntries(
           [...clearanceCpuS].map(([k, v]) => [k, round(v / clearanceWallS, 2)]),
@@ -300,7 +313,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
         // The services alone (the target's "no process above 400 MB"), without the bench's load generators.
         max_service_rss_mb: round(
-          Math.max(...[...rss.peakMb].filter(([k]) => !/load generator/.test(k)).map(([, v]) => v)),
+          Math.max(...[...rss.peakMb].filter(([k]) => !isLoadGenerator(k)).map(([, v]) => v)),
           1,
         ),
         per_process_mb: Object.fromEntries([...rss.peakMb].map(([k, v]) => [k, round(v, 1)])),
@@ -317,6 +330,23 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     if (opts.keep) process.stderr.write(`run folder kept: ${dir}\n`);
     else await rm(dir, { recursive: true, force: true });
   }
+}
+
+const isLoadGenerator = (name: string): boolean => /load generator/.test(name);
+
+/** See cpu.clearance_ms_per_declaration. */
+function clearanceMsPerDeclaration(
+  clearanceCpuS: ReadonlyMap<string, number>,
+  ingestCpuS: ReadonlyMap<string, number>,
+  ingestAcked: number,
+  backgroundEvents: number,
+  decided: number,
+): number {
+  const services = (m: ReadonlyMap<string, number>): number =>
+    [...m].filter(([k]) => !isLoadGenerator(k)).reduce((a, [, v]) => a + v, 0);
+  const perEventS = services(ingestCpuS) / Math.max(1, ingestAcked);
+  const clearanceS = Math.max(0, services(clearanceCpuS) - perEventS * backgroundEvents);
+  return (clearanceS * 1000) / Math.max(1, decided);
 }
 
 function machine(): Record<string, unknown> {

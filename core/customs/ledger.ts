@@ -4,14 +4,9 @@
 // last message is still the one it was decided from (Nats-Expected-Last-Subject-Sequence), so the stream itself
 // orders a declaration's commands across gateways and a writer that lost the race is told so and decides again.
 import { createHash } from 'node:crypto';
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
 import { Declaration, Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationCommand, type DeclarationLedger } from '../../proto/gen/portstream/v1/records.js';
+import { CasConflictError, CasSubjects, type PipelinedRequests } from '../nats/pipelined.js';
 import { STREAM_CUSTOMS, subjects } from '../nats/topology.js';
 import type { DeclarationState } from '../state/declaration.js';
 import type { RuleSet } from './rules/schema.js';
@@ -66,11 +61,6 @@ export function headOf(seq: number, data: Uint8Array): LedgerHead {
   };
 }
 
-export async function readLedger(jsm: JetStreamManager, n: string): Promise<LedgerHead> {
-  const stored = await jsm.streams.getMessage(STREAM_CUSTOMS, { last_by_subj: subjects.customsCommand(n) });
-  return stored ? headOf(stored.seq, stored.data) : EMPTY_HEAD;
-}
-
 /** What the rules read besides the declaration, recorded with the decision for replay. */
 export type LedgerInputs = Pick<DeclarationLedger, 'declarantKnown' | 'registerDeclarant' | 'registerTrader'>;
 
@@ -106,27 +96,38 @@ export class LedgerConflict extends Error {
   }
 }
 
+/** Where the ledger is read and appended: one direct get for a head, one publish for an entry. */
+export interface LedgerStore {
+  head(n: string): Promise<LedgerHead>;
+  /**
+   * Appends the entry if the declaration's last entry is still at `expectedSeq` (0: it has none); the new
+   * entry's sequence, or LedgerConflict when another entry came first.
+   */
+  append(entry: DeclarationCommand, expectedSeq: number): Promise<number>;
+}
+
 /**
- * Appends the entry if the declaration's last entry is still at `expectedSeq` (0: it has none); resolves with
- * the new entry's sequence, rejects with LedgerConflict when another entry came first.
+ * The ledger over pipelined requests: a direct get of the subject's last message (raw bytes, answered by any
+ * replica) rather than the JetStream API's message get (JSON, base64, the leader only), and the append as one
+ * publish expecting the head's sequence. The gateway's hot path.
  */
-export async function appendLedger(
-  js: JetStreamClient,
-  entry: DeclarationCommand,
-  expectedSeq: number,
-): Promise<number> {
-  const n = entry.declarationNumber;
-  try {
-    const ack = await js.publish(subjects.customsCommand(n), DeclarationCommand.encode(entry).finish(), {
-      expect: { lastSubjectSequence: expectedSeq },
-    });
-    return ack.seq;
-  } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
-      throw new LedgerConflict(n);
-    }
-    throw err;
-  }
+export function pipelinedLedger(req: PipelinedRequests): LedgerStore {
+  const subjectsOf = new CasSubjects(req, STREAM_CUSTOMS, subjects.customsCommand(''));
+  return {
+    async head(n) {
+      const e = await subjectsOf.get(n);
+      return e === null ? EMPTY_HEAD : headOf(e.revision, e.value);
+    },
+    async append(entry, expectedSeq) {
+      const n = entry.declarationNumber;
+      try {
+        return await subjectsOf.write(n, DeclarationCommand.encode(entry).finish(), expectedSeq);
+      } catch (err) {
+        if (err instanceof CasConflictError) throw new LedgerConflict(n);
+        throw err;
+      }
+    },
+  };
 }
 
 /** The decision's bytes as published on the decision feed (no ledger fields, no position). */

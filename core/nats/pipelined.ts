@@ -122,18 +122,17 @@ export class JetStreamReplyError extends Error {
 /** JetStream's error code for "wrong last sequence" (the expected revision did not match). */
 const WRONG_LAST_SEQUENCE = 10071;
 
-/** Compare-and-set access to one KV bucket over pipelined requests. */
-export class CasBucket {
-  private readonly stream: string;
-  private readonly subjectPrefix: string;
-
+/**
+ * Compare-and-set access to the subjects `<subjectPrefix><key>` of one stream (which allows direct gets) over
+ * pipelined requests: the last message of a key read in one direct get, a write stored only if the key's last
+ * sequence is still the one expected.
+ */
+export class CasSubjects {
   constructor(
     private readonly req: PipelinedRequests,
-    bucket: string,
-  ) {
-    this.stream = `KV_${bucket}`;
-    this.subjectPrefix = `$KV.${bucket}.`;
-  }
+    private readonly stream: string,
+    private readonly subjectPrefix: string,
+  ) {}
 
   async get(key: string): Promise<CasEntry | null> {
     const m = await this.req.request(`$JS.API.DIRECT.GET.${this.stream}.${this.subjectPrefix}${key}`, EMPTY);
@@ -164,6 +163,13 @@ export class CasBucket {
       throw new JetStreamReplyError(`put ${key}: ${detail}`, ack.error.err_code ?? 0);
     }
     return ack.seq ?? 0;
+  }
+}
+
+/** Compare-and-set access to one KV bucket over pipelined requests. */
+export class CasBucket extends CasSubjects {
+  constructor(req: PipelinedRequests, bucket: string) {
+    super(req, `KV_${bucket}`, `$KV.${bucket}.`);
   }
 }
 

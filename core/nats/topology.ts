@@ -72,12 +72,14 @@ export function streamConfigs(o: TopologyOptions): (Partial<StreamConfig> & { na
       max_bytes: o.eventsMaxBytes,
     },
     {
-      // Declarations are legal records: kept a year, never dropped for space.
+      // Declarations are legal records: kept a year, never dropped for space. Each declaration's subject is its
+      // ledger, whose last message the deciding gateway reads with a direct get.
       ...common,
       name: STREAM_CUSTOMS,
-      description: 'Customs declaration commands',
+      description: 'Customs declaration ledgers: each command with its decision',
       subjects: [subjects.allCustomsCommands],
       max_age: 366 * 24 * HOUR_NS,
+      allow_direct: true,
     },
     {
       ...common,

@@ -7,14 +7,12 @@
 // hold its command (the same command applied is answered, never applied twice). Container links, the declarants
 // seen, the decision feed and analytics are projections of the ledger, off the caller's path (processor/customs).
 import { randomBytes } from 'node:crypto';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import {
-  appendLedger,
   LedgerConflict,
   ledgerEntry,
-  readLedger,
   type LedgerHead,
+  type LedgerStore,
   type NumberBinding,
 } from '../../core/customs/ledger.js';
 import type { RuleSet } from '../../core/customs/rules/schema.js';
@@ -27,8 +25,8 @@ import type { Declaration, Decision } from '../../proto/gen/portstream/v1/custom
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 
 export interface DeciderDeps {
-  js: JetStreamClient;
-  jsm: JetStreamManager;
+  /** The declarations' ledger on PS_CUSTOMS (core/customs/ledger.ts). */
+  ledger: LedgerStore;
   /** ps_declarants: declarants with a declaration assessed before (a projection of the ledger). */
   declarants: KV;
   /** ps_enterprises: the register customs keeps (priority, watch list, licences). */
@@ -46,6 +44,8 @@ export interface Decided {
   /** The head the caller's checks ran on (the last one read). */
   head: LedgerHead;
 }
+
+export type { LedgerStore };
 
 /** A command as the service runs it: built from the head it is decided on, checked, answered when on record. */
 export interface CommandPlan {
@@ -98,6 +98,11 @@ export class Decider {
     return yes;
   }
 
+  /** The declaration's ledger head: its current state, read in one step. */
+  head(n: string): Promise<LedgerHead> {
+    return this.deps.ledger.head(n);
+  }
+
   /** What the rules read besides the declaration: its parties on the register, the declarant's history. */
   private async factsOf(
     carried: Declaration | undefined,
@@ -116,7 +121,7 @@ export class Decider {
    */
   async run(n: string, plan: CommandPlan): Promise<Decided> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [head, facts] = await Promise.all([readLedger(this.deps.jsm, n), this.factsOf(plan.carried)]);
+      const [head, facts] = await Promise.all([this.deps.ledger.head(n), this.factsOf(plan.carried)]);
       const cmd = plan.command(head);
       const done = plan.applied(head, cmd);
       if (done !== undefined && head.state !== undefined) {
@@ -158,7 +163,7 @@ export class Decider {
         registerTrader: carried?.traderTaxCode === carried?.declarantTaxCode ? undefined : register.trader,
       });
       try {
-        await appendLedger(this.deps.js, entry, head.seq);
+        await this.deps.ledger.append(entry, head.seq);
       } catch (err) {
         if (err instanceof LedgerConflict) continue;
         throw err;

@@ -12,7 +12,6 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { Role, maySeeDeclaration, type Principal } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
-import { readLedger } from '../../core/customs/ledger.js';
 import { decisionFor, decisionsFor } from '../../core/customs/decision-view.js';
 import { ErrorCode, PortstreamError, invalidArgument, unavailable } from '../../core/errors.js';
 import { principalOf, requireRole } from '../../core/grpc/auth.js';
@@ -265,7 +264,7 @@ export function createCustomsService(deps: CustomsServiceDeps): ServiceRegistrat
         const p = caller(call.metadata, READERS, 'read declarations');
         const n = call.request.declarationNumber;
         assertNumber(n, 'declaration_number');
-        const [head, known] = await persisting(Promise.all([readLedger(deps.jsm, n), projected(n)]));
+        const [head, known] = await persisting(Promise.all([deps.decider.head(n), projected(n)]));
         const state = head.state;
         // A firm is told NOT_FOUND for another's declaration: it may not learn that the number exists.
         if (!state || !maySeeDeclaration(p, partiesOf(state.declaration))) throw notFound(n);

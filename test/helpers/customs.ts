@@ -1,6 +1,9 @@
 // The customs gateway as the tests build it: the decider (rules, selection secret, the ledger on PS_CUSTOMS) and
 // the CustomsService over given buckets, and the processor's projector of the ledger, started and stopped apart.
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { pipelinedLedger } from '../../core/customs/ledger.js';
+import { PipelinedRequests } from '../../core/nats/pipelined.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import { silentLogger } from '../../core/logger.js';
@@ -23,15 +26,10 @@ export interface CustomsOptions {
   signal?: AbortSignal;
 }
 
-export function decider(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  buckets: Buckets,
-  o: CustomsOptions = {},
-) {
+/** The decider over its own pipelined requests on nc (the gateway's hot path). */
+export function decider(nc: NatsConnection, buckets: Buckets, o: CustomsOptions = {}): Decider {
   return new Decider({
-    js,
-    jsm,
+    ledger: pipelinedLedger(new PipelinedRequests(nc)),
     declarants: buckets.declarants,
     enterprises: buckets.enterprises,
     rules: o.rules ?? (() => TEST_RULES),
@@ -40,16 +38,16 @@ export function decider(
 }
 
 export async function customsService(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
+  nc: NatsConnection,
   buckets: Buckets,
   o: CustomsOptions = {},
 ): Promise<ServiceRegistration> {
+  const js = jetstream(nc);
   return createCustomsService({
     js,
-    jsm,
+    jsm: await jetstreamManager(nc),
     declarations: buckets.declarations,
-    decider: decider(js, jsm, buckets, o),
+    decider: decider(nc, buckets, o),
     auth: o.auth ?? testAuth,
     log: silentLogger(),
     maxWaitMs: o.maxWaitMs ?? 5000,

@@ -166,7 +166,7 @@ describe('customs: a declarant cannot game the decision', () => {
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
     projector = await startProjector(js, jsm, buckets);
-    const service = await customsService(js, jsm, buckets, { auth });
+    const service = await customsService(nc, buckets, { auth });
     const register = createEnterpriseService({
       auth,
       register: buckets.enterprises,

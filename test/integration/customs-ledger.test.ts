@@ -81,8 +81,8 @@ describe('customs ledger and its projection', () => {
   let buckets: Buckets;
   let decider: Decider;
 
-  const gateway = (client: JetStreamClient = js): Decider =>
-    newDecider(client, jsm, buckets, { rules: () => rules, selection: () => SECRET });
+  const gateway = (conn: NatsConnection = nc): Decider =>
+    newDecider(conn, buckets, { rules: () => rules, selection: () => SECRET });
   const submit = (d: Decider, decl: Declaration, unmanifested: string[] = []) =>
     d.run(decl.declarationNumber, submitPlan(decl, decl, unmanifested, 'test'));
   /** The declaration's ledger entries, oldest first. */
@@ -266,7 +266,7 @@ describe('customs ledger and its projection', () => {
 
   it('two gateways racing on the same declarations, one cut off mid-stream: every command applied once', async () => {
     const otherNc = await connectNats({ url: nats.url, name: 'ledger-test-gateway-2' });
-    const other = gateway(jetstream(otherNc));
+    const other = gateway(otherNc);
     const numbers = Array.from({ length: 40 }, (_, i) => numberOf(1000 + i));
     // Both gateways submit every declaration (as a client retrying on another gateway would), and customs
     // amends each through both at once; the second gateway's connection closes halfway through.

@@ -153,7 +153,7 @@ describe('customs service', () => {
     buckets = await ensureBuckets(js, 1);
     await registerSampleEnterprises(buckets.enterprises);
     await startProjecting();
-    const service = await customsService(js, jsm, buckets, { signal: shutdown.signal });
+    const service = await customsService(nc, buckets, { signal: shutdown.signal });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
       [service],
