@@ -4,6 +4,8 @@
 // they were accepted. Outbox publishes carry a Nats-Msg-Id derived from webhook and event, so a message fanned
 // out again after a crash (before its ack) is dropped by the stream within the duplicate window; beyond it the
 // subscriber sees the same webhook-id again (at least once).
+// Disabled webhooks are fanned out to as well: what happens while one is disabled waits in the outbox (up to
+// NOTIFY_OUTBOX_MAX_AGE_HOURS) and is delivered once its owner re-enables it.
 // Matching here is the filter plus a coarse test of whether the owner could ever see the container (its
 // terminal, its bills on the container's shipments): what is finally delivered is decided at delivery.
 import {
@@ -98,7 +100,7 @@ function matchesEvent(
   containerNumber: string,
   rec: ContainerRecord | undefined,
 ): boolean {
-  if (w.state !== 'ACTIVE' || !w.filter.containerEvents) return false;
+  if (!w.filter.containerEvents) return false;
   const eq = ev.payload?.$case === 'equipment' ? ev.payload.value : undefined;
   if (!eq) return false;
   const types = eventTypesOf(w);
@@ -185,7 +187,7 @@ export class Fanout {
   }
 
   private async events(m: JsMsg): Promise<void> {
-    const hooks = this.owners((w) => w.state === 'ACTIVE' && w.filter.containerEvents);
+    const hooks = this.owners((w) => w.filter.containerEvents);
     if (hooks.length === 0) return;
     const group = EventGroup.decode(m.data);
     // Every container's record at once (pipelined point reads), then the matching in the group's order.
@@ -221,7 +223,7 @@ export class Fanout {
   }
 
   private async decisions(m: JsMsg): Promise<void> {
-    const hooks = this.owners((w) => w.state === 'ACTIVE' && w.filter.decisions);
+    const hooks = this.owners((w) => w.filter.decisions);
     if (hooks.length === 0) return;
     const d: Decision = { ...Decision.decode(m.data), position: m.seq };
     const no = d.declarationNumber;
