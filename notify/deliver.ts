@@ -105,7 +105,8 @@ class Worker {
         max_ack_pending: 1,
         // Retries are bounded by time (the webhook is disabled), not by count.
         max_deliver: -1,
-        ack_wait: nanos(this.deps.settings.requestTimeoutMs + 15_000),
+        // Above one attempt (request, log write, state update); a crashed worker's message is redelivered after it.
+        ack_wait: nanos(this.deps.settings.requestTimeoutMs + 5_000),
       });
     }
     const consumer = await js.consumers.get(STREAM_WEBHOOK_OUTBOX, name);

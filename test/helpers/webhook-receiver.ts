@@ -10,7 +10,12 @@ export interface Received {
   answered: number;
 }
 
-export type Behaviour = { kind: 'ok' } | { kind: 'fail'; status: number } | { kind: 'failFirst'; n: number };
+export type Behaviour =
+  | { kind: 'ok' }
+  | { kind: 'fail'; status: number }
+  | { kind: 'failFirst'; n: number }
+  /** Keeps each request open, unanswered (answered 0), until release(). */
+  | { kind: 'hold' };
 
 export interface WebhookReceiver {
   /** http://127.0.0.1:<port> */
@@ -20,12 +25,15 @@ export interface WebhookReceiver {
   /** Only the requests answered 2xx. */
   accepted(path: string): Received[];
   behave(path: string, b: Behaviour): void;
+  /** Answers the held requests of the path (204; a sender gone meanwhile gets nothing). */
+  release(path: string): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const got = new Map<string, Received[]>();
   const behaviour = new Map<string, Behaviour>();
+  const held = new Map<string, (() => void)[]>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -34,6 +42,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const list = got.get(path) ?? [];
       got.set(path, list);
       const b = behaviour.get(path) ?? { kind: 'ok' };
+      if (b.kind === 'hold') {
+        list.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), answered: 0 });
+        held.set(path, [...(held.get(path) ?? []), () => res.writeHead(204).end()]);
+        return;
+      }
       const status =
         b.kind === 'ok'
           ? 204
@@ -51,8 +64,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     received: (p) => got.get(p) ?? [],
-    accepted: (p) => (got.get(p) ?? []).filter((r) => r.answered < 300),
+    accepted: (p) => (got.get(p) ?? []).filter((r) => r.answered >= 200 && r.answered < 300),
     behave: (p, b) => behaviour.set(p, b),
+    release: (p) => {
+      for (const answer of held.get(p) ?? []) answer();
+      held.delete(p);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {

@@ -5,6 +5,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Webhook as Verifier } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +37,7 @@ import { bill, FIRM_A, FIRM_B, manifest, party, VESSEL_IN } from '../helpers/man
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../helpers/poll.js';
 import { refusal, unary } from '../helpers/rpc.js';
+import { startService, writeTokensFile } from '../helpers/service-process.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { move } from './parties-fixture.js';
 
@@ -45,6 +49,7 @@ const BOX = {
   rotate: containerNumber('NTF', 5),
   restart: containerNumber('NTF', 6),
   refused: containerNumber('NTF', 7),
+  crash: containerNumber('NTF', 8),
 };
 const BILL_A = 'HLCUNTF0000001';
 
@@ -79,11 +84,11 @@ describe('push notifications (webhooks)', () => {
   let config: Config;
   let ingest: IngestHandle;
   let processor: ProcessorHandle;
-  let notify: NotifyHandle;
+  let notify: NotifyHandle | undefined;
   let rx: WebhookReceiver;
   const clients: { close(): void }[] = [];
   const hooksAs = (token: string): WebhookServiceClient => {
-    const c = clientAs(WebhookServiceClient, notify.grpcAddress, token);
+    const c = clientAs(WebhookServiceClient, notify?.grpcAddress ?? '', token);
     clients.push(c);
     return c;
   };
@@ -150,6 +155,7 @@ describe('push notifications (webhooks)', () => {
         own(5, BOX.rotate, FIRM_A),
         own(6, BOX.restart, FIRM_A),
         own(7, BOX.refused, FIRM_A),
+        own(8, BOX.crash, FIRM_A),
       ]),
       expectedVersion: 0,
     });
@@ -157,7 +163,7 @@ describe('push notifications (webhooks)', () => {
 
   afterAll(async () => {
     for (const c of clients) c.close();
-    await notify.stop();
+    await notify?.stop();
     await ingest.stop();
     await processor.stop();
     await rx.close();
@@ -378,7 +384,7 @@ describe('push notifications (webhooks)', () => {
 
   it('a restart of the notify service loses nothing: events accepted while it was down arrive, once each, in order', async () => {
     await create(TOKENS.firm, '/restart', filter({ containerNumbers: [BOX.restart] }));
-    await notify.stop();
+    await notify?.stop();
     await publish([move(EquipmentEventType.DISC, BOX.restart, { vessel: VESSEL_IN })]);
     await publish([move(EquipmentEventType.GTOT, BOX.restart)]);
     notify = await startNotifyWith(config);
@@ -397,7 +403,7 @@ describe('push notifications (webhooks)', () => {
   it('refuses loopback, private and link-local endpoints unless the deployment allows them', async () => {
     // An endpoint registered while allowed, then the service restarted with the setting off (the default).
     const earlier = await create(TOKENS.firm, '/refused', filter({ containerNumbers: [BOX.refused] }));
-    await notify.stop();
+    await notify?.stop();
     notify = await startNotifyWith({ ...config, NOTIFY_ALLOW_PRIVATE_TARGETS: false });
     const c = hooksAs(TOKENS.firm);
     for (const url of [
@@ -434,4 +440,73 @@ describe('push notifications (webhooks)', () => {
     expect(log.deliveries[0]?.outcome).toBe(DeliveryOutcome.REFUSED);
     expect(rx.received('/refused')).toEqual([]);
   });
+  it('a notify process killed mid-delivery: after restart every event arrives, the one in flight again under the same webhook-id', async () => {
+    await notify?.stop();
+    notify = undefined;
+    const dir = await mkdtemp(path.join(tmpdir(), 'portstream-notify-'));
+    const env = {
+      NATS_URL: nats.url,
+      AUTH_TOKENS_FILE: await writeTokensFile(dir),
+      OPS_HTTP_PORT: '0',
+      NOTIFY_GRPC_PORT: '0',
+      NOTIFY_HTTP_PORT: '0',
+      NOTIFY_ALLOW_PRIVATE_TARGETS: 'true',
+      NOTIFY_ALLOW_HTTP: 'true',
+      NOTIFY_RETRY_MIN_MS: '50',
+      NOTIFY_RETRY_MAX_MS: '200',
+      // The held request times out after a second; its message comes back after ack_wait (6 s) once killed.
+      NOTIFY_REQUEST_TIMEOUT_MS: '1000',
+    };
+    let svc = startService('notify', env);
+    try {
+      const ready = await svc.logLine('notify ready', 60_000);
+      const admin = clientAs(WebhookServiceClient, String(ready.grpc), TOKENS.admin);
+      clients.push(admin);
+      const hook = await unary(admin.createWebhook.bind(admin), {
+        url: `${rx.url}/crash`,
+        filter: filter({ containerNumbers: [BOX.crash] }),
+        format: WebhookPayloadFormat.PORTSTREAM,
+        description: '',
+      });
+      rx.behave('/crash', { kind: 'hold' });
+      const sent = [
+        move(EquipmentEventType.DISC, BOX.crash, { vessel: VESSEL_IN }),
+        move(EquipmentEventType.INSP, BOX.crash),
+        move(EquipmentEventType.GTOT, BOX.crash),
+      ];
+      for (const e of sent) await publish([e]);
+      // Killed once all three are in the outbox and the first is on the wire (the kill tests delivery, not fan-out).
+      const subject = notifySubjects.outbox(hook.webhook?.id ?? '');
+      const jsm = await jetstreamManager(nc);
+      await waitFor(
+        async () =>
+          (await jsm.streams.info(STREAM_WEBHOOK_OUTBOX, { subjects_filter: subject })).state.subjects?.[
+            subject
+          ] === 3,
+        { timeoutMs: 20_000, what: 'three messages in the outbox' },
+      );
+      await waitFor(() => rx.received('/crash').length === 1, {
+        timeoutMs: 20_000,
+        what: 'the first delivery, held',
+      });
+      svc.proc.kill('SIGKILL');
+      await svc.exited;
+      rx.behave('/crash', { kind: 'ok' });
+      rx.release('/crash');
+      svc = startService('notify', env);
+      await waitFor(() => rx.accepted('/crash').length >= 3, {
+        timeoutMs: 60_000,
+        what: 'every event after the restart',
+      });
+      const got = rx.accepted('/crash');
+      expect(got.map((r) => bodyOf(r).data.event.eventId)).toEqual(sent.map((e) => e.eventId));
+      // Each message answered 2xx once; the one in flight at the kill came again with its webhook-id.
+      expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(3);
+      expect(rx.received('/crash')[0]?.headers['webhook-id']).toBe(got[0]?.headers['webhook-id']);
+    } finally {
+      svc.proc.kill('SIGTERM');
+      await svc.exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
