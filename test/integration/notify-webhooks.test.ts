@@ -21,6 +21,7 @@ import { deliveryConsumerName } from '../../notify/deliver.js';
 import { startNotify, type NotifyHandle } from '../../notify/main.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
 import { EquipmentEventType, type Event } from '../../proto/gen/portstream/v1/events.js';
+import { Channel, CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import {
@@ -32,6 +33,7 @@ import {
   type WebhookFilter,
 } from '../../proto/gen/portstream/v1/notify.js';
 import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { sampleDeclaration } from '../helpers/declarations.js';
 import { containerNumber } from '../helpers/events.js';
 import { bill, FIRM_A, FIRM_B, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
@@ -267,6 +269,99 @@ describe('push notifications (webhooks)', () => {
     const subject = notifySubjects.outbox(aId);
     const outbox = await jsm.streams.info(STREAM_WEBHOOK_OUTBOX, { subjects_filter: subject });
     expect(outbox.state.subjects?.[subject]).toBe(3);
+  });
+
+  it('delivers a decision to its declarant without rule codes, in full to customs, and nothing to another firm', async () => {
+    const no = '108900000001';
+    const decisions = (over: Partial<WebhookFilter>): WebhookFilter =>
+      filter({ containerEvents: false, decisions: true, ...over });
+    await create(TOKENS.firm, '/decisions-a', decisions({}));
+    await create(TOKENS.customs, '/decisions-customs', decisions({ declarationNumbers: [no] }));
+    const spy = await create(TOKENS.otherFirm, '/decisions-b', decisions({ declarationNumbers: [no] }));
+    const customs = clientAs(CustomsServiceClient, ingest.address, TOKENS.firm);
+    clients.push(customs);
+    // Goods from a high-risk origin: red, with the rules that fired.
+    const answer = await unary(customs.submitDeclaration.bind(customs), {
+      declaration: sampleDeclaration('red', no, {
+        declarantTaxCode: FIRM_A,
+        traderTaxCode: FIRM_A,
+        billNumbers: [BILL_A],
+      }),
+    });
+    expect(answer.decision?.channel).toBe(Channel.RED);
+    const full = await waitFor(() => rx.accepted('/decisions-customs')[0], {
+      timeoutMs: 20_000,
+      what: 'customs',
+    });
+    const own = await waitFor(() => rx.accepted('/decisions-a')[0], {
+      timeoutMs: 20_000,
+      what: 'the declarant',
+    });
+    type D = {
+      type: string;
+      data: { declarationNumber: string; channel: string; rules?: unknown[]; ruleSetVersion?: string };
+    };
+    const seenByCustoms = JSON.parse(full.body) as D;
+    const seenByFirm = JSON.parse(own.body) as D;
+    expect(seenByCustoms.type).toBe('customs.decision');
+    expect(seenByCustoms.data.rules?.length).toBeGreaterThan(0);
+    expect(seenByCustoms.data.ruleSetVersion).toBeTruthy();
+    expect(seenByFirm.data).toMatchObject({ declarationNumber: no, channel: 'CHANNEL_RED' });
+    expect(seenByFirm.data.rules).toBeUndefined();
+    expect(seenByFirm.data.ruleSetVersion).toBeUndefined();
+    // The other firm's webhook naming the declaration: nothing waits for it, nothing was sent.
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(STREAM_WEBHOOK_OUTBOX, deliveryConsumerName(spy.webhook?.id ?? ''));
+    expect(info.num_pending + info.num_ack_pending + info.delivered.consumer_seq).toBe(0);
+    expect(rx.received('/decisions-b')).toEqual([]);
+  });
+
+  it('serves the same over HTTP/JSON: create, read, list, rotate, deliveries, delete; errors name the field', async () => {
+    const base = `${notify?.httpUrl ?? ''}/v1/webhooks`;
+    const call = async (method: string, url: string, token: string | undefined, body?: unknown) => {
+      const r = await fetch(url, {
+        method,
+        headers: {
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+    };
+    const created = await call('POST', base, TOKENS.firm, {
+      url: `${rx.url}/http`,
+      filter: { containerEvents: true, containerNumbers: [BOX.a] },
+      format: 'WEBHOOK_PAYLOAD_FORMAT_DCSA_TNT_3',
+    });
+    expect(created.status).toBe(200);
+    const webhook = created.json.webhook as { id: string; state: string; format: string };
+    expect(created.json.secret).toMatch(/^whsec_/);
+    expect(webhook).toMatchObject({
+      state: 'WEBHOOK_STATE_ACTIVE',
+      format: 'WEBHOOK_PAYLOAD_FORMAT_DCSA_TNT_3',
+    });
+    const list = await call('GET', base, TOKENS.firm);
+    expect((list.json.webhooks as { id: string }[]).map((w) => w.id)).toContain(webhook.id);
+    expect((await call('GET', `${base}/${webhook.id}`, TOKENS.otherFirm)).status).toBe(404);
+    const rotated = await call('POST', `${base}/${webhook.id}/rotate-secret`, TOKENS.firm);
+    expect(rotated.json.secret).not.toBe(created.json.secret);
+    expect((await call('GET', `${base}/${webhook.id}/deliveries?page_size=5`, TOKENS.firm)).json).toEqual({});
+    const bad = await call('POST', base, TOKENS.firm, {
+      url: 'ftp://x.example.com/',
+      filter: { containerEvents: true },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'url' });
+    const noFilter = await call('POST', base, TOKENS.firm, { url: `${rx.url}/x` });
+    expect(noFilter.json.error).toMatchObject({ field: 'filter' });
+    expect((await call('GET', base, undefined)).status).toBe(401);
+    expect(
+      (await call('POST', base, TOKENS.carrier, { url: `${rx.url}/x`, filter: { containerEvents: true } }))
+        .status,
+    ).toBe(403);
+    expect((await call('DELETE', `${base}/${webhook.id}`, TOKENS.firm)).status).toBe(200);
+    expect((await call('GET', `${base}/${webhook.id}`, TOKENS.firm)).status).toBe(404);
   });
 
   it('retries after the receiver fails, then delivers; the delivery log says what happened', async () => {
