@@ -1,12 +1,15 @@
 // Which webhook endpoints the notify service refuses (server-side request forgery): non-public literals in every
 // spelling the URL parser accepts, local names, and names that resolve to a non-public address, checked on the
 // resolved addresses at delivery too.
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { PortstreamError } from '../../core/errors.js';
 import { postWebhook } from '../../notify/send.js';
 import { checkResolvedUrl, checkUrl, isNonPublicAddress } from '../../notify/targets.js';
+import { makeDevCa } from '../helpers/tls.js';
 
 const OFF = { allowPrivate: false, allowHttp: false };
 const field = (fn: () => unknown): string | undefined => {
@@ -121,6 +124,38 @@ describe('webhook targets', () => {
     } finally {
       server.close();
       server.closeAllConnections();
+    }
+  });
+
+  it('verifies the endpoint certificate: one from a CA the system does not trust gets nothing sent', async () => {
+    const ca = await makeDevCa();
+    let hits = 0;
+    const server = createHttpsServer(
+      { cert: await readFile(ca.serverCert), key: await readFile(ca.serverKey) },
+      (_req, res) => {
+        hits++;
+        res.writeHead(204).end();
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await postWebhook(
+        new URL(`https://localhost:${port}/x`),
+        '{}',
+        {},
+        {
+          timeoutMs: 2000,
+          policy: { allowPrivate: true, allowHttp: false },
+        },
+      );
+      expect(r).toMatchObject({ ok: false, refused: false, statusCode: 0 });
+      expect(r.error).toMatch(/certificate/i);
+      expect(hits).toBe(0);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+      await ca.cleanup();
     }
   });
 });

@@ -245,6 +245,10 @@ export interface EnableWebhookResponse {
 export interface WebhookDelivery {
   /** The webhook-id header: the same for every attempt of one message. */
   messageId: string;
+  /**
+   * How many times the message has been handed to a worker (JetStream's delivery count): it grows with each
+   * retry, and also with the short waits for the processor to apply the event before the first send.
+   */
   attempt: number;
   time: Date | undefined;
   outcome: DeliveryOutcome;
