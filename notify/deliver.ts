@@ -41,7 +41,10 @@ import { checkUrl, type TargetPolicy } from './targets.js';
 
 export const deliveryConsumerName = (webhookId: string): string => `notify-${webhookId}`;
 
-/** How many times a message waits (APPLY_WAIT_MS each) for the processor to apply its event. */
+/**
+ * How many times a message waits (APPLY_WAIT_MS each) for the processor to apply its event (or record its
+ * decision's declaration) before it is decided on the state as it is.
+ */
 const APPLY_WAIT_ATTEMPTS = 40;
 const APPLY_WAIT_MS = 250;
 /** How long a worker's pull waits for a message before it looks again (and notices a stop). */
@@ -181,6 +184,8 @@ class Worker {
     }
     const d = decisionOf(item);
     const declaration = await this.deps.state.declaration(item.declarationNumber);
+    // Its parties are read from the declaration's state, which may be recorded just after the decision.
+    if (!declaration && deliveryCount < APPLY_WAIT_ATTEMPTS && !maySeeDeclaration(p, [])) return 'wait';
     if (!maySeeDeclaration(p, declaration ? declarationParties(declaration) : [])) return undefined;
     return {
       body: decisionBody(decisionFor(p, d), now),

@@ -231,7 +231,9 @@ export class Fanout {
     const pending: Promise<void>[] = [];
     for (const { w, p } of hooks) {
       if (w.filter.declarationNumbers.length > 0 && !w.filter.declarationNumbers.includes(no)) continue;
-      if (p.role === Role.Firm && !(declaration && maySeeDeclaration(p, declarationParties(declaration))))
+      // A declaration not in ps_declarations yet (its state may be recorded after its decision is published) is
+      // left to the delivery, which waits for it.
+      if (p.role === Role.Firm && declaration && !maySeeDeclaration(p, declarationParties(declaration)))
         continue;
       if (p.role !== Role.Firm && !maySeeDeclaration(p, [])) continue;
       pending.push(

@@ -309,10 +309,24 @@ describe('push notifications (webhooks)', () => {
     expect(seenByFirm.data).toMatchObject({ declarationNumber: no, channel: 'CHANNEL_RED' });
     expect(seenByFirm.data.rules).toBeUndefined();
     expect(seenByFirm.data.ruleSetVersion).toBeUndefined();
-    // The other firm's webhook naming the declaration: nothing waits for it, nothing was sent.
+    // The other firm's webhook naming the declaration: whatever reached its outbox was withheld, nothing was sent
+    // or logged.
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.consumers.info(STREAM_WEBHOOK_OUTBOX, deliveryConsumerName(spy.webhook?.id ?? ''));
-    expect(info.num_pending + info.num_ack_pending + info.delivered.consumer_seq).toBe(0);
+    const spyId = spy.webhook?.id ?? '';
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(STREAM_WEBHOOK_OUTBOX, deliveryConsumerName(spyId));
+        return info.num_pending + info.num_ack_pending === 0;
+      },
+      { timeoutMs: 20_000, what: "the other firm's outbox settled" },
+    );
+    const hooksB = hooksAs(TOKENS.otherFirm);
+    const logB = await unary(hooksB.listWebhookDeliveries.bind(hooksB), {
+      webhookId: spyId,
+      pageSize: 0,
+      pageToken: '',
+    });
+    expect(logB.deliveries).toEqual([]);
     expect(rx.received('/decisions-b')).toEqual([]);
   });
 
