@@ -47,6 +47,8 @@ export const deliveryConsumerName = (webhookId: string): string => `notify-${web
  */
 const APPLY_WAIT_ATTEMPTS = 40;
 const APPLY_WAIT_MS = 250;
+/** Pause before a worker that ended while its webhook is active (re-enabled, or failed) runs again. */
+const WORKER_RESTART_MS = 1000;
 /** How long a worker's pull waits for a message before it looks again (and notices a stop). */
 const PULL_EXPIRES_MS = 2000;
 
@@ -100,6 +102,7 @@ class Worker {
     try {
       await jsm.consumers.info(STREAM_WEBHOOK_OUTBOX, name);
     } catch {
+      // Another notify process may create it at the same moment: the same config, so the add succeeds for both.
       await jsm.consumers.add(STREAM_WEBHOOK_OUTBOX, {
         durable_name: name,
         filter_subject: notifySubjects.outbox(this.id),
@@ -294,11 +297,13 @@ export class Deliveries {
       if (!w) {
         const worker = new Worker(this.deps, id);
         this.workers.set(id, worker);
-        // A worker that ended on its own (disabled) makes room for a new one when re-enabled.
+        // A worker that failed (NATS unreachable) is started again after a pause while its webhook is active.
         void worker.done.then(() => {
           if (this.workers.get(id) === worker) this.workers.delete(id);
-          const now = this.deps.store.cached(id);
-          if (!this.stopped && now?.state === 'ACTIVE') this.sync(id, now);
+          setTimeout(() => {
+            const now = this.deps.store.cached(id);
+            if (!this.stopped && now?.state === 'ACTIVE') this.sync(id, now);
+          }, WORKER_RESTART_MS).unref();
         });
       }
     } else if (w) {

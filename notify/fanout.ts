@@ -115,13 +115,14 @@ function matchesEvent(
 }
 
 export class Fanout {
-  private readonly running: ConsumerMessages[] = [];
+  private readonly running = new Set<ConsumerMessages>();
+  private stopping = false;
   private readonly loops: Promise<void>[] = [];
 
   constructor(private readonly deps: FanoutDeps) {}
 
   async start(): Promise<void> {
-    const { jsm, js } = this.deps;
+    const { jsm } = this.deps;
     const common = {
       ack_policy: AckPolicy.Explicit,
       ack_wait: nanos(this.deps.ackWaitMs),
@@ -144,27 +145,46 @@ export class Fanout {
       [STREAM_EVENTS, FANOUT_EVENTS_CONSUMER, (m: JsMsg) => this.events(m)],
       [STREAM_DECISIONS, FANOUT_DECISIONS_CONSUMER, (m: JsMsg) => this.decisions(m)],
     ] as const) {
-      const consumer = await js.consumers.get(stream, name);
-      const messages = await consumer.consume({ max_messages: 1 });
-      this.running.push(messages);
-      this.loops.push(this.loop(messages, handle));
+      this.loops.push(this.loop(stream, name, handle));
     }
   }
 
-  private async loop(messages: ConsumerMessages, handle: (m: JsMsg) => Promise<void>): Promise<void> {
-    for await (const m of messages) {
+  private isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Consumes until stop(); a consume that ends otherwise (consumer gone, connection closed) is taken up again. */
+  private async loop(stream: string, name: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
+    while (!this.isStopping()) {
+      let messages: ConsumerMessages;
       try {
-        await handle(m);
-        m.ack();
+        messages = await (await this.deps.js.consumers.get(stream, name)).consume({ max_messages: 1 });
       } catch (err) {
-        // NATS or the state store did not answer: the same message again shortly (nothing after it meanwhile).
-        this.deps.log.warn({ err, subject: m.subject }, 'fan-out failed; retrying');
-        m.nak(1000);
+        this.deps.log.error({ err, stream, consumer: name }, 'fan-out consumer unavailable; trying again');
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      this.running.add(messages);
+      for await (const m of messages) {
+        try {
+          await handle(m);
+          m.ack();
+        } catch (err) {
+          // NATS or the state store did not answer: the same message again shortly (nothing after it meanwhile).
+          this.deps.log.warn({ err, subject: m.subject }, 'fan-out failed; retrying');
+          m.nak(1000);
+        }
+      }
+      this.running.delete(messages);
+      if (!this.isStopping()) {
+        this.deps.log.error({ stream, consumer: name }, 'fan-out consumer ended; starting it again');
+        await new Promise((r) => setTimeout(r, 1000));
       }
     }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const m of this.running) m.stop();
     await Promise.all(this.loops);
   }
