@@ -25,17 +25,37 @@ export default tseslint.config(
     // Services never import each other; they share only core/ and the generated proto.
     files: ['ingest/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/processor/**', '**/api/**', '**/cli/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/processor/**', '**/api/**', '**/notify/**', '**/cli/**'] },
+      ],
     },
   },
   {
     files: ['processor/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/api/**', '**/cli/**'] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/ingest/**', '**/api/**', '**/notify/**', '**/cli/**'] },
+      ],
+    },
   },
   {
     files: ['api/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/ingest/**', '**/processor/**', '**/cli/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/ingest/**', '**/processor/**', '**/notify/**', '**/cli/**'] },
+      ],
+    },
+  },
+  {
+    files: ['notify/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/ingest/**', '**/processor/**', '**/api/**', '**/cli/**'] },
+      ],
     },
   },
   {
@@ -43,7 +63,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/ingest/**', '**/processor/**', '**/api/**', '**/cli/**', '**/bench/**'] },
+        {
+          patterns: [
+            '**/ingest/**',
+            '**/processor/**',
+            '**/api/**',
+            '**/notify/**',
+            '**/cli/**',
+            '**/bench/**',
+          ],
+        },
       ],
     },
   },

@@ -9,6 +9,7 @@ import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
 import { runMigrateCommand } from './commands/migrate.js';
+import { runNotifyCommand } from './commands/notify.js';
 import { runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
 import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom, PROCESSOR_FLAGS } from './options.js';
@@ -84,6 +85,15 @@ addFlags(
   COMMON_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
   await runApiCommand(overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
+  program
+    .command('notify')
+    .description('run the notify service: webhooks (gRPC and HTTP/JSON), fan-out and signed deliveries'),
+  COMMON_FLAGS,
+).action(async (opts: Record<string, unknown>) => {
+  await runNotifyCommand(overridesFrom(opts, COMMON_FLAGS));
 });
 
 addFlags(

@@ -1,9 +1,9 @@
 // The NATS topology an admin creates before the services start (`portstream migrate`, a Job in Kubernetes;
 // `up` and `cluster` do it on one machine): the streams, created or brought to this release's settings, and the
-// KV buckets (state, declarants, the enterprise register, declaration numbers, manifests and bills, sink leases),
-// and every service's durable consumer (core/consumer/durable.ts). The services' NATS users may create what is
-// missing but never change or delete a stream or bucket (deploy/nats/accounts.conf); each may create and update
-// only its own durables.
+// KV buckets (state, declarants, the enterprise register, manifests and bills, sink leases, webhooks), the
+// notify service's outbox and delivery log streams, and every service's durable consumer
+// (core/consumer/durable.ts). The services' NATS users may create what is missing but never change or delete a
+// stream or bucket (deploy/nats/accounts.conf); each may create and update only its own durables.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Config } from '../core/config.js';
@@ -19,8 +19,26 @@ import {
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
 import { durableSpecs, ensureDurable } from '../core/consumer/index.js';
+import {
+  BUCKET_WEBHOOKS,
+  ensureNotifyStreams,
+  ensureWebhooksBucket,
+  notifyStreamConfigs,
+} from '../core/nats/notify.js';
 import { ensureStreams, streamConfigs, topologyOptions } from '../core/nats/topology.js';
 import { BUCKET_SINK_LEASES, openLeaseBucket } from '../processor/sink/lease.js';
+
+export function notifyOptions(config: Config): {
+  replicas: number;
+  outboxMaxAgeHours: number;
+  duplicateWindowSeconds: number;
+} {
+  return {
+    replicas: config.JS_REPLICAS,
+    outboxMaxAgeHours: config.NOTIFY_OUTBOX_MAX_AGE_HOURS,
+    duplicateWindowSeconds: config.JS_DUPLICATE_WINDOW_SECONDS,
+  };
+}
 
 /** Creates or updates every stream and durable and creates every bucket; returns their names. */
 export async function createNatsTopology(nc: NatsConnection, config: Config): Promise<string[]> {
@@ -33,8 +51,12 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
   await ensureBuckets(js, config.JS_REPLICAS);
   await ensureManifestBuckets(js, config.JS_REPLICAS);
   await openLeaseBucket(js, config.SINK_LEASE_TTL_MS, config.JS_REPLICAS);
+  const notify = notifyOptions(config);
+  await ensureNotifyStreams(await jetstreamManager(nc), notify, { update: true });
+  await ensureWebhooksBucket(js, config.JS_REPLICAS);
   return [
     ...streamConfigs(options).map((s) => s.name),
+    ...notifyStreamConfigs(notify).map((s) => s.name),
     ...[
       BUCKET_DECLARATIONS,
       BUCKET_DECLARANTS,
@@ -44,6 +66,7 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
       BUCKET_MANIFESTS,
       BUCKET_BILLS,
       BUCKET_SINK_LEASES,
+      BUCKET_WEBHOOKS,
     ].map((b) => `KV ${b}`),
     ...durables.map((d) => `consumer ${d.stream}/${d.durable}`),
   ];

@@ -245,6 +245,52 @@ export const SETTINGS = {
     schema: positiveInt.max(16 * 1024 * 1024).default(64 * 1024),
     doc: 'Largest HTTP request body the API accepts (413 above it); its routes are reads.',
   },
+  NOTIFY_GRPC_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the notify service gRPC server (WebhookService) binds.',
+  },
+  NOTIFY_GRPC_PORT: { schema: port.default(50053), doc: 'Notify service gRPC port (0: any free port).' },
+  NOTIFY_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    doc: 'Address the notify service HTTP/JSON routes (`/v1/webhooks`) bind.',
+  },
+  NOTIFY_HTTP_PORT: { schema: port.default(8081), doc: 'Notify service HTTP port (0: any free port).' },
+  NOTIFY_ALLOW_PRIVATE_TARGETS: {
+    schema: bool.default(false),
+    doc: 'Deliver webhooks to loopback, private, link-local and other non-public addresses too (tests, closed networks). Off: such an endpoint is refused at registration and at each delivery, whatever its name resolves to.',
+  },
+  NOTIFY_ALLOW_HTTP: {
+    schema: bool.default(false),
+    doc: 'Accept http:// webhook endpoints (tests). Off: https:// only, with the certificate verified against the system CAs.',
+  },
+  NOTIFY_REQUEST_TIMEOUT_MS: {
+    schema: positiveInt.max(120_000).default(10_000),
+    doc: 'How long one webhook delivery waits for the endpoint to answer before it counts as failed.',
+  },
+  NOTIFY_RETRY_MIN_MS: {
+    schema: positiveInt.default(1000),
+    doc: 'First wait before a failed delivery is retried; it doubles per attempt up to NOTIFY_RETRY_MAX_MS.',
+  },
+  NOTIFY_RETRY_MAX_MS: {
+    schema: positiveInt.default(300_000),
+    doc: 'Longest wait between retries of a failed delivery.',
+  },
+  NOTIFY_DISABLE_AFTER_MS: {
+    schema: positiveInt.default(3 * 24 * 3600 * 1000),
+    doc: 'A webhook whose deliveries have failed for this long without a success is disabled (its owner re-enables it; nothing is lost while the outbox keeps it).',
+  },
+  NOTIFY_SECRET_OVERLAP_MS: {
+    schema: positiveInt.default(24 * 3600 * 1000),
+    doc: 'After a secret rotation, how long the previous secret keeps signing deliveries beside the new one.',
+  },
+  NOTIFY_MAX_WEBHOOKS_PER_CALLER: {
+    schema: positiveInt.max(1000).default(20),
+    doc: 'Webhooks one token name may have at once (RESOURCE_EXHAUSTED above it).',
+  },
+  NOTIFY_OUTBOX_MAX_AGE_HOURS: {
+    schema: positiveInt.default(24 * 7),
+    doc: 'How long a delivery waits in the outbox stream (PS_WEBHOOK_OUTBOX) for a failing or disabled endpoint before it is dropped.',
+  },
 } as const satisfies Record<string, { schema: z.ZodType; doc: string }>;
 
 type Settings = typeof SETTINGS;

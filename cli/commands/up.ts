@@ -9,6 +9,7 @@ import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
 import { startApi } from '../../api/main.js';
 import { startIngest } from '../../ingest/main.js';
+import { startNotify } from '../../notify/main.js';
 import { startProcessor } from '../../processor/main.js';
 import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
 import { authForUp } from '../auth.js';
@@ -54,6 +55,17 @@ export async function runUp(overrides: Env): Promise<void> {
     const api = await startApi({ config, log, nc, ch, registry, auth, tls: rt.tls.server });
     steps.unshift(['api', () => api.stop()]);
 
+    const notify = await startNotify({
+      config,
+      log,
+      nc,
+      registry,
+      auth,
+      directory: auth,
+      tls: rt.tls.server,
+    });
+    steps.unshift(['notify', () => notify.stop()]);
+
     const ingest = await startIngest({
       config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
       log: log.child({ component: 'ingest' }),
@@ -68,6 +80,7 @@ export async function runUp(overrides: Env): Promise<void> {
       `  dashboard     ${api.httpUrl}/   (HTTP/JSON API under ${api.httpUrl}/v1, OpenAPI at /openapi.json, metrics at /metrics)`,
       `  gRPC ingest   ${ingest.address}   (IngestService, CustomsService, ManifestService, EnterpriseService; health and reflection on)`,
       `  gRPC tracking ${api.grpcAddress}   (TrackingService)`,
+      `  webhooks      ${notify.httpUrl}/v1/webhooks   (gRPC WebhookService on ${notify.grpcAddress})`,
       `  NATS          ${nats.url}${local ? `   (local nats-server, store in ${path.join(config.PORTSTREAM_DATA_DIR, 'nats')})` : ''}`,
       `  ClickHouse    ${config.CLICKHOUSE_URL ?? `embedded (chDB) in ${ch.embedded ? path.join(config.PORTSTREAM_DATA_DIR, 'clickhouse') : '?'}`}`,
       `  logs          ${logFile}   (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; \`npx pino-pretty < ${logFile}\` reads them)`,

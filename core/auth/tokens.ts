@@ -48,18 +48,21 @@ export interface Authenticator {
 
 export class TokenAuthenticator implements Authenticator {
   private readonly byHash = new Map<string, Principal>();
+  private readonly byName = new Map<string, Principal>();
 
   constructor(file: TokensFile) {
     const parsed = tokensFileSchema.parse(file);
     for (const e of parsed.tokens) {
-      this.byHash.set(e.token_sha256 ?? sha256(e.token ?? ''), {
+      const principal: Principal = {
         name: e.name,
         role: e.role,
         terminals: new Set(e.terminals),
         taxCodes: new Set(e.tax_codes),
         actsFor: new Set(e.acts_for),
         carriers: new Set(e.carriers),
-      });
+      };
+      this.byHash.set(e.token_sha256 ?? sha256(e.token ?? ''), principal);
+      this.byName.set(e.name, principal);
     }
   }
 
@@ -78,6 +81,14 @@ export class TokenAuthenticator implements Authenticator {
       throw new Error(`AUTH_TOKENS_FILE ${file}: ${problems}`);
     }
     return new TokenAuthenticator(r.data);
+  }
+
+  /**
+   * The principal with this token name as the tokens file says now (undefined: no such token any more): what a
+   * party registered earlier (a webhook) acts with its current rights, not those it had then.
+   */
+  principalNamed(name: string): Principal | undefined {
+    return this.byName.get(name);
   }
 
   /** The principal for an "authorization" header value ("Bearer <token>"); UNAUTHENTICATED otherwise. */

@@ -12,7 +12,7 @@ import { nearestSetting } from '../../core/config-spelling.js';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const DEPLOY = path.join(ROOT, 'deploy');
 /** The long-running services; `migrate` is the admin step run before them (a Job, a one-shot service). */
-export const SERVICE_NAMES = ['ingest', 'processor', 'sink', 'api'] as const;
+export const SERVICE_NAMES = ['ingest', 'processor', 'sink', 'api', 'notify'] as const;
 export const RUNNABLES = [...SERVICE_NAMES, 'migrate'] as const;
 export type ServiceName = (typeof RUNNABLES)[number];
 
@@ -95,6 +95,24 @@ export function listenersOf(service: ServiceName, c: Config): Listener[] {
           port: c.API_HTTP_PORT,
           portSetting: 'API_HTTP_PORT',
           hostSetting: 'API_HTTP_HOST',
+        },
+        ops,
+      ];
+    case 'notify':
+      return [
+        {
+          name: 'grpc',
+          host: c.NOTIFY_GRPC_HOST,
+          port: c.NOTIFY_GRPC_PORT,
+          portSetting: 'NOTIFY_GRPC_PORT',
+          hostSetting: 'NOTIFY_GRPC_HOST',
+        },
+        {
+          name: 'http',
+          host: c.NOTIFY_HTTP_HOST,
+          port: c.NOTIFY_HTTP_PORT,
+          portSetting: 'NOTIFY_HTTP_PORT',
+          hostSetting: 'NOTIFY_HTTP_HOST',
         },
         ops,
       ];

@@ -32,6 +32,8 @@ function startUp(dataDir: string): Up {
         NATS_URL: '',
         API_GRPC_PORT: '0',
         API_HTTP_PORT: '0',
+        NOTIFY_GRPC_PORT: '0',
+        NOTIFY_HTTP_PORT: '0',
       },
     },
   );

@@ -50,6 +50,16 @@ import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declaration
 import { containerNumber, equipmentEvent } from '../helpers/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { createNatsTopology } from '../../cli/topology.js';
+import { STREAM_WEBHOOK_OUTBOX } from '../../core/nats/notify.js';
+import { startNotify } from '../../notify/main.js';
+import { Decision } from '../../proto/gen/portstream/v1/customs.js';
+import {
+  DeliveryOutcome,
+  WebhookPayloadFormat,
+  WebhookServiceClient,
+} from '../../proto/gen/portstream/v1/notify.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import {
   ensureStreams,
   STREAM_DEADLETTERS,
@@ -63,6 +73,7 @@ const PASSWORDS = {
   processor: 'pw-processor',
   sink: 'pw-sink',
   api: 'pw-api',
+  notify: 'pw-notify',
   admin: 'pw-admin',
 } as const;
 type Service = keyof typeof PASSWORDS;
@@ -419,6 +430,78 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     } finally {
       store.close();
       await index.stop();
+    }
+  });
+  it('notify, as its own user: fans out and delivers a decision; cannot publish events, write state or change streams', async () => {
+    // The admin step creates the notify streams and the webhooks bucket, as `portstream migrate` does.
+    const config = loadConfig({
+      NATS_URL: url,
+      NOTIFY_GRPC_PORT: '0',
+      NOTIFY_HTTP_PORT: '0',
+      NOTIFY_ALLOW_PRIVATE_TARGETS: 'true',
+      NOTIFY_ALLOW_HTTP: 'true',
+    });
+    await createNatsTopology(await as('admin'), config);
+    const nc = await as('notify');
+    const rx = await startWebhookReceiver();
+    const notify = await startNotify({
+      config,
+      log: silentLogger(),
+      nc,
+      registry: new Registry(),
+      auth: testAuth,
+      directory: testAuth,
+    });
+    const hooks = clientAs(WebhookServiceClient, notify.grpcAddress, TOKENS.customs);
+    try {
+      const created = await unary(hooks.createWebhook.bind(hooks), {
+        url: `${rx.url}/customs`,
+        filter: {
+          containerEvents: false,
+          decisions: true,
+          containerNumbers: [],
+          billNumbers: [],
+          eventTypes: [],
+          declarationNumbers: ['108600000777'],
+        },
+        format: WebhookPayloadFormat.PORTSTREAM,
+        description: '',
+      });
+      const processor = jetstream(await as('processor'), { timeout: API_TIMEOUT_MS });
+      await processor.publish(
+        'ps.customs.decisions.108600000777',
+        Decision.encode(Decision.fromPartial({ declarationNumber: '108600000777', revision: 1 })).finish(),
+      );
+      await waitFor(() => rx.accepted('/customs').length === 1, {
+        timeoutMs: 15_000,
+        what: 'the decision delivered',
+      });
+      const log = await unary(hooks.listWebhookDeliveries.bind(hooks), {
+        webhookId: created.webhook?.id ?? '',
+        pageSize: 0,
+        pageToken: '',
+      });
+      expect(log.deliveries.map((d) => d.outcome)).toEqual([DeliveryOutcome.DELIVERED]);
+
+      const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+      const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
+      await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
+      await expect(js.publish('ps.customs.decisions.D9', new Uint8Array([1]))).rejects.toThrow(DENIED);
+      const containers = await new Kvm(js).open('ps_containers');
+      await expect(containers.put('MSCU1234565', 'moved')).rejects.toThrow(DENIED);
+      await expect(jsm.streams.delete(STREAM_WEBHOOK_OUTBOX)).rejects.toThrow(DENIED);
+      await expect(jsm.streams.update('KV_ps_webhooks', { max_age: 1_000_000_000 })).rejects.toThrow(DENIED);
+      await expect(jsm.consumers.delete(STREAM_DECISIONS, SINK_CONSUMER)).rejects.toThrow(DENIED);
+      await expect(
+        jsm.consumers.add(STREAM_EVENTS, {
+          durable_name: 'processor-events',
+          ack_policy: AckPolicy.Explicit,
+        }),
+      ).rejects.toThrow(DENIED);
+    } finally {
+      hooks.close();
+      await notify.stop();
+      await rx.close();
     }
   });
 });

@@ -37,6 +37,7 @@ const NATS_PASSWORDS = {
   processor: 'pw-processor',
   sink: 'pw-sink',
   api: 'pw-api',
+  notify: 'pw-notify',
   admin: 'pw-admin',
 };
 const CLICKHOUSE_PASSWORD = 'pw-clickhouse';

@@ -41,6 +41,7 @@ import { ENTERPRISE_CASES } from './fuzz/enterprise-cases.js';
 import { goodEvent, ingestCases, publishBody, streamBody } from './fuzz/ingest-cases.js';
 import { LIST_CASES } from './fuzz/list-cases.js';
 import { MANIFEST_CASES } from './fuzz/manifest-cases.js';
+import { WEBHOOK_CASES } from './fuzz/webhook-cases.js';
 
 export { submitted } from './fuzz/customs-cases.js';
 export type { Case, EventExpectation } from './fuzz/case-kit.js';
@@ -89,6 +90,7 @@ export const CASES: Record<string, MethodCases> = {
   ...MANIFEST_CASES,
   ...ENTERPRISE_CASES,
   ...LIST_CASES,
+  ...WEBHOOK_CASES,
   '/portstream.v1.IngestService/PublishEvents': {
     allowed: INPUT,
     valid: (rng) => publishBody([goodEvent(rng), goodEvent(rng)]),

@@ -25,7 +25,11 @@ import {
 import { DeclarationAction, DeclarationCommand, EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { TrackingServiceClient, TrackingServiceService } from '../../proto/gen/portstream/v1/tracking.js';
 import { ManifestServiceService } from '../../proto/gen/portstream/v1/manifest.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
+import { WebhookServiceService } from '../../proto/gen/portstream/v1/notify.js';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../core/logger.js';
+import { startNotify, type NotifyHandle } from '../../notify/main.js';
+import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
 import { discBatch } from '../helpers/events.js';
 import {
   authMetadata,
@@ -66,6 +70,7 @@ interface Tally {
 
 let gw: GatewayFixture;
 let api: ApiFixture;
+let notify: NotifyHandle;
 const clients: Client[] = [];
 const accepted = new Set<string>();
 let acceptedAnswers = 0;
@@ -82,10 +87,26 @@ beforeAll(async () => {
   });
   api = await startApiFixture();
   await seedApi(api);
+  // Deliveries could go to loopback over http (the valid webhooks name 127.0.0.1:9 and a declaration nobody submits).
+  notify = await startNotify({
+    config: {
+      ...gw.config,
+      NOTIFY_GRPC_PORT: 0,
+      NOTIFY_HTTP_PORT: 0,
+      NOTIFY_ALLOW_PRIVATE_TARGETS: true,
+      NOTIFY_ALLOW_HTTP: true,
+    },
+    log: silentLogger(),
+    nc: gw.nc,
+    registry: new Registry(),
+    auth: testAuth,
+    directory: testAuth,
+  });
 }, 60_000);
 
 afterAll(async () => {
   for (const c of clients) c.close();
+  await notify.stop();
   await gw.close();
   await api.close();
 });
@@ -124,6 +145,13 @@ function targets(): Target[] {
       client: make(gw.ingest.address),
       token: TOKENS.customs,
       maxBytes: GATEWAY_MAX_BYTES,
+    },
+    {
+      service: 'WebhookService',
+      definition: WebhookServiceService,
+      client: make(notify.grpcAddress),
+      token: TOKENS.firm,
+      maxBytes: 256 * 1024,
     },
     {
       service: 'TrackingService',

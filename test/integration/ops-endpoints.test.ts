@@ -1,4 +1,4 @@
-// Every runnable is operable alone: `portstream ingest`, `processor`, `sink` and `api` each run as their own
+// Every runnable is operable alone: `portstream ingest`, `processor`, `sink`, `api` and `notify` each run as their own
 // process against a real nats-server and serve /healthz, /readyz and Prometheus /metrics on their ops port.
 // Traffic through the gateway shows up in the processor's and sink's metrics; stopping nats-server turns every
 // /readyz to 503 naming NATS while /healthz stays 200; a restarted nats-server makes them ready again.
@@ -23,7 +23,7 @@ import { OPS_LISTENING, opsUrl, probe, sample } from '../helpers/ops.js';
 import { waitFor } from '../helpers/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
-const SERVICES = ['ingest', 'processor', 'sink', 'api'] as const;
+const SERVICES = ['ingest', 'processor', 'sink', 'api', 'notify'] as const;
 type Name = (typeof SERVICES)[number];
 
 describe('ops endpoints of each runnable', () => {
@@ -49,6 +49,8 @@ describe('ops endpoints of each runnable', () => {
         INGEST_PORT: '0',
         API_GRPC_PORT: '0',
         API_HTTP_PORT: '0',
+        NOTIFY_GRPC_PORT: '0',
+        NOTIFY_HTTP_PORT: '0',
       });
       procs.set(name, svc);
       urls.set(name, await opsUrl(svc));
@@ -149,6 +151,7 @@ describe('ops endpoints of each runnable', () => {
       { timeoutMs: 60_000, what: 'rows inserted in the sink metrics' },
     );
     expect(await metrics('api')).toContain('portstream_api_http_request_duration_seconds');
+    expect(await metrics('notify')).toContain('portstream_notify_delivery_attempts_total');
   }, 120_000);
 
   it('a misspelt setting stops start-up, naming it and the nearest setting', async () => {

@@ -115,7 +115,7 @@ async function checkBuild(objects: K8sObject[]): Promise<void> {
   expect(errors).toEqual([]);
   const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
   expect(workloads.map((o) => o.metadata.name).sort()).toEqual(
-    ['api', 'clickhouse', 'ingest', 'nats', 'processor', 'sink'].sort(),
+    ['api', 'clickhouse', 'ingest', 'nats', 'notify', 'processor', 'sink'].sort(),
   );
   for (const w of workloads) {
     for (const c of podContainers(w)) {
@@ -207,7 +207,18 @@ describe('deploy/ manifests', () => {
 
     const services = (compose as { services: Record<string, Record<string, unknown>> }).services;
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'clickhouse', 'ingest', 'migrate', 'nats-0', 'nats-1', 'nats-2', 'processor', 'sink'].sort(),
+      [
+        'api',
+        'clickhouse',
+        'ingest',
+        'migrate',
+        'nats-0',
+        'nats-1',
+        'nats-2',
+        'notify',
+        'processor',
+        'sink',
+      ].sort(),
     );
     for (const [name, s] of Object.entries(services)) {
       expect(s.healthcheck, `${name} healthcheck`).toBeDefined();
@@ -319,6 +330,7 @@ describe('deploy/ manifests', () => {
       NATS_PROCESSOR_PASSWORD: 'p',
       NATS_SINK_PASSWORD: 's',
       NATS_API_PASSWORD: 'a',
+      NATS_NOTIFY_PASSWORD: 'n',
       NATS_SYS_PASSWORD: 'y',
       NATS_ADMIN_PASSWORD: 'm',
     });
