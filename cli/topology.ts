@@ -13,6 +13,7 @@ import {
   BUCKET_DECLARANTS,
   BUCKET_DECLARATIONS,
   BUCKET_ENTERPRISES,
+  BUCKET_LIST_INDEX,
   BUCKET_MANIFESTS,
   BUCKET_VESSEL_VISITS,
   ensureBuckets,
@@ -27,12 +28,13 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
   const options = topologyOptions(config);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, options, { update: true });
-  const durables = durableSpecs(config);
-  for (const spec of durables) await ensureDurable(jsm, spec);
   const js = jetstream(nc);
   await ensureBuckets(js, config.JS_REPLICAS);
   await ensureManifestBuckets(js, config.JS_REPLICAS);
   await openLeaseBucket(js, config.SINK_LEASE_TTL_MS, config.JS_REPLICAS);
+  // After the buckets: the list index's durables read the buckets' streams.
+  const durables = durableSpecs(config);
+  for (const spec of durables) await ensureDurable(jsm, spec);
   return [
     ...streamConfigs(options).map((s) => s.name),
     ...[
@@ -44,6 +46,7 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
       BUCKET_MANIFESTS,
       BUCKET_BILLS,
       BUCKET_SINK_LEASES,
+      BUCKET_LIST_INDEX,
     ].map((b) => `KV ${b}`),
     ...durables.map((d) => `consumer ${d.stream}/${d.durable}`),
   ];

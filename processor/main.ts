@@ -88,7 +88,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     );
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
     // Who may be shown which container and declaration, for the API's lists: follows the state it keeps.
-    parts.push(await startListIndex({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+    parts.push(
+      await startListIndex({
+        js,
+        jsm,
+        nc: deps.nc,
+        buckets,
+        logger: log,
+        ackWaitMs,
+        consumerMetrics: runtimeMetrics,
+      }),
+    );
     consumers.push(
       { stream: `KV_${buckets.names.containers}`, consumer: INDEX_CONSUMER },
       { stream: `KV_${buckets.names.declarations}`, consumer: INDEX_CONSUMER },
