@@ -13,12 +13,14 @@ import { connectNats } from '../../core/nats/connect.js';
 import { startProcessor } from '../../processor/main.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 
-/** Every stream with its configuration and creation time, and every consumer on it with its own. */
+/** Every stream with its configuration and creation time, and every durable on it with its own. */
 async function snapshot(jsm: JetStreamManager): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();
   for await (const si of jsm.streams.list()) {
     out.set(`stream ${si.config.name}`, { config: si.config, created: si.created });
     for await (const ci of jsm.consumers.list(si.config.name)) {
+      // Durables only: a service's short-lived ordered consumers (a scan, a watch) come and go.
+      if (ci.config.durable_name === undefined) continue;
       out.set(`consumer ${si.config.name}/${ci.name}`, { config: ci.config, created: ci.created });
     }
   }
