@@ -13,6 +13,7 @@ import {
   BUCKET_DECLARANTS,
   BUCKET_DECLARATIONS,
   BUCKET_ENTERPRISES,
+  BUCKET_LIST_INDEX,
   BUCKET_MANIFESTS,
   BUCKET_VESSEL_VISITS,
   ensureBuckets,
@@ -45,8 +46,6 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
   const options = topologyOptions(config);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, options, { update: true });
-  const durables = durableSpecs(config);
-  for (const spec of durables) await ensureDurable(jsm, spec);
   const js = jetstream(nc);
   await ensureBuckets(js, config.JS_REPLICAS);
   await ensureManifestBuckets(js, config.JS_REPLICAS);
@@ -54,6 +53,9 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
   const notify = notifyOptions(config);
   await ensureNotifyStreams(await jetstreamManager(nc), notify, { update: true });
   await ensureWebhooksBucket(js, config.JS_REPLICAS);
+  // After the buckets: the list index's durables read the buckets' streams.
+  const durables = durableSpecs(config);
+  for (const spec of durables) await ensureDurable(jsm, spec);
   return [
     ...streamConfigs(options).map((s) => s.name),
     ...notifyStreamConfigs(notify).map((s) => s.name),
@@ -67,6 +69,7 @@ export async function createNatsTopology(nc: NatsConnection, config: Config): Pr
       BUCKET_BILLS,
       BUCKET_SINK_LEASES,
       BUCKET_WEBHOOKS,
+      BUCKET_LIST_INDEX,
     ].map((b) => `KV ${b}`),
     ...durables.map((d) => `consumer ${d.stream}/${d.durable}`),
   ];

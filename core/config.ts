@@ -48,6 +48,10 @@ export const SETTINGS = {
     schema: positiveInt.default(10_000),
     doc: 'ack_wait of the processor consumers: how long a command or event group a crashed processor held waits before another processor gets it (long work renews it).',
   },
+  PROCESSOR_CONTAINER_RETENTION_HOURS: {
+    schema: positiveInt.default(24 * 7),
+    doc: 'How long a container that left the port (gate-out, pick-up or loading) stays in the ps_containers bucket: past it the processor (state role) removes the record unless a shipment or a declaration still open needs it. GetContainerStatus then answers NOT_FOUND; its history stays in ClickHouse.',
+  },
   PROCESSOR_ROLES: {
     schema: z
       .string()

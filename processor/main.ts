@@ -1,6 +1,7 @@
 // Composition of the processor: the KV buckets, the customs projector (the declarations' ledger into the decision
-// feed, ps_declarations and container links) and/or the container/vessel state consumer (PROCESSOR_ROLES), with a
-// shutdown that stops pulling, finishes what is in flight and leaves the NATS connection to the caller.
+// feed, ps_declarations and container links) and/or the container/vessel state consumer with the list index and the
+// retention of containers that left (PROCESSOR_ROLES), with a shutdown that stops pulling, finishes what is in
+// flight and leaves the NATS connection to the caller.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
@@ -20,6 +21,7 @@ import { CUSTOMS_CONSUMER, startCustomsProjector } from './customs/projector.js'
 import { INDEX_CONSUMER, startListIndex } from './index/projection.js';
 import { createProcessorMetrics } from './metrics.js';
 import { STATE_CONSUMER, startStateConsumer } from './state/consumer.js';
+import { startContainerRetention } from './state/retention.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -87,8 +89,30 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
       }),
     );
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });
+    // Containers that left the port leave the bucket after the retention (their history stays in ClickHouse).
+    parts.push(
+      startContainerRetention({
+        js,
+        buckets,
+        logger: log,
+        retentionMs: deps.config.PROCESSOR_CONTAINER_RETENTION_HOURS * 3_600_000,
+        onRetired: (n) => {
+          metrics.containersRetired.inc(n);
+        },
+      }),
+    );
     // Who may be shown which container and declaration, for the API's lists: follows the state it keeps.
-    parts.push(await startListIndex({ js, jsm, nc: deps.nc, buckets, logger: log, ackWaitMs }));
+    parts.push(
+      await startListIndex({
+        js,
+        jsm,
+        nc: deps.nc,
+        buckets,
+        logger: log,
+        ackWaitMs,
+        consumerMetrics: runtimeMetrics,
+      }),
+    );
     consumers.push(
       { stream: `KV_${buckets.names.containers}`, consumer: INDEX_CONSUMER },
       { stream: `KV_${buckets.names.declarations}`, consumer: INDEX_CONSUMER },

@@ -13,6 +13,8 @@ export interface ProcessorMetrics {
   messages: Counter<'consumer' | 'outcome'>;
   /** Handling time: per command for the decider, per batch of event groups for the state consumer. */
   handlerSeconds: Histogram<'consumer'>;
+  /** Containers removed from ps_containers after they left the port (processor/state/retention.ts). */
+  containersRetired: Counter;
 }
 
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
@@ -40,6 +42,11 @@ export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
       help: 'Handling time: one customs command (processor-customs), one batch of event groups (processor-events)',
       labelNames: ['consumer'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    containersRetired: new Counter({
+      name: 'portstream_processor_containers_retired_total',
+      help: 'Containers removed from the ps_containers bucket PROCESSOR_CONTAINER_RETENTION_HOURS after they left the port',
       registers,
     }),
   };

@@ -11,6 +11,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../nats/buckets.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS, subjects } from '../nats/topology.js';
 
 export interface DurableSpec {
@@ -71,6 +72,8 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
 export const STATE_CONSUMER = 'processor-events';
 export const CUSTOMS_CONSUMER = 'processor-customs';
 export const SINK_CONSUMER = 'clickhouse-sink';
+/** The list index projection's durable, one on each source bucket's stream. */
+export const INDEX_CONSUMER = 'processor-index';
 
 /** The settings the durables depend on. */
 export interface DurableSettings {
@@ -103,6 +106,23 @@ export function customsDurable(ackWaitMs: number): DurableSpec {
   };
 }
 
+/** Messages per batch of the list index projection (keys projected at once). */
+export const INDEX_MAX_BATCH = 256;
+
+/**
+ * The list index projection's durable on the stream of a source bucket (ps_containers, ps_declarations): every
+ * change of a key, from the bucket's first message, so a new durable indexes everything that exists.
+ */
+export function indexDurable(bucket: string, ackWaitMs: number): DurableSpec {
+  return {
+    stream: `KV_${bucket}`,
+    durable: INDEX_CONSUMER,
+    ackWaitMs,
+    maxDeliver: 10,
+    maxAckPending: 4 * INDEX_MAX_BATCH,
+  };
+}
+
 /**
  * The sink's durable on one stream. No delivery limit: a sink redelivery is never the message's fault (a
  * killed sink, a lease moving on); an INSERT ClickHouse refuses is retried in place, an undecodable message is
@@ -117,6 +137,7 @@ export function durableSpecs(s: DurableSettings): DurableSpec[] {
   return [
     stateDurable(s.PROCESSOR_ACK_WAIT_MS),
     customsDurable(s.PROCESSOR_ACK_WAIT_MS),
+    ...[BUCKET_CONTAINERS, BUCKET_DECLARATIONS].map((b) => indexDurable(b, s.PROCESSOR_ACK_WAIT_MS)),
     ...[STREAM_EVENTS, STREAM_CUSTOMS, STREAM_DECISIONS].map((stream) =>
       sinkDurable(stream, s.SINK_ACK_WAIT_MS),
     ),

@@ -70,3 +70,45 @@ export function heldAtOtherTerminal(s: ContainerStatus, at: Facility | undefined
   if (at && at.unLocode === held.unLocode && at.terminalCode === held.terminalCode) return undefined;
   return held;
 }
+
+/**
+ * What a retired container's delete marker carries (processor/state/retention.ts): a container that left the port
+ * long enough ago is removed from ps_containers with a KV delete marker (every reader takes it as absent) whose
+ * body says up to when its events were applied. The state consumer drops an event for it at or before that time
+ * (a late or replayed event of the stay that ended) and starts a new record only with a newer actual event (the
+ * container came back). History stays in ClickHouse.
+ */
+export interface RetiredContainer {
+  /** The newest event time applied to the record removed. */
+  watermarkTime: Date;
+  /** When it left the port. */
+  leftTime: Date;
+  /** When it was removed. */
+  retiredTime: Date;
+}
+
+export function encodeRetiredContainer(r: RetiredContainer): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({
+      v: 1,
+      watermarkTime: r.watermarkTime.toISOString(),
+      leftTime: r.leftTime.toISOString(),
+      retiredTime: r.retiredTime.toISOString(),
+    }),
+  );
+}
+
+/** The marker's body, or undefined for a delete marker that is no retirement (an operator's delete). */
+export function decodeRetiredContainer(bytes: Uint8Array): RetiredContainer | undefined {
+  if (bytes.length === 0) return undefined;
+  try {
+    const w = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    if (w.v !== 1 || typeof w.watermarkTime !== 'string') return undefined;
+    const time = (x: unknown): Date => new Date(typeof x === 'string' ? x : 0);
+    const watermarkTime = time(w.watermarkTime);
+    if (Number.isNaN(watermarkTime.getTime())) return undefined;
+    return { watermarkTime, leftTime: time(w.leftTime), retiredTime: time(w.retiredTime) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,35 +1,39 @@
 // The list index projection (core/state/list-index.ts): a durable pull consumer on the streams of the
 // ps_containers and ps_declarations buckets, so it sees every change to a container or a declaration whoever
-// made it (the state consumer, the manifest service, the decider). Each message names a key; the projection
-// reads that key's latest value and brings its index keys up to date (keys.ts), so changes superseded before
-// they were read cost nothing and redeliveries are no-ops. A new durable starts from the bucket's stream, which
-// holds each key's latest value: the first start indexes everything that exists.
+// made it (the state consumer and its retention sweep, the manifest service, the decider). Each message names a
+// key; the projection reads that key's latest value and brings its index keys up to date (keys.ts), so changes
+// superseded before they were read cost nothing and redeliveries are no-ops. A deleted key (a delete marker,
+// e.g. a container retired after it left the port) leaves every list. A new durable starts from the bucket's
+// stream, which holds each key's latest value: the first start indexes everything that exists.
 //
-// Messages are taken in batches; a key touched by several messages of a batch is projected once, the keys of a
-// batch at once, batches one after another (so no two of this process's steps race on a key). A key that fails
-// naks its messages with a growing delay; after MAX_DELIVER deliveries the message stays in the bucket's stream
-// and the error is logged (the next change of the key projects it again).
+// Messages are taken in batches by the consumer runtime (core/consumer/runtime.ts); a key touched by several
+// messages of a batch is projected once, the keys of a batch at once, batches one after another (so no two of
+// this process's steps race on a key). A key that fails is retried with the runtime's backoff; after its
+// deliveries are used up the message is dead-lettered (the next change of the key projects it again).
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
 import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/nats-core';
+  consumerMetrics,
+  ensureDurable,
+  indexDurable,
+  startConsumer,
+  INDEX_CONSUMER,
+  INDEX_MAX_BATCH,
+  type BatchOutcome,
+  type ConsumerMetrics,
+  type Item,
+} from '../../core/consumer/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { decodeContainerRecord } from '../../core/state/container.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { containerIndexKeys, declarationIndexKeys, type Listed } from '../../core/state/list-index.js';
-import { ensureDurable } from '../durable.js';
 import { projectKey, type IndexTarget } from './keys.js';
 
-export const INDEX_CONSUMER = 'processor-index';
+export { INDEX_CONSUMER };
 
-const MAX_DELIVER = 10;
-const MAX_BATCH = 256;
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
 
@@ -40,6 +44,8 @@ export interface ListIndexDeps {
   buckets: Buckets;
   logger: Logger;
   ackWaitMs: number;
+  /** The runtime's per-consumer metrics (a private registry's when absent). */
+  consumerMetrics?: ConsumerMetrics;
 }
 
 export interface ListIndexHandle {
@@ -52,13 +58,10 @@ interface Source {
   keysOf: (value: Uint8Array) => Promise<string[]>;
 }
 
-function retryDelay(msg: JsMsg): number {
-  return Math.min(5000, 100 * 2 ** msg.info.deliveryCount);
-}
-
 export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHandle> {
   const log = deps.logger.child({ component: 'list-index' });
   const { names } = deps.buckets;
+  const metrics = deps.consumerMetrics ?? consumerMetrics(new Registry());
   const requests = new PipelinedRequests(deps.nc, deps.ackWaitMs / 3);
   const declarations = new CasBucket(requests, names.declarations);
   const index: IndexTarget = { cas: new CasBucket(requests, names.listIndex), kv: deps.buckets.listIndex };
@@ -90,96 +93,56 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
     },
   ];
 
-  const loops = await Promise.all(
+  const consumers = await Promise.all(
     sources.map(async (src) => {
-      const stream = `KV_${src.bucket}`;
+      const spec = indexDurable(src.bucket, deps.ackWaitMs);
+      await ensureDurable(deps.jsm, spec);
       const prefix = `$KV.${src.bucket}.`;
-      await ensureDurable(deps.jsm, stream, {
-        durable_name: INDEX_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(deps.ackWaitMs),
-        max_deliver: MAX_DELIVER,
-        max_ack_pending: 4 * MAX_BATCH,
-      });
       const sourceBucket = new CasBucket(requests, src.bucket);
-      const consumer = await deps.js.consumers.get(stream, INDEX_CONSUMER);
-      const messages = await consumer.consume({ max_messages: 2 * MAX_BATCH });
 
-      const apply = async (batch: JsMsg[]): Promise<void> => {
+      /** The keys of a batch, each projected once; a key that fails fails the messages that named it. */
+      const apply = async (batch: readonly Item<string | undefined>[]): Promise<BatchOutcome> => {
         const byKey = new Map<string, JsMsg[]>();
-        for (const m of batch) {
-          const id = m.subject.slice(prefix.length);
-          if (!KEY.test(id)) {
-            m.ack();
-            continue;
-          }
+        for (const { msg, value: id } of batch) {
+          // A key no index entry can name: acked, nothing to project.
+          if (id === undefined) continue;
           const list = byKey.get(id);
-          if (list) list.push(m);
-          else byKey.set(id, [m]);
+          if (list) list.push(msg);
+          else byKey.set(id, [msg]);
         }
+        const failed = new Map<JsMsg, unknown>();
         await Promise.all(
           [...byKey].map(async ([id, msgs]) => {
             try {
               await projectKey(src.what, id, sourceBucket, index, src.keysOf);
-              for (const m of msgs) m.ack();
             } catch (err) {
-              for (const m of msgs) {
-                if (m.info.deliveryCount >= MAX_DELIVER) {
-                  log.error(
-                    { err, key: id, stream },
-                    'list index not updated for this key; its next change retries',
-                  );
-                  m.term();
-                } else {
-                  log.warn({ err, key: id, stream }, 'list index update failed, retrying');
-                  m.nak(retryDelay(m));
-                }
-              }
+              log.warn({ err, key: id, stream: spec.stream }, 'list index update failed');
+              for (const m of msgs) failed.set(m, err);
             }
           }),
         );
+        return { failed };
       };
 
-      // The server keeps up to max_messages delivered; they wait here while a batch is applied.
-      const waiting: JsMsg[] = [];
-      let wake: (() => void) | undefined;
-      const feed = { closed: false };
-      const pump = (async () => {
-        for await (const m of messages) {
-          waiting.push(m);
-          wake?.();
-        }
-      })().finally(() => {
-        feed.closed = true;
-        wake?.();
-      });
-      const worker = (async () => {
-        for (;;) {
-          if (waiting.length === 0) {
-            if (feed.closed) return;
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-            continue;
-          }
-          await apply(waiting.splice(0, MAX_BATCH)).catch((err: unknown) => {
-            log.error({ err, stream }, 'list index batch failed; its messages are redelivered');
-          });
-        }
-      })();
-      return {
-        stop: async () => {
-          await messages.close();
-          await pump;
-          await worker;
+      return startConsumer<string | undefined>({
+        js: deps.js,
+        spec,
+        log,
+        metrics,
+        decode: (msg) => {
+          const id = msg.subject.slice(prefix.length);
+          return KEY.test(id) ? id : undefined;
         },
-      };
+        handle: apply,
+        maxMessages: INDEX_MAX_BATCH,
+        maxHeld: 2 * INDEX_MAX_BATCH,
+      });
     }),
   );
   log.info('list index projection started');
   return {
     stop: async () => {
-      await Promise.all(loops.map((l) => l.stop()));
+      await Promise.all(consumers.map((c) => c.stop()));
       requests.close();
     },
   };

@@ -30,8 +30,15 @@ import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import type { ProcessorMetrics } from '../metrics.js';
-import { readModifyWrite } from '../../core/nats/cas.js';
-import { applyContainerEvents, equipmentOf, hasGateOut, type EventKeyOf } from './container.js';
+import { readModifyWrite, type CasStore } from '../../core/nats/cas.js';
+import { decodeRetiredContainer, type RetiredContainer } from '../../core/state/container.js';
+import {
+  applyContainerEvents,
+  equipmentOf,
+  eventsAfterRetirement,
+  hasGateOut,
+  type EventKeyOf,
+} from './container.js';
 import { containerCodec, readDeclarationStatuses } from './customs.js';
 import { applyVisitEvents, visitCodec, visitKeyOf } from './visit.js';
 
@@ -129,20 +136,35 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
   const vesselVisits = new CasBucket(requests, names.vesselVisits);
   const maxBatch = deps.maxBatchMessages ?? MAX_BATCH_MESSAGES;
 
-  const writeContainer = (n: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> =>
-    readModifyWrite(containers, n, containerCodec, async (prev) => {
+  const writeContainer = (n: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> => {
+    // The entry read last: a retired container's delete marker says which events belong to the stay removed.
+    let retired: RetiredContainer | undefined;
+    const store: CasStore = {
+      get: async (key) => {
+        const e = await containers.get(key);
+        retired = e?.operation === 'DEL' ? decodeRetiredContainer(e.value) : undefined;
+        return e;
+      },
+      write: (key, value, expected) => containers.write(key, value, expected),
+    };
+    return readModifyWrite(store, n, containerCodec, async (prev) => {
       const now = new Date();
+      // A late or replayed event of a retired container's last stay recreates nothing; an actual event after
+      // it (the container came back) starts a new record.
+      const apply = retired === undefined ? events : eventsAfterRetirement(events, retired, now);
+      if (apply.length === 0) return undefined;
       const numbers = prev?.status.declarationNumbers ?? [];
       const declarationStatuses =
-        hasGateOut(events) && numbers.length > 0
+        hasGateOut(apply) && numbers.length > 0
           ? await readDeclarationStatuses(declarations, numbers)
           : undefined;
-      return applyContainerEvents(prev, n, events, {
+      return applyContainerEvents(prev, n, apply, {
         now,
         keyOf,
         ...(declarationStatuses === undefined ? {} : { declarationStatuses }),
       });
     });
+  };
 
   const writeVisit = (id: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> =>
     readModifyWrite(vesselVisits, id, visitCodec, (prev) =>

@@ -14,6 +14,7 @@ import {
   heldAtOtherTerminal,
   newContainerRecord,
   type ContainerRecord,
+  type RetiredContainer,
 } from '../../core/state/container.js';
 import type { ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
 import {
@@ -85,6 +86,20 @@ export function remember(ids: string[], id: string, max: number): void {
 
 const isActual = (ev: Event): boolean =>
   ev.classifier !== EventClassifier.PLANNED && ev.classifier !== EventClassifier.ESTIMATED;
+
+/**
+ * The events that may bring a retired container back (see core/state/container.ts RetiredContainer): actual
+ * events after the newest one applied before it was removed. The others belong to the stay that ended (late,
+ * replayed) or change nothing (plans and estimates never move a container), so they must not recreate it.
+ */
+export function eventsAfterRetirement(
+  events: readonly Event[],
+  retired: RetiredContainer,
+  now: Date,
+): Event[] {
+  const after = retired.watermarkTime.getTime();
+  return events.filter((e) => isActual(e) && timeOf(e, now).getTime() > after);
+}
 
 /**
  * The container's state after the events (in any order), or undefined when they change nothing (all already

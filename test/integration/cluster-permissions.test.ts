@@ -26,6 +26,8 @@ import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
 import { startListIndex } from '../../processor/index/projection.js';
+import { startContainerRetention } from '../../processor/state/retention.js';
+import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
 import { KvTrackingStore } from '../../api/tracking/store.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { encodeContainerRecord, newContainerRecord } from '../../core/state/container.js';
@@ -503,5 +505,35 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       await notify.stop();
       await rx.close();
     }
+  });
+
+  it('container retention: the processor’s sweep scans and removes as its own user, leaves no scan consumer and cannot delete the index durable', async () => {
+    const pnc = await as('processor');
+    const pjs = jetstream(pnc, { timeout: API_TIMEOUT_MS });
+    const pjsm = await jetstreamManager(pnc, { timeout: API_TIMEOUT_MS });
+    const buckets = await ensureBuckets(pjs, 1);
+    const n = containerNumber('PRM', 11);
+    const rec = newContainerRecord(n);
+    rec.status.location = ContainerLocation.LEFT_TERMINAL;
+    rec.bookkeeping.leftTime = new Date(Date.now() - 30 * 24 * 3_600_000);
+    await buckets.containers.put(n, encodeContainerRecord(rec));
+    const retention = startContainerRetention({
+      js: pjs,
+      buckets,
+      logger: silentLogger(),
+      retentionMs: 24 * 3_600_000,
+      timer: false,
+    });
+    try {
+      expect((await retention.sweep()).retired).toBeGreaterThanOrEqual(1);
+    } finally {
+      await retention.stop();
+    }
+    expect((await buckets.containers.get(n))?.operation).toBe('DEL');
+    const adminJsm = await jetstreamManager(await as('admin'), { timeout: API_TIMEOUT_MS });
+    const names: string[] = [];
+    for await (const c of adminJsm.consumers.list('KV_ps_containers')) names.push(c.name);
+    expect(names.filter((c) => c !== 'processor-index')).toEqual([]);
+    await expect(pjsm.consumers.delete('KV_ps_containers', 'processor-index')).rejects.toThrow(DENIED);
   });
 });
