@@ -14,6 +14,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
+import type { KV, KvEntry } from '@nats-io/kv';
 import { Registry } from 'prom-client';
 import {
   ConsumerError,
@@ -27,7 +28,7 @@ import {
 import { decisionBytes, stateOfEntry } from '../../core/customs/ledger.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
-import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
+import { kvStore, readModifyWrite, type CasStore } from '../../core/nats/cas.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import {
   decodeDeclarationState,
@@ -112,8 +113,38 @@ function decodeEntry(msg: JsMsg): { entry: DeclarationCommand; state: Declaratio
 }
 
 /** Projects one ledger entry. */
+/** Declarants this projector has marked as seen (nothing unmarks one); cleared when full, which costs writes. */
+class SeenDeclarants {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max = 100_000) {}
+  /** True the first time a tax code comes (then mark it). */
+  firstTime(taxCode: string): boolean {
+    if (taxCode === '' || this.seen.has(taxCode)) return false;
+    if (this.seen.size >= this.max) this.seen.clear();
+    this.seen.add(taxCode);
+    return true;
+  }
+}
+
+/** The KV client as a CasStore whose first get answers with an entry already read (one read fewer). */
+function primed(kv: KV, entry: KvEntry | null): CasStore {
+  const base = kvStore(kv);
+  let first = true;
+  return {
+    get: (key) => {
+      if (!first) return base.get(key);
+      first = false;
+      return Promise.resolve(
+        entry === null ? null : { value: entry.value, revision: entry.revision, operation: entry.operation },
+      );
+    },
+    write: (key, value, expected) => base.write(key, value, expected),
+  };
+}
+
 async function project(
   deps: ProjectorDeps,
+  seen: SeenDeclarants,
   entry: DeclarationCommand,
   state: DeclarationState,
 ): Promise<void> {
@@ -144,7 +175,7 @@ async function project(
     })),
   };
   const [written] = await Promise.all([
-    readModifyWrite(kvStore(declarations), n, stateCodec, (prev) =>
+    readModifyWrite(primed(declarations, stored), n, stateCodec, (prev) =>
       // Only forwards: a later entry projected already is kept.
       prev !== undefined && prev.decisions.length > index + 1
         ? undefined
@@ -154,9 +185,9 @@ async function project(
           ? undefined
           : projected,
     ),
-    state.declaration.declarantTaxCode === ''
-      ? undefined
-      : deps.buckets.declarants.put(state.declaration.declarantTaxCode, new TextEncoder().encode(n)),
+    seen.firstTime(state.declaration.declarantTaxCode)
+      ? deps.buckets.declarants.put(state.declaration.declarantTaxCode, new TextEncoder().encode(n))
+      : undefined,
   ]);
   // Containers follow the declaration's current status: the newest projected state's (this one's or later).
   const current = written ?? projected;
@@ -172,6 +203,7 @@ async function project(
 
 export async function startCustomsProjector(deps: ProjectorDeps): Promise<ProjectorHandle> {
   const spec = customsDurable(deps.ackWaitMs ?? 10_000);
+  const seen = new SeenDeclarants();
   await ensureDurable(deps.jsm, spec);
   const runtime = await startConsumer({
     js: deps.js,
@@ -182,7 +214,7 @@ export async function startCustomsProjector(deps: ProjectorDeps): Promise<Projec
     handle: async (batch) => {
       for (const { value } of batch) {
         const done = deps.metrics?.handlerSeconds.startTimer({ consumer: CUSTOMS_CONSUMER });
-        await project(deps, value.entry, value.state);
+        await project(deps, seen, value.entry, value.state);
         done?.();
       }
     },
