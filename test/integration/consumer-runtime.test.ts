@@ -19,7 +19,8 @@ import {
 } from '../../core/consumer/index.js';
 import { PortstreamError, ErrorCode } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { STREAM_DEADLETTERS, subjects } from '../../core/nats/topology.js';
+import { MAX_MSG_SIZE, STREAM_DEADLETTERS, subjects } from '../../core/nats/topology.js';
+import { SINK_PULL_MAX_BYTES } from '../../processor/sink/stream-sink.js';
 import { uniqueName, waitFor } from '../helpers/poll.js';
 import { startNats, type NatsFixture } from './sink-fixture.js';
 
@@ -291,6 +292,29 @@ describe('consumer runtime', () => {
       expect(
         await count('portstream_consumer_pull_restarts_total', { stream: f.spec.stream }),
       ).toBeGreaterThan(0);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("takes a message of the streams' largest size with the sink's byte-bounded pulls", async () => {
+    const f = await fixture();
+    await jsm.streams.update(f.spec.stream, { max_msg_size: MAX_MSG_SIZE });
+    const handled: number[] = [];
+    const c = await start(f.spec, {
+      pullMaxBytes: SINK_PULL_MAX_BYTES,
+      handle: (batch) => {
+        for (const i of batch) handled.push(i.value.length);
+        return Promise.resolve();
+      },
+    });
+    try {
+      // The largest payload the stream takes with this subject and no headers.
+      const body = 'x'.padEnd(MAX_MSG_SIZE - 64, '.');
+      await f.publish(body);
+      await f.publish('small');
+      await waitFor(() => handled.length === 2, { timeoutMs: 8000, what: 'both messages handled' });
+      expect(handled).toEqual([body.length, 5]);
     } finally {
       await c.stop();
     }
