@@ -10,6 +10,8 @@ export {
 export * from './durable.js';
 export { consumerMetrics, type ConsumerMetrics } from './metrics.js';
 export {
+  PULL_CUT_GRACE_MS,
+  PULL_IDLE_CHECK_MS,
   retryDelayMs,
   startConsumer,
   type BatchContext,

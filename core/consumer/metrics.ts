@@ -1,5 +1,6 @@
 // What the consumer runtime counts for every durable it runs, labelled by stream and consumer: how messages
-// ended, redeliveries seen, dead letters by cause, handling time per batch and the messages held in memory.
+// ended, redeliveries seen, dead letters by cause, handling time per batch, the messages held in memory and the
+// pulls the runtime's watchdog replaced.
 // The server's view of each durable (backlog, waiting for ack) is core/ops/consumer-metrics.ts. One set per
 // registry, so the processor and the sink can share `up`'s registry.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -17,6 +18,8 @@ export interface ConsumerMetrics {
   handlerSeconds: Histogram<Labels>;
   /** Messages pulled and not yet acked, nakked or released by this process. */
   held: Gauge<Labels>;
+  /** Pulls replaced because they stopped bringing messages (runtime.ts watchdog), by reason. */
+  pullRestarts: Counter<Labels | 'reason'>;
 }
 
 const perRegistry = new WeakMap<Registry, ConsumerMetrics>();
@@ -56,6 +59,12 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
       name: 'portstream_consumer_held_messages',
       help: 'Messages this process pulled and has not yet acked, nakked or released (bounded per consumer)',
       labelNames,
+      registers,
+    }),
+    pullRestarts: new Counter({
+      name: 'portstream_consumer_pull_restarts_total',
+      help: 'Pulls replaced because they stopped bringing messages: cut_short (a byte-bounded pull ended by a larger message, nothing buffered), idle (nothing arrived while the server had messages waiting)',
+      labelNames: [...labelNames, 'reason'],
       registers,
     }),
   };

@@ -10,8 +10,10 @@
 //     a dead-letter record (dead-letter.ts) and term, retryable on the last allowed delivery -> dead letter
 //     too (never a message the server silently stops delivering); undecodable -> permanent;
 //   - metrics per consumer (metrics.ts) and an explicit stop(): stop pulling, then handle what is held (or
-//     release it, for a sink that lost its lease), with a deadline the handler can see.
-import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+//     release it, for a sink that lost its lease), with a deadline the handler can see;
+//   - never a silent stall of the pull: a pull that stopped bringing messages while there are some to bring is
+//     replaced (see the watchdog below), counted in portstream_consumer_pull_restarts_total.
+import type { ConsumerMessages, ConsumeOptions, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { deadLetter, type DeadLetterCause } from './dead-letter.js';
@@ -108,6 +110,17 @@ class Signal {
   }
 }
 
+/**
+ * How long after a byte-bounded pull was cut short (409 "Message Size Exceeds MaxBytes") with nothing arriving
+ * the pull is replaced. The client (nats.js 3.3/3.4) pulls again after such a 409 only when it still has
+ * messages buffered; with none it waits for two missed idle heartbeats, 30 s by default. That is the sink stall
+ * of issue 16: its refills ask for the bytes just consumed, so the pulls outstanding are small slices of the
+ * budget, and one event group larger than each slice ends them all.
+ */
+export const PULL_CUT_GRACE_MS = 500;
+/** How long nothing may arrive, with room to take it, before the server is asked whether messages wait. */
+export const PULL_IDLE_CHECK_MS = 10_000;
+
 /** Delay of the nth redelivery: 200 ms doubling to 5 s. */
 export function retryDelayMs(deliveryCount: number): number {
   return Math.min(5000, 100 * 2 ** Math.min(deliveryCount, 6));
@@ -133,6 +146,7 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
   const stopSignal = new Signal();
   const state = { pumpDone: false, stopping: false, release: false, giveUpAt: Infinity };
 
+  const stopRequested = (): boolean => state.stopping;
   const held = (): number => queue.length + active.size;
   const queueFull = (): boolean => queue.length >= maxMessages || queuedWeight >= maxWeight;
   const hasRoom = (): boolean => held() < maxHeld && !(busy > 0 && queueFull());
@@ -140,9 +154,29 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
   const consumer = await o.js.consumers.get(spec.stream, spec.durable);
   // Half the bound per pull: what the client buffers plus what is held stays within about 1.5 x maxHeld.
   const pullMessages = Math.max(1, Math.floor(Math.min(maxHeld, 2000) / 2));
-  const messages: ConsumerMessages = await consumer.consume(
-    o.pullMaxBytes === undefined ? { max_messages: pullMessages } : { max_bytes: o.pullMaxBytes },
-  );
+  const pullOptions: ConsumeOptions =
+    o.pullMaxBytes === undefined ? { max_messages: pullMessages } : { max_bytes: o.pullMaxBytes };
+  /** The pull's progress, for the watchdog. */
+  const pull = {
+    /** The pump waits for the next message (it has room): a pull that brings nothing is a stall. */
+    waiting: false,
+    lastArrival: Date.now(),
+    /** When a byte-bounded pull was last cut short by a message larger than its budget (0: not since). */
+    cutAt: 0,
+    lastCheck: Date.now(),
+    checking: false,
+    restarting: false,
+  };
+  const open = async (): Promise<ConsumerMessages> => {
+    const m = await consumer.consume({ ...pullOptions });
+    void (async () => {
+      for await (const s of m.status()) {
+        if (s.type === 'exceeded_limits' && /maxbytes/i.test(s.description)) pull.cutAt = Date.now();
+      }
+    })().catch(() => undefined);
+    return m;
+  };
+  let messages = await open();
 
   const ctx: BatchContext = {
     get stopping() {
@@ -241,21 +275,38 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
 
   const pump = (async () => {
     try {
-      for await (const msg of messages) {
-        if (msg.info.deliveryCount > 1) metrics.redeliveries.inc(labels);
-        let value: T;
-        try {
-          value = o.decode(msg);
-        } catch (err) {
-          await giveUp(msg, `undecodable: ${errorMessage(err)}`, 'permanent');
-          continue;
+      for (;;) {
+        pull.waiting = true;
+        for await (const msg of messages) {
+          pull.waiting = false;
+          pull.lastArrival = Date.now();
+          if (msg.info.deliveryCount > 1) metrics.redeliveries.inc(labels);
+          let value: T;
+          try {
+            value = o.decode(msg);
+          } catch (err) {
+            await giveUp(msg, `undecodable: ${errorMessage(err)}`, 'permanent');
+            pull.waiting = true;
+            continue;
+          }
+          const now = Date.now();
+          queue.push({ msg, value, arrivedAt: now, renewedAt: now });
+          queuedWeight += weigh(value);
+          metrics.held.set(labels, held());
+          arrived.notify();
+          while (!hasRoom() && !state.stopping) await room.wait();
+          pull.waiting = true;
         }
-        const now = Date.now();
-        queue.push({ msg, value, arrivedAt: now, renewedAt: now });
-        queuedWeight += weigh(value);
-        metrics.held.set(labels, held());
-        arrived.notify();
-        while (!hasRoom() && !state.stopping) await room.wait();
+        pull.waiting = false;
+        if (state.stopping || !pull.restarting) break;
+        // The watchdog closed a stalled pull: open a fresh one (a new inbox; anything still addressed to the
+        // old one is not lost, only redelivered after ack_wait).
+        messages = await open();
+        pull.restarting = false;
+        pull.lastArrival = Date.now();
+        pull.lastCheck = pull.lastArrival;
+        // stop() may have come while it opened, and closed the old one only.
+        if (stopRequested()) await messages.close();
       }
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'consumer stopped pulling');
@@ -370,6 +421,53 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
   }, every);
   beat.unref();
 
+  /** Replaces the pull: the pump sees the current one end and opens another. */
+  const restartPull = (reason: 'cut_short' | 'idle', detail: Record<string, unknown>): void => {
+    if (pull.restarting || state.stopping) return;
+    pull.restarting = true;
+    pull.cutAt = 0;
+    metrics.pullRestarts.inc({ ...labels, reason });
+    log.warn({ reason, ...detail }, 'pull stalled; pulling again');
+    void messages.close().catch(() => undefined);
+  };
+
+  // The watchdog: a pull that ends without the client pulling again (the max-bytes case above, or any other
+  // path that leaves no pull outstanding) is replaced within PULL_CUT_GRACE_MS of the cut, or, whatever the
+  // cause, within PULL_IDLE_CHECK_MS once the server says messages are waiting that this process has room for.
+  const watch = setInterval(
+    () => {
+      if (state.stopping || pull.restarting || !pull.waiting || !hasRoom()) return;
+      const now = Date.now();
+      if (pull.cutAt > pull.lastArrival && now - pull.cutAt >= PULL_CUT_GRACE_MS) {
+        restartPull('cut_short', { quietMs: now - pull.lastArrival });
+        return;
+      }
+      const quietSince = Math.max(pull.lastArrival, pull.lastCheck);
+      if (pull.checking || now - quietSince < PULL_IDLE_CHECK_MS) return;
+      pull.checking = true;
+      pull.lastCheck = now;
+      const arrivalBefore = pull.lastArrival;
+      consumer
+        .info()
+        .then((ci) => {
+          const waiting = ci.num_pending > 0;
+          const allowed = ci.config.max_ack_pending ?? -1;
+          const blocked = allowed > 0 && ci.num_ack_pending >= allowed;
+          if (waiting && !blocked && pull.waiting && pull.lastArrival === arrivalBefore) {
+            restartPull('idle', { quietMs: Date.now() - arrivalBefore, pending: ci.num_pending });
+          }
+        })
+        .catch((err: unknown) => {
+          log.debug({ err: errorMessage(err) }, 'consumer info for the pull watchdog failed');
+        })
+        .finally(() => {
+          pull.checking = false;
+        });
+    },
+    Math.min(250, PULL_CUT_GRACE_MS),
+  );
+  watch.unref();
+
   return {
     held,
     async stop(opts = {}) {
@@ -379,6 +477,7 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
       stopSignal.notify();
       room.notify();
       arrived.notify();
+      clearInterval(watch);
       await messages.close();
       await pump;
       await dispatcher;

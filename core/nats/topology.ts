@@ -47,7 +47,7 @@ export interface TopologyOptions {
 }
 
 const HOUR_NS = 3600 * 1e9;
-const MAX_MSG_SIZE = 8 * 1024 * 1024;
+export const MAX_MSG_SIZE = 8 * 1024 * 1024;
 
 /**
  * Streams use file storage and refuse new messages when full (discard new): an ingest that cannot store

@@ -21,6 +21,7 @@ import {
 } from '../../core/consumer/index.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { MAX_MSG_SIZE } from '../../core/nats/topology.js';
 import { StreamFloor } from './floor.js';
 import { StreamLease, type LeaseOptions } from './lease.js';
 import type { SinkMetrics } from './metrics.js';
@@ -45,8 +46,12 @@ export interface StreamSinkOptions {
   lease?: Pick<LeaseOptions, 'kv' | 'holder' | 'ttlMs'>;
 }
 
-/** Bytes one pull may bring: a few batches of event groups, far below the server's per-client max_pending. */
-const PULL_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Bytes one pull may bring: a few batches of event groups, far below the server's per-client max_pending; and
+ * more than the largest message a stream takes plus its subject and headers, or such a message never fits a
+ * pull and the sink stops at it (each pull ends with 409 Message Size Exceeds MaxBytes).
+ */
+export const SINK_PULL_MAX_BYTES = MAX_MSG_SIZE + 1024 * 1024;
 
 export class StreamSink {
   private runtime: ConsumerHandle | undefined;
@@ -114,7 +119,7 @@ export class StreamSink {
       // Pulls are bounded in bytes, not messages: a thousand event groups are 50 MB, and two pulls outstanding
       // passed nats-server's per-client max_pending (64 MB by default), which disconnects the client as a slow
       // consumer and loses its pulls and acks with the connection.
-      pullMaxBytes: PULL_MAX_BYTES,
+      pullMaxBytes: SINK_PULL_MAX_BYTES,
       mayHold: () => this.mayHold(),
     });
   }

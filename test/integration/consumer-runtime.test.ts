@@ -10,6 +10,7 @@ import {
   consumerMetrics,
   ensureDurable,
   parseDeadLetter,
+  PULL_IDLE_CHECK_MS,
   startConsumer,
   type ConsumerMetrics,
   type ConsumerOptions,
@@ -18,7 +19,8 @@ import {
 } from '../../core/consumer/index.js';
 import { PortstreamError, ErrorCode } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { STREAM_DEADLETTERS, subjects } from '../../core/nats/topology.js';
+import { MAX_MSG_SIZE, STREAM_DEADLETTERS, subjects } from '../../core/nats/topology.js';
+import { SINK_PULL_MAX_BYTES } from '../../processor/sink/stream-sink.js';
 import { uniqueName, waitFor } from '../helpers/poll.js';
 import { startNats, type NatsFixture } from './sink-fixture.js';
 
@@ -259,6 +261,93 @@ describe('consumer runtime', () => {
       }
       expect(peak).toBeGreaterThan(1);
       expect(peak).toBeLessThanOrEqual(4);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('keeps pulling by bytes when a message is larger than what is left of the pulls outstanding', async () => {
+    // A byte-bounded pull that cannot fit the next message ends with a 409; the client re-pulls only after two
+    // missed idle heartbeats (30 s by default) when it has nothing buffered. With message sizes that vary,
+    // that happened every few hundred messages at 60 a second: the sink wrote nothing for 30-40 s.
+    const f = await fixture({ maxAckPending: 1000 });
+    const handled = new Set<string>();
+    const c = await start(f.spec, {
+      pullMaxBytes: 64 * 1024,
+      handle: (batch) => {
+        for (const i of batch) handled.add(i.value.slice(0, 6));
+        return Promise.resolve();
+      },
+    });
+    try {
+      for (let i = 0; i < 400; i++) {
+        // Mostly small, every 25th near the pull's whole budget; each waits until handled, so the client
+        // never has anything buffered when a pull ends.
+        const id = `m${String(i).padStart(5, '0')}`;
+        const body = i % 25 === 24 ? id.padEnd(40 * 1024, '.') : id.padEnd(100 + ((i * 37) % 400), '.');
+        await f.publish(body);
+        await waitFor(() => handled.has(id), { timeoutMs: 8000, what: `${id} handled` });
+      }
+      expect(handled.size).toBe(400);
+      expect(
+        await count('portstream_consumer_pull_restarts_total', { stream: f.spec.stream }),
+      ).toBeGreaterThan(0);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("takes a message of the streams' largest size with the sink's byte-bounded pulls", async () => {
+    const f = await fixture();
+    await jsm.streams.update(f.spec.stream, { max_msg_size: MAX_MSG_SIZE });
+    const handled: number[] = [];
+    const c = await start(f.spec, {
+      pullMaxBytes: SINK_PULL_MAX_BYTES,
+      handle: (batch) => {
+        for (const i of batch) handled.push(i.value.length);
+        return Promise.resolve();
+      },
+    });
+    try {
+      // The largest payload the stream takes with this subject and no headers.
+      const body = 'x'.padEnd(MAX_MSG_SIZE - 64, '.');
+      await f.publish(body);
+      await f.publish('small');
+      await waitFor(() => handled.length === 2, { timeoutMs: 8000, what: 'both messages handled' });
+      expect(handled).toEqual([body.length, 5]);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('replaces a pull that brings nothing while the server has messages waiting (durable re-created)', async () => {
+    // Deleting the durable ends the pull with a 409 the client answers by waiting for two missed heartbeats
+    // (30 s); the watchdog asks the server after PULL_IDLE_CHECK_MS of quiet and pulls again.
+    const f = await fixture();
+    const handled = new Set<string>();
+    const c = await start(f.spec, {
+      handle: (batch) => {
+        for (const i of batch) handled.add(i.value);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await f.publish('before');
+      await waitFor(() => handled.has('before'));
+      const restarts = await count('portstream_consumer_pull_restarts_total', {
+        stream: f.spec.stream,
+        reason: 'idle',
+      });
+      await jsm.consumers.delete(f.spec.stream, f.spec.durable);
+      await ensureDurable(jsm, f.spec);
+      await f.publish('after');
+      await waitFor(() => handled.has('after'), {
+        timeoutMs: PULL_IDLE_CHECK_MS + 8000,
+        what: 'the message after the durable was re-created',
+      });
+      expect(
+        await count('portstream_consumer_pull_restarts_total', { stream: f.spec.stream, reason: 'idle' }),
+      ).toBe(restarts + 1);
     } finally {
       await c.stop();
     }
