@@ -8,6 +8,7 @@ import { runClusterCommand, type ClusterOptions } from './commands/cluster.js';
 import { runIngest } from './commands/ingest.js';
 import { runProcessorCommand } from './commands/processor.js';
 import { runSimulateCommand, type SimulateOptions } from './commands/simulate.js';
+import { runReplayCommand } from './commands/replay.js';
 import { runMigrateCommand } from './commands/migrate.js';
 import { runNotifyCommand } from './commands/notify.js';
 import { runSinkCommand } from './commands/sink.js';
@@ -81,6 +82,19 @@ addFlags(
 });
 
 addFlags(
+  program
+    .command('replay')
+    .description(
+      "customs: replay every decision on a declaration's ledger with the rule set (CUSTOMS_RULES_FILE, or --rules) and selection secret version it names; exit 1 when one differs",
+    )
+    .argument('<declaration>', 'the 12-digit declaration number')
+    .option('--rules <file>', 'a rule-set file of an older version to replay with as well'),
+  COMMON_FLAGS,
+).action(async (n: string, opts: Record<string, unknown>) => {
+  await runReplayCommand(n, opts.rules as string | undefined, overridesFrom(opts, COMMON_FLAGS));
+});
+
+addFlags(
   program.command('api').description('run the tracking API: gRPC, HTTP/JSON and the dashboard'),
   COMMON_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
@@ -99,7 +113,7 @@ addFlags(
 addFlags(
   program
     .command('processor')
-    .description('run the processor (customs decisions, container and vessel state)'),
+    .description('run the processor (customs ledger projection, container and vessel state)'),
   COMMON_FLAGS,
   PROCESSOR_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {

@@ -1,4 +1,4 @@
-// `portstream processor`: the processor alone (customs decider and state), against a shared NATS, with its ops
+// `portstream processor`: the processor alone (customs ledger projection and state), against a shared NATS, with its ops
 // endpoint.
 import { Registry } from 'prom-client';
 import type { Env } from '../../core/config.js';
