@@ -2,6 +2,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The deployables, one top-level folder each. */
+const SERVICES = ['ingest', 'processor', 'sink', 'api', 'notify', 'simulator'];
+/** What runs around the services: composition, benchmarks, tests and their helpers. */
+const TOOLS = ['cli', 'bench', 'test', 'test-kit', 'scripts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', 'proto/gen/**', 'coverage/**'] },
   js.configs.recommended,
@@ -21,43 +26,24 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    // Services never import each other; they share only core/ and the generated proto.
-    files: ['ingest/**/*.ts'],
+  // Dependencies point one way: services -> core -> generated proto. Each deployable is one top-level folder
+  // (its own process and image command); services never import each other, nor the tools around them.
+  ...SERVICES.map((service) => ({
+    files: [`${service}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/processor/**', '**/api/**', '**/notify/**', '**/cli/**'] },
+        {
+          patterns: [
+            {
+              group: [...SERVICES.filter((s) => s !== service), ...TOOLS].map((f) => `**/${f}/**`),
+              message: 'A service imports only core/ and proto/gen.',
+            },
+          ],
+        },
       ],
     },
-  },
-  {
-    files: ['processor/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['**/ingest/**', '**/api/**', '**/notify/**', '**/cli/**'] },
-      ],
-    },
-  },
-  {
-    files: ['api/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['**/ingest/**', '**/processor/**', '**/notify/**', '**/cli/**'] },
-      ],
-    },
-  },
-  {
-    files: ['notify/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['**/ingest/**', '**/processor/**', '**/api/**', '**/cli/**'] },
-      ],
-    },
-  },
+  })),
   {
     files: ['core/**/*.ts'],
     rules: {
@@ -65,19 +51,34 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            '**/ingest/**',
-            '**/processor/**',
-            '**/api/**',
-            '**/notify/**',
-            '**/cli/**',
-            '**/bench/**',
+            {
+              group: [...SERVICES, ...TOOLS].map((f) => `**/${f}/**`),
+              message: 'core/ imports only core/ and proto/gen.',
+            },
           ],
         },
       ],
     },
   },
   {
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    // What dist/ ships (tsconfig.build.json) never reaches the test helpers: they stay out of the build.
+    files: ['cli/**/*.ts', 'bench/harness/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/test/**', '**/test-kit/**', '**/scripts/**'],
+              message: 'Built code does not import test helpers (test-kit/ is not compiled into dist/).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'test-kit/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   {

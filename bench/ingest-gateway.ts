@@ -17,8 +17,8 @@ import { LocalNatsServer } from '../core/nats/local-server.js';
 import { startIngest } from '../ingest/main.js';
 import { Event } from '../proto/gen/portstream/v1/events.js';
 import { IngestServiceClient, type StreamEventsResponse } from '../proto/gen/portstream/v1/ingest.js';
-import { clientAs, testAuth, TOKENS } from '../test/helpers/auth.js';
-import { discBatch } from '../test/helpers/events.js';
+import { clientAs, testAuth, TOKENS } from '../test-kit/auth.js';
+import { discBatch } from '../test-kit/events.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const batchSize = Number(process.argv[3] ?? 500);

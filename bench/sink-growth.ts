@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createClickHouse } from '../core/clickhouse/client.js';
 import { runMigrations } from '../core/clickhouse/migrate.js';
 import { silentLogger } from '../core/logger.js';
-import { MAPPINGS, eventRow } from '../processor/sink/rows.js';
-import { existingKeys, writeBatch } from '../processor/sink/writer.js';
+import { MAPPINGS, eventRow } from '../sink/rows.js';
+import { existingKeys, writeBatch } from '../sink/writer.js';
 import { benchEvent, benchLoad } from './harness/events.js';
 
 const batches = Number(process.argv[2] ?? 40);

@@ -12,7 +12,7 @@ import { silentLogger } from '../core/logger.js';
 import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 import { ensureStreams, STREAM_EVENTS, subjects } from '../core/nats/topology.js';
-import { SINK_CONSUMER, startSink } from '../processor/sink/index.js';
+import { SINK_CONSUMER, startSink } from '../sink/index.js';
 import {
   EmptyIndicator,
   EquipmentEventType,

@@ -1,6 +1,6 @@
 // The simulator as `up` runs it: a port day every two minutes against the local gateway until stopped.
 import { setMaxListeners } from 'node:events';
-import { runSimulation } from '../bench/simulator/driver.js';
+import { runSimulation } from '../simulator/driver.js';
 import type { Logger } from '../core/logger.js';
 
 export interface RunningSimulator {

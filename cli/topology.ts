@@ -27,7 +27,7 @@ import {
   notifyStreamConfigs,
 } from '../core/nats/notify.js';
 import { ensureStreams, streamConfigs, topologyOptions } from '../core/nats/topology.js';
-import { BUCKET_SINK_LEASES, openLeaseBucket } from '../processor/sink/lease.js';
+import { BUCKET_SINK_LEASES, openLeaseBucket } from '../sink/lease.js';
 
 export function notifyOptions(config: Config): {
   replicas: number;

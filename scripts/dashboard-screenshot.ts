@@ -6,9 +6,9 @@ import { Channel } from '../proto/gen/portstream/v1/customs.js';
 import { EquipmentEventType, type Event } from '../proto/gen/portstream/v1/events.js';
 import { VesselVisitStatus } from '../proto/gen/portstream/v1/tracking.js';
 import { launchChromium } from '../test/browser/launch.js';
-import { TOKENS } from '../test/helpers/auth.js';
-import { equipmentEvent } from '../test/helpers/events.js';
-import { waitFor } from '../test/helpers/poll.js';
+import { TOKENS } from '../test-kit/auth.js';
+import { equipmentEvent } from '../test-kit/events.js';
+import { waitFor } from '../test-kit/poll.js';
 import { decision, MINE, MY_DECL, seed, startApiFixture, visit } from '../test/integration/api-fixture.js';
 import { countRows, publishDecision, publishEvents } from '../test/integration/sink-fixture.js';
 

@@ -1,9 +1,9 @@
 // Clearance latency under an open model: declarations submitted over gRPC at a fixed rate whether or not earlier
 // ones were answered; latency runs from each submission's scheduled time to the decision in its answer.
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { buildDeclaration } from '../simulator/model/customs.js';
-import { declarationNumber, taxCode } from '../simulator/model/ids.js';
-import { createRng } from '../simulator/model/prng.js';
+import { buildDeclaration } from '../../simulator/model/customs.js';
+import { declarationNumber, taxCode } from '../../simulator/model/ids.js';
+import { createRng } from '../../simulator/model/prng.js';
 import { Latency } from '../../core/latency.js';
 import {
   ClearanceStatus,

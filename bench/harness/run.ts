@@ -21,7 +21,7 @@ import { CpuMeter } from './cpu.js';
 import { countRows, CUSTOMS_TOKEN, OPERATOR_TOKEN as TOKEN, startSystem } from './system.js';
 import { totalLag, waitCaughtUp } from './lag.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 
 export interface BenchOptions {
   quick: boolean;

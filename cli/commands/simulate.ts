@@ -1,8 +1,8 @@
 // `portstream simulate`: plays a day at Hai Phong against running gRPC endpoints, as carriers, terminals and customs
 // would.
 import { setMaxListeners } from 'node:events';
-import { runSimulation } from '../../bench/simulator/driver.js';
-import { createStats, latencyQuantile } from '../../bench/simulator/stats.js';
+import { runSimulation } from '../../simulator/driver.js';
+import { createStats, latencyQuantile } from '../../simulator/stats.js';
 import type { Env } from '../../core/config.js';
 import { clientCredentials } from '../../core/grpc/credentials.js';
 import { boot } from '../runtime.js';

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { createClickHouse } from '../../core/clickhouse/index.js';
 import type { Env } from '../../core/config.js';
 import { clickhouseCheck, natsCheck } from '../../core/ops/checks.js';
-import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
+import { createSinkMetrics, startSink } from '../../sink/index.js';
 import { connectFromConfig } from '../nats.js';
 import { startOpsEndpoint } from '../ops.js';
 import { boot, onShutdown } from '../runtime.js';

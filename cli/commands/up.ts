@@ -11,7 +11,7 @@ import { startApi } from '../../api/main.js';
 import { startIngest } from '../../ingest/main.js';
 import { startNotify } from '../../notify/main.js';
 import { startProcessor } from '../../processor/main.js';
-import { createSinkMetrics, startSink } from '../../processor/sink/index.js';
+import { createSinkMetrics, startSink } from '../../sink/index.js';
 import { authForUp } from '../auth.js';
 import { startLiveView } from '../live-view.js';
 import { selectionSecretFor } from '../selection-secret.js';

@@ -105,7 +105,7 @@ export class TokenAuthenticator implements Authenticator {
   }
 }
 
-/** The simulated port's carrier codes (bench/simulator): the dev carrier token files their manifests. */
+/** The simulated port's carrier codes (simulator/): the dev carrier token files their manifests. */
 export const DEV_CARRIER_CODES = [
   'HLCU',
   'MAEU',

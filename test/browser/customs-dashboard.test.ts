@@ -7,8 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKENS } from '../helpers/auth.js';
-import { waitFor } from '../helpers/poll.js';
+import { TOKENS } from '../../test-kit/auth.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startApiFixture, type ApiFixture } from '../integration/api-fixture.js';
 import {
   HELD_RED,

@@ -9,9 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Channel } from '../../proto/gen/portstream/v1/customs.js';
 import { VesselVisitStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { TOKENS } from '../helpers/auth.js';
-import { equipmentEvent } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { TOKENS } from '../../test-kit/auth.js';
+import { equipmentEvent } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import {
   decision,
   MINE,

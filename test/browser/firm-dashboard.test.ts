@@ -12,11 +12,11 @@ import { Channel } from '../../proto/gen/portstream/v1/customs.js';
 import { EquipmentEventType } from '../../proto/gen/portstream/v1/events.js';
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import { ReleasedFilter } from '../../proto/gen/portstream/v1/tracking.js';
-import { TOKENS } from '../helpers/auth.js';
+import { TOKENS } from '../../test-kit/auth.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import { bill, FIRM_A, FIRM_B, manifest, party, VESSEL_IN, VESSEL_OUT } from '../helpers/manifests.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { unary } from '../helpers/rpc.js';
 import {
   allAccepted,

@@ -15,7 +15,7 @@ import { Decider } from '../../ingest/customs/decide.js';
 import { createCustomsService } from '../../ingest/customs/service.js';
 import { ManifestStore } from '../../ingest/manifest/store.js';
 import { startCustomsProjector, type ProjectorHandle } from '../../processor/customs/projector.js';
-import { testAuth } from './auth.js';
+import { testAuth } from '../../test-kit/auth.js';
 import { TEST_RULES } from './declarations.js';
 
 export interface CustomsOptions {

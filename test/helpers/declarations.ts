@@ -19,7 +19,7 @@ export const TEST_RULES: RuleSet = {
   randomInspection: { ...DEFAULT_RULES.randomInspection, rate: 0 },
 };
 
-/** The firm's own tax code (test/helpers/auth.ts) and another enterprise's. */
+/** The firm's own tax code (test-kit/auth.ts) and another enterprise's. */
 export const FIRM_TAX = '0100109106';
 export const OTHER_TAX = '0100107518';
 

@@ -12,7 +12,7 @@ import {
   type PublishEventsResponse,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, testAuth, TOKENS } from './auth.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
 import { startTestNats, type TestNats } from './nats.js';
 
 export interface GatewayFixture {

@@ -13,7 +13,7 @@ import {
   type IngestServiceClient,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { discBatch } from './events.js';
+import { discBatch } from '../../test-kit/events.js';
 
 export interface EventLoad {
   /** Event ids answered ACCEPTED, in answer order. */

@@ -17,7 +17,7 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { DeclarationAction, DeclarationCommand, EventGroup } from '../../proto/gen/portstream/v1/records.js';
-import { equipmentEvent } from './events.js';
+import { equipmentEvent } from '../../test-kit/events.js';
 
 /** A valid import declaration (12-digit number) that the default rules decide at once. */
 export function importDeclaration(declarationNumber: string): Declaration {

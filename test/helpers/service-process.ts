@@ -3,8 +3,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TOKENS } from './auth.js';
-import { waitFor } from './poll.js';
+import { TOKENS } from '../../test-kit/auth.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 export interface ServiceProcess {
   proc: ChildProcessWithoutNullStreams;
@@ -18,7 +18,7 @@ export interface ServiceProcess {
   logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** The test tokens (test/helpers/auth.ts) as an AUTH_TOKENS_FILE in dir. */
+/** The test tokens (test-kit/auth.ts) as an AUTH_TOKENS_FILE in dir. */
 export async function writeTokensFile(dir: string): Promise<string> {
   const file = path.join(dir, 'tokens.json');
   await writeFile(

@@ -1,7 +1,7 @@
 // portstream services as separate OS processes (`node --import tsx cli/portstream.ts <command>`), so a test can
 // SIGKILL one the way a crash would, and start it again.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { waitFor } from './poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 export interface ServiceProcess {
   readonly name: string;

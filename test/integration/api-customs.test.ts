@@ -10,7 +10,7 @@ import {
   type ListHeldDeclarationsRequest,
   type ListHeldDeclarationsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
 import { refusal, unary } from '../helpers/rpc.js';
 import { startApiFixture, type ApiFixture } from './api-fixture.js';
 import {

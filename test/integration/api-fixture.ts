@@ -10,7 +10,7 @@ import type { ServerTls } from '../../core/tls/files.js';
 import { encodeContainerRecord } from '../../core/state/container.js';
 import { encodeDeclarationState, type DeclarationState } from '../../core/state/declaration.js';
 import { encodeVisitRecord } from '../../core/state/visit.js';
-import { startSink, createSinkMetrics, type SinkHandle } from '../../processor/sink/index.js';
+import { startSink, createSinkMetrics, type SinkHandle } from '../../sink/index.js';
 import {
   Channel,
   ClearanceStatus,
@@ -25,8 +25,8 @@ import {
   VesselVisit,
   type VesselVisitStatus,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { testAuth } from '../helpers/auth.js';
-import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
+import { testAuth } from '../../test-kit/auth.js';
+import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { startClickHouse, startNats, SINK_CONFIG, type ChFixture, type NatsFixture } from './sink-fixture.js';
 
 export const FIRM_TAX = '0100109106';

@@ -24,9 +24,9 @@ import {
   type ListVesselVisitsResponse,
   type WatchContainerResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import {
   decision,
   MINE,

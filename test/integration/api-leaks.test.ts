@@ -16,8 +16,8 @@ import {
   type ListContainersResponse,
   type ListDecisionsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
-import { waitFor } from '../helpers/poll.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { unary } from '../helpers/rpc.js';
 import {
   decision,

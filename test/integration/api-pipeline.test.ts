@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { startStateConsumer, type StateConsumerHandle } from '../../processor/state/consumer.js';
-import { TOKENS } from '../helpers/auth.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { TOKENS } from '../../test-kit/auth.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startApiFixture, type ApiFixture } from './api-fixture.js';
 import { publishEvents } from './sink-fixture.js';
 

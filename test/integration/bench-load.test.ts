@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchLoad, containerIndex } from '../../bench/harness/events.js';
 import { ingestBackground, ingestLoad } from '../../bench/harness/ingest-load.js';
 import { BenchLoadError } from '../../bench/harness/load-account.js';
-import { TOKENS } from '../helpers/auth.js';
+import { TOKENS } from '../../test-kit/auth.js';
 import { startGateway, type GatewayFixture } from '../helpers/gateway.js';
 
 let gw: GatewayFixture;

@@ -12,7 +12,7 @@ import { EquipmentEventType } from '../../proto/gen/portstream/v1/events.js';
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { numberSequence, sampleDeclaration, type Kind } from '../helpers/declarations.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import {
   bill,
   callIdOf,
@@ -33,7 +33,7 @@ import {
 } from './parties-fixture.js';
 
 const importNumber = numberSequence(108700000000);
-/** The broker's own tax code (test/helpers/auth.ts): it declares as itself for the party it acts for. */
+/** The broker's own tax code (test-kit/auth.ts): it declares as itself for the party it acts for. */
 const BROKER = '0101243150';
 const exportNumber = numberSequence(308700000000);
 

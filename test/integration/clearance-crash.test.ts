@@ -20,11 +20,11 @@ import {
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
 import { startProjector } from '../helpers/customs.js';
 import { numberSequence, sampleDeclaration, type Kind } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs } from '../helpers/auth.js';
-import { discBatch } from '../helpers/events.js';
+import { clientAs } from '../../test-kit/auth.js';
+import { discBatch } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 interface Up {
   proc: ChildProcessWithoutNullStreams;

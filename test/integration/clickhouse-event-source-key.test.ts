@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerHistory } from '../../core/clickhouse/queries.js';
 import { loadMigrations, runMigrations } from '../../core/clickhouse/migrate.js';
 import { silentLogger } from '../../core/logger.js';
-import { MAPPINGS } from '../../processor/sink/rows.js';
-import { writeBatch } from '../../processor/sink/writer.js';
+import { MAPPINGS } from '../../sink/rows.js';
+import { writeBatch } from '../../sink/writer.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
 import { countRows, startClickHouse, type ChFixture } from './sink-fixture.js';
 
 const EVENTS = MAPPINGS.find((m) => m.table === 'events');

@@ -6,7 +6,7 @@ import { createClickHouse, type ClickHouse } from '../../core/clickhouse/client.
 import { loadMigrations, runMigrations } from '../../core/clickhouse/migrate.js';
 import { silentLogger } from '../../core/logger.js';
 import { startClickHouseHttp, type ClickHouseHttpServer } from '../helpers/clickhouse-http.js';
-import { uniqueName } from '../helpers/poll.js';
+import { uniqueName } from '../../test-kit/poll.js';
 import { countRows } from './sink-fixture.js';
 
 describe('ClickHouse over HTTP (real engine behind the HTTP interface)', () => {

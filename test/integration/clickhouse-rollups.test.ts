@@ -9,9 +9,9 @@ import {
 } from '../../core/clickhouse/queries.js';
 import { Channel, ClearanceStatus, type Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { EquipmentEventType, EventClassifier, type Event } from '../../proto/gen/portstream/v1/events.js';
-import { decisionRow, eventRow, MAPPINGS } from '../../processor/sink/rows.js';
-import { writeBatch } from '../../processor/sink/writer.js';
-import { arrivalEvent, containerNumber, equipmentEvent } from '../helpers/events.js';
+import { decisionRow, eventRow, MAPPINGS } from '../../sink/rows.js';
+import { writeBatch } from '../../sink/writer.js';
+import { arrivalEvent, containerNumber, equipmentEvent } from '../../test-kit/events.js';
 import { startClickHouse, type ChFixture } from './sink-fixture.js';
 
 const T0 = Date.parse('2026-01-10T08:00:30Z');

@@ -22,10 +22,10 @@ import {
   type StreamEventsRequest,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { discBatch } from '../helpers/events.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
+import { discBatch } from '../../test-kit/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const config = loadConfig({
   INGEST_PORT: '0',

@@ -12,8 +12,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSimulation } from '../../bench/simulator/driver.js';
-import { createStats, type SimulationLedger } from '../../bench/simulator/stats.js';
+import { runSimulation } from '../../simulator/driver.js';
+import { createStats, type SimulationLedger } from '../../simulator/stats.js';
 import { createClickHouse } from '../../core/clickhouse/client.js';
 import { clientEventId } from '../../core/event-key.js';
 import { silentLogger } from '../../core/logger.js';
@@ -30,7 +30,7 @@ import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { storedMessages } from '../helpers/jetstream.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 interface Cluster {
   proc: ChildProcessWithoutNullStreams;

@@ -31,7 +31,7 @@ import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
 import { KvTrackingStore } from '../../api/tracking/store.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { encodeContainerRecord, newContainerRecord } from '../../core/state/container.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import {
   ClearanceStatus,
   CustomsServiceClient,
@@ -44,14 +44,14 @@ import {
   EnterpriseServiceClient,
   type PutEnterpriseResponse,
 } from '../../proto/gen/portstream/v1/enterprise.js';
-import { clientAs, TOKENS, testAuth } from '../helpers/auth.js';
+import { clientAs, TOKENS, testAuth } from '../../test-kit/auth.js';
 import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { unary } from '../helpers/rpc.js';
 import { CargoFlow, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
 import { OTHER_TAX, sampleDeclaration, TEST_RULES } from '../helpers/declarations.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 import { createNatsTopology } from '../../cli/topology.js';
 import { STREAM_WEBHOOK_OUTBOX } from '../../core/nats/notify.js';
 import { startNotify } from '../../notify/main.js';

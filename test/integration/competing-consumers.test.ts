@@ -15,7 +15,7 @@ import { ensureBuckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
-import { SINK_CONSUMER, startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { SINK_CONSUMER, startSink, type SinkHandle } from '../../sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startLoad } from '../helpers/jetstream-load.js';
 import {
@@ -25,7 +25,7 @@ import {
   rowsPerKey,
   total,
 } from '../helpers/pipeline-counts.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { spawnService, waitForLog, type ServiceProcess } from '../helpers/services.js';
 import { allAcked, startClickHouse, startNats, type ChFixture, type NatsFixture } from './sink-fixture.js';
 

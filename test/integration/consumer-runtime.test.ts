@@ -20,8 +20,8 @@ import {
 import { PortstreamError, ErrorCode } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { MAX_MSG_SIZE, STREAM_DEADLETTERS, subjects } from '../../core/nats/topology.js';
-import { SINK_PULL_MAX_BYTES } from '../../processor/sink/stream-sink.js';
-import { uniqueName, waitFor } from '../helpers/poll.js';
+import { SINK_PULL_MAX_BYTES } from '../../sink/stream-sink.js';
+import { uniqueName, waitFor } from '../../test-kit/poll.js';
 import { startNats, type NatsFixture } from './sink-fixture.js';
 
 describe('consumer runtime', () => {

@@ -35,9 +35,9 @@ import {
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
-import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
+import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 const T0 = Date.parse('2026-03-01T00:00:00Z');

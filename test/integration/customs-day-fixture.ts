@@ -9,8 +9,8 @@ import {
   Declaration,
   type Decision,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import type { ApiFixture } from './api-fixture.js';
 import { countRows, publishDecision, publishEvents } from './sink-fixture.js';
 

@@ -41,11 +41,11 @@ import {
   type GetDeclarationResponse,
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { clientAs } from '../helpers/auth.js';
+import { clientAs } from '../../test-kit/auth.js';
 import { customsService, startProjector } from '../helpers/customs.js';
 import { FIRM_TAX, numberSequence, OTHER_TAX, sampleDeclaration } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { uniqueName } from '../helpers/poll.js';
+import { uniqueName } from '../../test-kit/poll.js';
 
 const TOKENS = {
   firmA: 'attack-test-firm-a-token-0123456789',

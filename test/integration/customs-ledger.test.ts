@@ -32,7 +32,7 @@ import { ContainerBookkeeping, DeclarationCommand } from '../../proto/gen/portst
 import { ContainerLocation, ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { decider as newDecider, startProjector } from '../helpers/customs.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const rules = ruleSetSchema.parse({
   version: 'it-1',

@@ -31,7 +31,7 @@ import {
   type WatchDecisionsRequest,
   type WatchDecisionsResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
 import { customsService, startProjector } from '../helpers/customs.js';
 import {
   FIRM_TAX,
@@ -41,7 +41,7 @@ import {
   type Kind,
 } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 

@@ -29,7 +29,7 @@ import {
   type ServiceManifest,
 } from '../helpers/deploy.js';
 import { OPS_LISTENING, probe } from '../helpers/ops.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
 const NATS_PASSWORDS = {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjects } from '../../core/nats/topology.js';
 import { EventStatus } from '../../proto/gen/portstream/v1/ingest.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
-import { containerNumber, equipmentEvent } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startTerminals, type TerminalsFixture } from './terminal-fixture.js';
 import { countRows } from './sink-fixture.js';
 

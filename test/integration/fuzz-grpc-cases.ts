@@ -26,7 +26,7 @@ import {
   ThroughputTime,
   WatchContainerRequest,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import { tag, varint, withInvalidUtf8, type Rng } from '../helpers/fuzz.js';
 import { MINE } from './api-fixture.js';
 import { buf, HOUR_MS, INPUT, MARK, S, STREAM_END, YEAR_MS, type MethodCases } from './fuzz/case-kit.js';

@@ -29,8 +29,8 @@ import { WebhookServiceService } from '../../proto/gen/portstream/v1/notify.js';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../core/logger.js';
 import { startNotify, type NotifyHandle } from '../../notify/main.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { discBatch } from '../helpers/events.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
+import { discBatch } from '../../test-kit/events.js';
 import {
   authMetadata,
   fuzzSeed,

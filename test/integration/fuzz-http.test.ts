@@ -5,7 +5,7 @@
 // outside the static folders is served, and the server still answers afterwards. FUZZ_SEED=<n> replays a run.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKENS } from '../helpers/auth.js';
+import { TOKENS } from '../../test-kit/auth.js';
 import { fuzzSeed, Rng } from '../helpers/fuzz.js';
 import { MINE, MY_DECL, seed, startApiFixture, type ApiFixture } from './api-fixture.js';
 

@@ -17,7 +17,7 @@ import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
-import { testAuth } from '../helpers/auth.js';
+import { testAuth } from '../../test-kit/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { startApiFixture, type ApiFixture } from './api-fixture.js';
 

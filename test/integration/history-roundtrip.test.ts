@@ -21,10 +21,10 @@ import {
   ListContainerEventsResponse,
   TrackingServiceClient,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { containerNumber, FACILITY } from '../helpers/events.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
+import { containerNumber, FACILITY } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { declaration, FIRM_TAX, startApiFixture, status, type ApiFixture } from './api-fixture.js';
 
 const BOX = containerNumber('OOL', 731_204);

@@ -4,11 +4,11 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { EventStatus, type StreamEventsResponse } from '../../proto/gen/portstream/v1/ingest.js';
-import { discBatch } from '../helpers/events.js';
+import { discBatch } from '../../test-kit/events.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import { startGateway, type GatewayFixture } from '../helpers/gateway.js';
 import type { TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 interface StreamRun {
   responses: StreamEventsResponse[];

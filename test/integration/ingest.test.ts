@@ -7,12 +7,12 @@ import {
   IngestServiceClient,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
-import { discBatch, equipmentEvent } from '../helpers/events.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
+import { discBatch, equipmentEvent } from '../../test-kit/events.js';
 import { publish, startGateway, streamBatches, type GatewayFixture } from '../helpers/gateway.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import type { TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const ENV = { INGEST_MAX_BATCH_EVENTS: '1000', INGEST_MAX_MESSAGE_BYTES: '2000000' };
 

@@ -18,8 +18,8 @@ import { containerIndexKeys, indexPrefix, listedId } from '../../core/state/list
 import { projectKey } from '../../processor/index/keys.js';
 import { startListIndex } from '../../processor/index/projection.js';
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
-import { containerNumber } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { containerNumber } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startNats, type NatsFixture } from './sink-fixture.js';
 
 /** A container on a manifest whose bills name these parties. */

@@ -16,9 +16,9 @@ import {
   type ListContainersRequest,
   type ListDeclarationsRequest,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { TOKENS } from '../helpers/auth.js';
+import { TOKENS } from '../../test-kit/auth.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import {
   bill,
   callIdOf,
@@ -29,7 +29,7 @@ import {
   VESSEL_IN,
   VESSEL_OUT,
 } from '../helpers/manifests.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { refusal, unary } from '../helpers/rpc.js';
 import {
   allAccepted,

@@ -32,12 +32,12 @@ import {
   type CreateWebhookResponse,
   type WebhookFilter,
 } from '../../proto/gen/portstream/v1/notify.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
 import { sampleDeclaration } from '../helpers/declarations.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import { bill, FIRM_A, FIRM_B, manifest, party, VESSEL_IN } from '../helpers/manifests.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { refusal, unary } from '../helpers/rpc.js';
 import { startService, writeTokensFile } from '../helpers/service-process.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../helpers/webhook-receiver.js';

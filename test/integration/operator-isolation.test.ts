@@ -17,7 +17,7 @@ import {
 import { EventStatus } from '../../proto/gen/portstream/v1/ingest.js';
 import { ContainerLocation, VesselVisitStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { containerNumber, equipmentEvent, VESSEL } from '../helpers/events.js';
+import { containerNumber, equipmentEvent, VESSEL } from '../../test-kit/events.js';
 import { startTerminals, type TerminalsFixture } from './terminal-fixture.js';
 
 const HICT = { unLocode: 'VNHPH', terminalCode: 'HICT' };

@@ -14,13 +14,13 @@ import {
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
 import { sampleDeclaration } from '../helpers/declarations.js';
-import { discBatch } from '../helpers/events.js';
+import { discBatch } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { OPS_LISTENING, opsUrl, probe, sample } from '../helpers/ops.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
 const SERVICES = ['ingest', 'processor', 'sink', 'api', 'notify'] as const;

@@ -13,9 +13,9 @@ import {
   type ContainerStatus,
   type ListContainerEventsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { TOKENS } from '../helpers/auth.js';
+import { TOKENS } from '../../test-kit/auth.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import {
   bill,
   callIdOf,

@@ -10,7 +10,7 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
-import { createSinkMetrics, startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { createSinkMetrics, startSink, type SinkHandle } from '../../sink/index.js';
 import {
   CustomsServiceClient,
   type Declaration,
@@ -29,9 +29,9 @@ import {
   type GetContainerStatusResponse,
   type ListContainerEventsResponse,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
 import { HICT } from '../helpers/manifests.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { unary } from '../helpers/rpc.js';
 import { SINK_CONFIG, startClickHouse, startNats, type ChFixture, type NatsFixture } from './sink-fixture.js';
 

@@ -10,13 +10,13 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { STREAM_EVENTS } from '../../core/nats/topology.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
-import { SINK_CONSUMER, startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { SINK_CONSUMER, startSink, type SinkHandle } from '../../sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { EventStatus } from '../../proto/gen/portstream/v1/ingest.js';
-import { equipmentEvent } from '../helpers/events.js';
+import { equipmentEvent } from '../../test-kit/events.js';
 import { publish, startGateway, type GatewayFixture } from '../helpers/gateway.js';
 import { appliedEventIds, notExactlyOnce, rowsPerKey, total } from '../helpers/pipeline-counts.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { allAcked, startClickHouse, type ChFixture } from './sink-fixture.js';
 
 const RETRYABLE = new Set([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED]);

@@ -12,7 +12,7 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startLoad } from '../helpers/jetstream-load.js';
 import {
@@ -22,7 +22,7 @@ import {
   rowsPerKey,
   total,
 } from '../helpers/pipeline-counts.js';
-import { uniqueName, waitFor } from '../helpers/poll.js';
+import { uniqueName, waitFor } from '../../test-kit/poll.js';
 import { spawnService, waitForLog, type ServiceProcess } from '../helpers/services.js';
 import { allAcked, startNats, type NatsFixture } from './sink-fixture.js';
 

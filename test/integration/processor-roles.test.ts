@@ -12,7 +12,7 @@ import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
 import { startProcessor } from '../../processor/main.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 describe('processor roles', () => {
   let nats: TestNats;

@@ -8,8 +8,8 @@ import { STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { ListVesselVisitsRequest, TrackingServiceClient } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
-import { discBatch, equipmentEvent } from '../helpers/events.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
+import { discBatch, equipmentEvent } from '../../test-kit/events.js';
 import { publish, startGateway, streamBatches, type GatewayFixture } from '../helpers/gateway.js';
 import { MY_DECL, seed, startApiFixture, type ApiFixture } from './api-fixture.js';
 

@@ -12,11 +12,11 @@ import { Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStatus, IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
 import { TrackingServiceClient } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs } from '../helpers/auth.js';
-import { containerNumber, discBatch } from '../helpers/events.js';
+import { clientAs } from '../../test-kit/auth.js';
+import { containerNumber, discBatch } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const secret = (what: string): string => `${what}-${randomBytes(12).toString('hex')}`;
 const S = {

@@ -24,14 +24,14 @@ import {
   IngestServiceClient,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { discBatch } from '../helpers/events.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
+import { discBatch } from '../../test-kit/events.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
 import { streamBatches } from '../helpers/gateway.js';
 import { submitAtPace } from '../helpers/grpc-load.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startService, writeTokensFile } from '../helpers/service-process.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;

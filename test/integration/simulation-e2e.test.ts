@@ -7,7 +7,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSimulation } from '../../bench/simulator/driver.js';
+import { runSimulation } from '../../simulator/driver.js';
 import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
@@ -18,10 +18,10 @@ import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import { ContainerLocation, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
-import { startSink, type SinkHandle } from '../../processor/sink/index.js';
-import { testAuth, TOKENS } from '../helpers/auth.js';
+import { startSink, type SinkHandle } from '../../sink/index.js';
+import { testAuth, TOKENS } from '../../test-kit/auth.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { SINK_CONFIG, startClickHouse, type ChFixture } from './sink-fixture.js';
 
 describe('a compressed port day end to end', () => {

@@ -9,11 +9,11 @@ import {
   STREAM_DECISIONS,
   STREAM_EVENTS,
 } from '../../core/nats/topology.js';
-import { SINK_CONSUMER, startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { SINK_CONSUMER, startSink, type SinkHandle } from '../../sink/index.js';
 import { Channel, ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
-import { discBatch } from '../helpers/events.js';
-import { waitFor } from '../helpers/poll.js';
+import { discBatch } from '../../test-kit/events.js';
+import { waitFor } from '../../test-kit/poll.js';
 import {
   allAcked,
   countRows,

@@ -14,7 +14,7 @@ import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { DeclarationCommand, EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { uniqueName } from '../helpers/poll.js';
+import { uniqueName } from '../../test-kit/poll.js';
 
 export const SINK_CONFIG = {
   SINK_BATCH_MAX_ROWS: 5000,

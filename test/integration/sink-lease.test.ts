@@ -2,8 +2,8 @@
 // after the TTL when the holder dies, and a holder that finds its lease taken stops writing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
-import { openLeaseBucket, StreamLease } from '../../processor/sink/lease.js';
-import { waitFor } from '../helpers/poll.js';
+import { openLeaseBucket, StreamLease } from '../../sink/lease.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startNats, type NatsFixture } from './sink-fixture.js';
 
 const TTL = 1500;

@@ -14,15 +14,15 @@ import { silentLogger } from '../../core/logger.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
-import { SINK_CONSUMER, startSink, type SinkHandle } from '../../processor/sink/index.js';
+import { SINK_CONSUMER, startSink, type SinkHandle } from '../../sink/index.js';
 import { CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
 import { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
 import { startClickHouseHttp } from '../helpers/clickhouse-http.js';
 import { numberSequence, sampleDeclaration } from '../helpers/declarations.js';
-import { discBatch } from '../helpers/events.js';
+import { discBatch } from '../../test-kit/events.js';
 import { latencySummary, streamEventsAtPace, submitAtPace } from '../helpers/grpc-load.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import {
   allAcked,
   countRows,

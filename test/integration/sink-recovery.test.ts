@@ -12,10 +12,10 @@ import { createClickHouse } from '../../core/clickhouse/client.js';
 import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
 import { STREAM_CUSTOMS, STREAM_EVENTS } from '../../core/nats/topology.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 import { startLoad } from '../helpers/jetstream-load.js';
 import { notExactlyOnce, rowsPerKey, total } from '../helpers/pipeline-counts.js';
-import { uniqueName, waitFor } from '../helpers/poll.js';
+import { uniqueName, waitFor } from '../../test-kit/poll.js';
 import { spawnService, waitForLog, type ServiceProcess } from '../helpers/services.js';
 import { allAcked, startNats, type NatsFixture } from './sink-fixture.js';
 

@@ -24,12 +24,12 @@ import {
   type StreamEventsRequest,
   type StreamEventsResponse,
 } from '../../proto/gen/portstream/v1/ingest.js';
-import { clientAs, TOKENS } from '../helpers/auth.js';
-import { discBatch } from '../helpers/events.js';
+import { clientAs, TOKENS } from '../../test-kit/auth.js';
+import { discBatch } from '../../test-kit/events.js';
 import { publish, streamBatches } from '../helpers/gateway.js';
 import { storedEventIds } from '../helpers/jetstream.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startService, writeTokensFile, type ServiceProcess } from '../helpers/service-process.js';
 
 const WINDOW = 16;

@@ -37,10 +37,10 @@ import { applyContainerEvents, GATE_OUT_WITHOUT_RELEASE } from '../../processor/
 import { startStateConsumer, STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { linkDeclaration } from '../../processor/state/customs.js';
 import { visitContainers } from '../../processor/state/visit.js';
-import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
+import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { startTestNats } from '../helpers/nats.js';
 import type { TestNats } from '../helpers/nats.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 120 };
 const T0 = Date.parse('2026-11-01T00:00:00Z');

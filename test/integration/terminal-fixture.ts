@@ -1,7 +1,7 @@
 // The whole data path for the suites that play one terminal operator against another through the public gRPC API: a real
 // nats-server, the real ingest gateway, the processor's state consumer, the ClickHouse sink on embedded chDB and
 // the tracking API (startApiFixture), all in this process on free ports. Callers are the test tokens
-// (test/helpers/auth.ts): hict-operator (VNHPH:HICT), tvct-operator (VNHPH:TVCT), admin.
+// (test-kit/auth.ts): hict-operator (VNHPH:HICT), tvct-operator (VNHPH:TVCT), admin.
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
@@ -11,7 +11,7 @@ import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { STREAM_EVENTS } from '../../core/nats/topology.js';
 import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 import {
   STATE_CONSUMER,
   startStateConsumer,
@@ -24,8 +24,8 @@ import {
   type ContainerStatus,
   type VesselVisit,
 } from '../../proto/gen/portstream/v1/tracking.js';
-import { clientAs, testAuth, TOKENS } from '../helpers/auth.js';
-import { waitFor } from '../helpers/poll.js';
+import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
+import { waitFor } from '../../test-kit/poll.js';
 import { startApiFixture, type ApiFixture } from './api-fixture.js';
 
 export type TerminalParty = 'admin' | 'operator' | 'otherOperator';

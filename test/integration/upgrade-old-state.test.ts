@@ -7,7 +7,7 @@ import { EmptyIndicator, EquipmentEventType } from '../../proto/gen/portstream/v
 import { EventStatus } from '../../proto/gen/portstream/v1/ingest.js';
 import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation, VesselVisitStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { arrivalEvent, containerNumber, equipmentEvent, FACILITY, VESSEL } from '../helpers/events.js';
+import { arrivalEvent, containerNumber, equipmentEvent, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { status, visit } from './api-fixture.js';
 import { startTerminals, type TerminalsFixture } from './terminal-fixture.js';
 

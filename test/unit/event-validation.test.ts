@@ -10,7 +10,7 @@ import {
   type Event,
   type TransportEvent,
 } from '../../proto/gen/portstream/v1/events.js';
-import { arrivalEvent, containerNumber, equipmentEvent } from '../helpers/events.js';
+import { arrivalEvent, containerNumber, equipmentEvent } from '../../test-kit/events.js';
 
 const NOW = Date.now();
 const limits: EventLimits = {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { WATCHED_CONSUMERS } from '../../api/tracking/lag.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CUSTOMS_CONSUMER } from '../../processor/customs/projector.js';
-import { SINK_CONSUMER } from '../../processor/sink/index.js';
+import { SINK_CONSUMER } from '../../sink/index.js';
 import { STATE_CONSUMER } from '../../processor/state/consumer.js';
 
 describe('consumer lag', () => {

@@ -14,7 +14,7 @@ import { EquipmentEventType as E } from '../../proto/gen/portstream/v1/events.js
 import { CargoFlow, type CargoManifest } from '../../proto/gen/portstream/v1/manifest.js';
 import type { Shipment } from '../../proto/gen/portstream/v1/records.js';
 import { CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
-import { containerNumber } from '../helpers/events.js';
+import { containerNumber } from '../../test-kit/events.js';
 import { bill, FIRM_A, FIRM_B, HICT, manifest, party, VESSEL_IN, VESSEL_OUT } from '../helpers/manifests.js';
 
 const BOX = containerNumber('HLX', 1);

@@ -1,5 +1,5 @@
 // "No SQL is ever built from input text", checked statically: every .ts file that talks to ClickHouse
-// (core/clickhouse, api/, processor/sink/, and any other file importing core/clickhouse) is parsed with the
+// (core/clickhouse, api/, sink/, and any other file importing core/clickhouse) is parsed with the
 // TypeScript compiler, and a SQL text may interpolate only an allow-listed identifier (the validated database
 // name); it may not be concatenated with +; and what reaches query()/command() must be such a text, except at
 // the two allow-listed pass-through sites. Every value goes through server-side parameters ({name:Type}).
@@ -103,8 +103,8 @@ function tsFiles(dir: string): string[] {
 
 /** Every file in the ClickHouse layer and its callers. */
 function clickHouseFiles(): string[] {
-  const all = ['core', 'api', 'processor', 'ingest', 'cli', 'bench', 'scripts'].flatMap((d) =>
-    tsFiles(path.join(ROOT, d)),
+  const all = ['core', 'api', 'processor', 'sink', 'ingest', 'simulator', 'cli', 'bench', 'scripts'].flatMap(
+    (d) => tsFiles(path.join(ROOT, d)),
   );
   return all
     .map((p) => path.relative(ROOT, p))
@@ -112,7 +112,7 @@ function clickHouseFiles(): string[] {
       (rel) =>
         rel.startsWith('core/clickhouse/') ||
         rel.startsWith('api/') ||
-        rel.startsWith('processor/sink/') ||
+        rel.startsWith('sink/') ||
         /from '[./]*\/?(core\/)?clickhouse\//.test(readFileSync(path.join(ROOT, rel), 'utf8')),
     );
 }
@@ -121,7 +121,7 @@ describe('no SQL is built from input text', () => {
   it('holds in every file that talks to ClickHouse', () => {
     const files = clickHouseFiles();
     // The layer itself, its API reader and the sink writer are all in scope.
-    for (const f of ['core/clickhouse/queries.ts', 'core/clickhouse/client.ts', 'processor/sink/writer.ts']) {
+    for (const f of ['core/clickhouse/queries.ts', 'core/clickhouse/client.ts', 'sink/writer.ts']) {
       expect(files).toContain(f);
     }
     const problems = files.flatMap((f) => sqlProblems(f, readFileSync(path.join(ROOT, f), 'utf8')));
@@ -140,14 +140,14 @@ describe('no SQL is built from input text', () => {
       nestedCall: 'ch.query(`SELECT ${fmt(req.params.id)} FROM ${ch.database}.events`);',
     };
     for (const [name, src] of Object.entries(bad)) {
-      expect(sqlProblems('processor/sink/example.ts', src), name).not.toEqual([]);
+      expect(sqlProblems('sink/example.ts', src), name).not.toEqual([]);
     }
     const good = [
       'ch.query(`SELECT event_id FROM ${ch.database}.events WHERE container_number = {c:String}`, { c: n });',
       "ch.command('SYSTEM FLUSH LOGS');",
       'log.info(`read ${n} rows from ${table}`);',
     ];
-    for (const src of good) expect(sqlProblems('processor/sink/example.ts', src), src).toEqual([]);
+    for (const src of good) expect(sqlProblems('sink/example.ts', src), src).toEqual([]);
     // A pass-through allowed in one file is not allowed in another.
     expect(sqlProblems('api/x.ts', 'await ch.command(statement);')).not.toEqual([]);
   });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
 import { parseRuleSet } from '../../core/customs/rules/schema.js';
 import { DEFAULT_RULES, RuleStore } from '../../core/customs/rules/store.js';
-import { waitFor } from '../helpers/poll.js';
+import { waitFor } from '../../test-kit/poll.js';
 
 const dirs: string[] = [];
 const tmpFile = (content: string): string => {

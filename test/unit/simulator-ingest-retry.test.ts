@@ -4,11 +4,11 @@
 import { credentials, Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventStreamer } from '../../bench/simulator/ingest-stream.js';
-import { anchorClock } from '../../bench/simulator/model/clock.js';
-import { traffic } from '../../bench/simulator/model/day.js';
-import { createRng } from '../../bench/simulator/model/prng.js';
-import { createStats } from '../../bench/simulator/stats.js';
+import { EventStreamer } from '../../simulator/ingest-stream.js';
+import { anchorClock } from '../../simulator/model/clock.js';
+import { traffic } from '../../simulator/model/day.js';
+import { createRng } from '../../simulator/model/prng.js';
+import { createStats } from '../../simulator/stats.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import {

@@ -5,12 +5,12 @@
 import { credentials, Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManifestAgent } from '../../bench/simulator/manifest-agent.js';
-import { anchorClock } from '../../bench/simulator/model/clock.js';
-import { traffic } from '../../bench/simulator/model/day.js';
-import { createRng } from '../../bench/simulator/model/prng.js';
-import type { SimManifestItem } from '../../bench/simulator/model/types.js';
-import { createStats } from '../../bench/simulator/stats.js';
+import { ManifestAgent } from '../../simulator/manifest-agent.js';
+import { anchorClock } from '../../simulator/model/clock.js';
+import { traffic } from '../../simulator/model/day.js';
+import { createRng } from '../../simulator/model/prng.js';
+import type { SimManifestItem } from '../../simulator/model/types.js';
+import { createStats } from '../../simulator/stats.js';
 import { silentLogger } from '../../core/logger.js';
 import {
   CargoManifest,

@@ -2,7 +2,7 @@
 // all end when it aborts, and they add one listener to the signal, not one each (which made Node warn
 // MaxListenersExceededWarning in the `up` terminal).
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../../bench/simulator/retry.js';
+import { sleep } from '../../simulator/retry.js';
 
 describe('simulator sleep', () => {
   it('ends every pending sleep on abort without a listener per sleep', async () => {

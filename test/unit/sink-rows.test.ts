@@ -1,9 +1,9 @@
 // Records to rows: the identity keys the sink dedupes by, short enum names, ClickHouse time text.
 import { describe, expect, it } from 'vitest';
-import { chTime, decisionRow, MAPPINGS } from '../../processor/sink/rows.js';
+import { chTime, decisionRow, MAPPINGS } from '../../sink/rows.js';
 import { Channel, ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
-import { arrivalEvent, equipmentEvent } from '../helpers/events.js';
+import { arrivalEvent, equipmentEvent } from '../../test-kit/events.js';
 
 describe('sink rows', () => {
   it('maps an event group to one row per event, keyed by source and event id', () => {

@@ -33,7 +33,7 @@ import {
 } from '../../processor/state/container.js';
 import { aggregateCustoms } from '../../core/state/release.js';
 import { applyVisitEvents } from '../../processor/state/visit.js';
-import { containerNumber, FACILITY, VESSEL } from '../helpers/events.js';
+import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const at = (min: number): Date => new Date(T0 + min * 60_000);

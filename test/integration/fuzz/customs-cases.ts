@@ -7,7 +7,7 @@ import {
   EnterprisePriority,
   type Declaration,
 } from '../../../proto/gen/portstream/v1/customs.js';
-import { containerNumber } from '../../helpers/events.js';
+import { containerNumber } from '../../../test-kit/events.js';
 import { withInvalidUtf8, type Rng } from '../../helpers/fuzz.js';
 import { MINE } from '../api-fixture.js';
 import { MARK, S, type Case } from './case-kit.js';

@@ -7,7 +7,7 @@ import {
   type Event,
 } from '../../../proto/gen/portstream/v1/events.js';
 import { PublishEventsRequest, StreamEventsRequest } from '../../../proto/gen/portstream/v1/ingest.js';
-import { arrivalEvent, containerNumber, equipmentEvent } from '../../helpers/events.js';
+import { arrivalEvent, containerNumber, equipmentEvent } from '../../../test-kit/events.js';
 import { lenField, tag, varint, withInvalidUtf8, type Rng } from '../../helpers/fuzz.js';
 import { buf, HOUR_MS, MARK, S, YEAR_MS, type Case, type EventExpectation } from './case-kit.js';
 

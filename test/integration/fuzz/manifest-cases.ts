@@ -10,7 +10,7 @@ import {
   type BillOfLading,
   type CargoManifest,
 } from '../../../proto/gen/portstream/v1/manifest.js';
-import { containerNumber } from '../../helpers/events.js';
+import { containerNumber } from '../../../test-kit/events.js';
 import { withInvalidUtf8, type Rng } from '../../helpers/fuzz.js';
 import { bill, FIRM_A, manifest, party, VESSEL_IN } from '../../helpers/manifests.js';
 import { buf, INPUT, MARK, S, type Case, type MethodCases } from './case-kit.js';

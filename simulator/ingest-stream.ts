@@ -5,13 +5,13 @@
 // several gateways, each new stream goes to the next one, as a client with a list of addresses fails over.
 import type { ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Event } from '../../proto/gen/portstream/v1/events.js';
-import { EventStatus } from '../../proto/gen/portstream/v1/ingest.js';
+import type { Event } from '../proto/gen/portstream/v1/events.js';
+import { EventStatus } from '../proto/gen/portstream/v1/ingest.js';
 import type {
   IngestServiceClient,
   StreamEventsRequest,
   StreamEventsResponse,
-} from '../../proto/gen/portstream/v1/ingest.js';
+} from '../proto/gen/portstream/v1/ingest.js';
 import { backoffDelay, DEFAULT_BACKOFF, grpcCode, isRetryable, sleep } from './retry.js';
 import type { Backoff } from './retry.js';
 import type { SimulationStats } from './stats.js';

@@ -1,6 +1,6 @@
 // The traffic of a run: vessel calls spread over each simulated day, merged into one stream ordered by
 // simulated release time. Days are generated lazily so a long run holds about two days in memory.
-import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
+import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import { CARRIERS, DEV_FIRM, TERMINALS, TRADERS } from './catalog.js';
 import { vesselCall } from './call.js';
 import type { CallPlan, TransshipmentLot } from './call.js';

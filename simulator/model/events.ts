@@ -1,17 +1,17 @@
 // Builders for the proto Event messages the terminals send, so the call model reads as a schedule.
-import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
+import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import {
   EmptyIndicator,
   EventClassifier,
   SealSource,
   TransportCallLocation,
-} from '../../../proto/gen/portstream/v1/events.js';
+} from '../../proto/gen/portstream/v1/events.js';
 import type {
   EquipmentEventType,
   Event,
   TransportEventType,
   YardPosition,
-} from '../../../proto/gen/portstream/v1/events.js';
+} from '../../proto/gen/portstream/v1/events.js';
 import { PORT } from './catalog.js';
 import type { SimEventItem } from './types.js';
 

@@ -1,8 +1,8 @@
 // Turns JetStream messages (protobuf records) into ClickHouse rows, each with the key that identifies it
 // across copies: the sourced event id (core/event-key.ts), the command id, (declaration, revision, status) for a decision. The sink
 // dedupes by these keys; the column names match core/clickhouse/migrations.
-import { sourcedEventId } from '../../core/event-key.js';
-import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
+import { sourcedEventId } from '../core/event-key.js';
+import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../core/nats/topology.js';
 import {
   channelToJSON,
   clearanceStatusToJSON,
@@ -10,7 +10,7 @@ import {
   enterprisePriorityToJSON,
   inspectionOutcomeToJSON,
   Decision,
-} from '../../proto/gen/portstream/v1/customs.js';
+} from '../proto/gen/portstream/v1/customs.js';
 import {
   emptyIndicatorToJSON,
   equipmentEventTypeToJSON,
@@ -19,12 +19,12 @@ import {
   transportCallLocationToJSON,
   transportEventTypeToJSON,
   type Event,
-} from '../../proto/gen/portstream/v1/events.js';
+} from '../proto/gen/portstream/v1/events.js';
 import {
   declarationActionToJSON,
   DeclarationCommand,
   EventGroup,
-} from '../../proto/gen/portstream/v1/records.js';
+} from '../proto/gen/portstream/v1/records.js';
 
 export interface KeyedRow {
   key: string;

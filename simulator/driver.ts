@@ -6,9 +6,9 @@
 import { credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { CustomsServiceClient } from '../../proto/gen/portstream/v1/customs.js';
-import { IngestServiceClient } from '../../proto/gen/portstream/v1/ingest.js';
-import { ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
+import { CustomsServiceClient } from '../proto/gen/portstream/v1/customs.js';
+import { IngestServiceClient } from '../proto/gen/portstream/v1/ingest.js';
+import { ManifestServiceClient } from '../proto/gen/portstream/v1/manifest.js';
 import { CustomsAgent } from './customs-agent.js';
 import { EventStreamer } from './ingest-stream.js';
 import { ManifestAgent } from './manifest-agent.js';

@@ -7,7 +7,7 @@ import {
   type ChannelOptions,
   type Client,
 } from '@grpc/grpc-js';
-import { DEV_CARRIER_CODES, TokenAuthenticator } from '../../core/auth/tokens.js';
+import { DEV_CARRIER_CODES, TokenAuthenticator } from '../core/auth/tokens.js';
 
 export const TOKENS = {
   admin: 'test-admin-token-0123456789',

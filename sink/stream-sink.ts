@@ -6,7 +6,7 @@
 // may run, one writes per stream and the others stand by. Renewals stop with the lease, so a short ack_wait
 // hands a dead holder's messages to the next one within seconds.
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { ClickHouse } from '../../core/clickhouse/client.js';
+import type { ClickHouse } from '../core/clickhouse/client.js';
 import {
   ConsumerError,
   consumerMetrics,
@@ -18,10 +18,10 @@ import {
   type ConsumerHandle,
   type DurableSpec,
   type Item,
-} from '../../core/consumer/index.js';
-import { errorMessage } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { MAX_MSG_SIZE } from '../../core/nats/topology.js';
+} from '../core/consumer/index.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { MAX_MSG_SIZE } from '../core/nats/topology.js';
 import { StreamFloor } from './floor.js';
 import { StreamLease, type LeaseOptions } from './lease.js';
 import type { SinkMetrics } from './metrics.js';

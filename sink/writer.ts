@@ -4,7 +4,7 @@
 // token derived from the keys it writes: if it succeeded but the answer was lost (timeout, crash of the
 // connection), the retry is recognised by ClickHouse and dropped for the table and its views alike.
 import { createHash } from 'node:crypto';
-import type { ClickHouse } from '../../core/clickhouse/client.js';
+import type { ClickHouse } from '../core/clickhouse/client.js';
 import type { KeyedRow, RecordKind, RecordMapping } from './rows.js';
 
 /**

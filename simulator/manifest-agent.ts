@@ -5,7 +5,7 @@
 // declaring against it.
 import type { Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { FileManifestResponse, ManifestServiceClient } from '../../proto/gen/portstream/v1/manifest.js';
+import type { FileManifestResponse, ManifestServiceClient } from '../proto/gen/portstream/v1/manifest.js';
 import type { SimManifestItem } from './model/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, isRetryable, sleep } from './retry.js';
 import type { SimulationStats } from './stats.js';

@@ -1,5 +1,5 @@
 // Valid terminal events for tests, built from the real identifier rules (check digits computed, not copied).
-import { containerCheckDigit } from '../../core/identifiers/index.js';
+import { containerCheckDigit } from '../core/identifiers/index.js';
 import {
   EmptyIndicator,
   EquipmentEventType,
@@ -7,7 +7,7 @@ import {
   TransportCallLocation,
   TransportEventType,
   type Event,
-} from '../../proto/gen/portstream/v1/events.js';
+} from '../proto/gen/portstream/v1/events.js';
 
 /** A valid ISO 6346 container number for owner code + serial number. */
 export function containerNumber(owner: string, serial: number): string {

@@ -3,9 +3,9 @@
 // call moves. Its bill numbers are the carrier's code, the run's code (day.runCode), the call and a serial, so that
 // no two calls of a run, nor (but by a rare chance) two runs, file the same number: the port refuses a bill
 // another manifest holds.
-import type { Facility, VesselRef } from '../../../proto/gen/portstream/v1/common.js';
-import type { GoodsItem } from '../../../proto/gen/portstream/v1/customs.js';
-import { SealSource } from '../../../proto/gen/portstream/v1/events.js';
+import type { Facility, VesselRef } from '../../proto/gen/portstream/v1/common.js';
+import type { GoodsItem } from '../../proto/gen/portstream/v1/customs.js';
+import { SealSource } from '../../proto/gen/portstream/v1/events.js';
 import type {
   BillOfLading,
   CargoFlow,
@@ -13,7 +13,7 @@ import type {
   CargoManifest,
   ManifestContainer,
   Party,
-} from '../../../proto/gen/portstream/v1/manifest.js';
+} from '../../proto/gen/portstream/v1/manifest.js';
 import { EXPORT_GOODS, FOREIGN_FIRMS, IMPORT_GOODS, RISKY_GOODS, type Goods } from './catalog.js';
 import type { Trader } from './customs.js';
 import type { BoxState } from './events.js';

@@ -1,9 +1,9 @@
 // What the traffic model produces: a time-ordered stream of carriers' cargo manifests, terminal events and
 // customs declarations, each released at a simulated instant (`at`), plus what customs should do after the risk
 // decision.
-import type { Declaration, InspectionOutcome } from '../../../proto/gen/portstream/v1/customs.js';
-import type { Event } from '../../../proto/gen/portstream/v1/events.js';
-import type { CargoManifest } from '../../../proto/gen/portstream/v1/manifest.js';
+import type { Declaration, InspectionOutcome } from '../../proto/gen/portstream/v1/customs.js';
+import type { Event } from '../../proto/gen/portstream/v1/events.js';
+import type { CargoManifest } from '../../proto/gen/portstream/v1/manifest.js';
 
 /** The channel the model intends a declaration to reach; the real risk engine decides. */
 export type RiskProfile = 'green' | 'yellow' | 'red';

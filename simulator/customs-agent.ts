@@ -5,12 +5,12 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { Channel } from '../../proto/gen/portstream/v1/customs.js';
+import { Channel } from '../proto/gen/portstream/v1/customs.js';
 import type {
   CustomsServiceClient,
   RecordInspectionResultResponse,
   SubmitDeclarationResponse,
-} from '../../proto/gen/portstream/v1/customs.js';
+} from '../proto/gen/portstream/v1/customs.js';
 import type { SimDeclarationItem } from './model/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, grpcCode, isRetryable, sleep } from './retry.js';
 import { recordLatency } from './stats.js';

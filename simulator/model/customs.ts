@@ -7,9 +7,9 @@ import {
   DocumentType,
   EnterprisePriority,
   InspectionOutcome,
-} from '../../../proto/gen/portstream/v1/customs.js';
-import type { Declaration, Document, GoodsItem } from '../../../proto/gen/portstream/v1/customs.js';
-import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
+} from '../../proto/gen/portstream/v1/customs.js';
+import type { Declaration, Document, GoodsItem } from '../../proto/gen/portstream/v1/customs.js';
+import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import { EXPORT_GOODS, IMPORT_GOODS, PARTNER_PORTS, PORT, RISKY_GOODS, TRADERS } from './catalog.js';
 import type { Goods } from './catalog.js';
 import { taxCode } from './ids.js';

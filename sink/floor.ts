@@ -5,9 +5,9 @@
 // the floor is acked without a write: that is what keeps a re-created consumer, replaying a stream from the
 // start, from inserting anything older than the 30 days sink_keys remembers.
 import { DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import type { ClickHouse } from '../../core/clickhouse/client.js';
-import { errorMessage } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
+import type { ClickHouse } from '../core/clickhouse/client.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /** How often the floor is recorded while the sink writes. */
 export const FLOOR_INTERVAL_MS = 5000;

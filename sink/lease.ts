@@ -15,9 +15,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { errorMessage } from '../../core/errors.js';
-import { isWrongRevision } from '../../core/nats/cas.js';
-import type { Logger } from '../../core/logger.js';
+import { errorMessage } from '../core/errors.js';
+import { isWrongRevision } from '../core/nats/cas.js';
+import type { Logger } from '../core/logger.js';
 
 export const BUCKET_SINK_LEASES = 'ps_sink_leases';
 

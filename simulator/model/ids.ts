@@ -1,7 +1,7 @@
 // Generator-side identifier builders: valid ISO 6346 container numbers, IMO numbers, Vietnamese tax
 // codes, VNACCS declaration numbers and Hai Phong truck plates. Check digits come from the shared
 // validators' own functions where they exist, so generator and validator cannot drift apart.
-import { containerCheckDigit, taxCodeCheckDigit } from '../../../core/identifiers/index.js';
+import { containerCheckDigit, taxCodeCheckDigit } from '../../core/identifiers/index.js';
 import type { Rng } from './prng.js';
 
 const digits = (rng: Rng, n: number): string => {

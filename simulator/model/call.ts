@@ -4,16 +4,16 @@
 // transshipment boxes (left in the yard for a later call at the terminal to load) and of empties, gate-in and
 // stuffing of exports that are loaded once their shipper's declaration is cleared, loading of transshipment
 // boxes discharged by earlier calls, unberthing and departure.
-import type { VesselRef } from '../../../proto/gen/portstream/v1/common.js';
-import { InspectionOutcome } from '../../../proto/gen/portstream/v1/customs.js';
+import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
+import { InspectionOutcome } from '../../proto/gen/portstream/v1/customs.js';
 import {
   EquipmentEventType as E,
   EventClassifier,
   TransportCallLocation as L,
   TransportEventType as T,
-} from '../../../proto/gen/portstream/v1/events.js';
-import type { YardPosition } from '../../../proto/gen/portstream/v1/events.js';
-import { CargoFlow, type CargoLine, type Party } from '../../../proto/gen/portstream/v1/manifest.js';
+} from '../../proto/gen/portstream/v1/events.js';
+import type { YardPosition } from '../../proto/gen/portstream/v1/events.js';
+import { CargoFlow, type CargoLine, type Party } from '../../proto/gen/portstream/v1/manifest.js';
 import type { Carrier, Terminal } from './catalog.js';
 import { PARTNER_PORTS, PORT, SIZE_TYPES } from './catalog.js';
 import { buildDeclaration, type Trader } from './customs.js';

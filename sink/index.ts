@@ -4,13 +4,13 @@
 // the one holding the stream's lease (lease.ts) writes and the others stand by.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { ClickHouse } from '../../core/clickhouse/client.js';
-import { runMigrations } from '../../core/clickhouse/migrate.js';
-import { waitForStreams } from '../../core/nats/topology.js';
-import { SINK_CONSUMER, SINK_MAX_ACK_PENDING } from '../../core/consumer/index.js';
-import { errorMessage } from '../../core/errors.js';
-import { watchConsumers } from '../../core/ops/consumer-metrics.js';
-import type { Logger } from '../../core/logger.js';
+import type { ClickHouse } from '../core/clickhouse/client.js';
+import { runMigrations } from '../core/clickhouse/migrate.js';
+import { waitForStreams } from '../core/nats/topology.js';
+import { SINK_CONSUMER, SINK_MAX_ACK_PENDING } from '../core/consumer/index.js';
+import { errorMessage } from '../core/errors.js';
+import { watchConsumers } from '../core/ops/consumer-metrics.js';
+import type { Logger } from '../core/logger.js';
 import { holderId, openLeaseBucket } from './lease.js';
 import { createSinkMetrics, type SinkMetrics } from './metrics.js';
 import { MAPPINGS } from './rows.js';
