@@ -25,14 +25,19 @@ export interface DurableSpec {
   maxDeliver: number;
   /** Messages delivered and not yet acked, at most: the server stops delivering at this many. */
   maxAckPending: number;
+  /**
+   * Where a new durable starts: 'all' (the default) from the stream's first message, 'new' from the next one
+   * stored (a durable that tells of what happens from now on, not of the stream's history). Fixed at creation.
+   */
+  deliverPolicy?: 'all' | 'new';
 }
 
-/** The consumer configuration of a spec: explicit acks, from the start of the stream. */
+/** The consumer configuration of a spec: explicit acks, from the start of the stream unless it says 'new'. */
 export function durableConfig(spec: DurableSpec): Partial<ConsumerConfig> & { durable_name: string } {
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: spec.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ...(spec.filterSubject === undefined ? {} : { filter_subject: spec.filterSubject }),
     ack_wait: nanos(spec.ackWaitMs),
     max_deliver: spec.maxDeliver,
