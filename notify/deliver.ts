@@ -1,7 +1,8 @@
-// Delivery: one worker per active webhook pulls from its own durable consumer on its outbox subject
-// (notify-wh-<id>, max_ack_pending 1: the server hands out the next message only once this one is acked, so
-// deliveries stay in order per webhook, and so per container, across retries, restarts and several notify
-// processes). A failing endpoint holds back only its own webhook.
+// Delivery: one worker per active webhook runs its own durable consumer on its outbox subject
+// (notify-<webhook id>, core/consumer/durable.ts webhookDurable) on the consumer runtime (core/consumer),
+// one message at a time. max_ack_pending 1: the server hands out the next message only once this one is
+// acked, so deliveries stay in order per webhook, and so per container, across retries, restarts and several
+// notify processes. A failing endpoint holds back only its own webhook.
 //
 // Each message is decided at delivery on the state then: the owner's current rights (tokens file), the
 // container's record in ps_containers (after the processor applied the event: the record lists the applied
@@ -10,20 +11,27 @@
 // withheld, acked without a trace in the delivery log. A decision goes only to its declaration's parties (and
 // customs, admin), without rule codes for a firm (decisionFor).
 //
-// Outcomes: a 2xx acks; anything else is logged and retried with exponential backoff (nak with delay); once the
-// webhook has failed for NOTIFY_DISABLE_AFTER_MS without a success it is disabled and its worker stops, the
-// message staying first in line for when its owner re-enables it.
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
+// Outcomes, as the runtime settles them: a 2xx acks; anything else is logged and thrown as a retryable
+// ConsumerError, nakked with the webhook's backoff (NOTIFY_RETRY_MIN_MS doubling to NOTIFY_RETRY_MAX_MS, the
+// runtime's retryDelayMs option); once the webhook has failed for NOTIFY_DISABLE_AFTER_MS without a success it
+// is disabled and its worker stopped, the message nakked to stay first in line for when its owner re-enables
+// it. The durable has no delivery limit (retries are bounded by time, not count); an outbox message that
+// cannot be decoded is dead-lettered (PS_DEADLETTERS) by the runtime. The webhook-id header is derived from
+// webhook and event, so every attempt of one message carries the same.
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Counter } from 'prom-client';
 import { containerView, declarationParties, inView } from '../core/access/containers.js';
 import { maySeeDeclaration, type Principal } from '../core/auth/principal.js';
+import {
+  ConsumerError,
+  ensureDurable,
+  startConsumer,
+  webhookConsumerName,
+  webhookDurable,
+  type BatchContext,
+  type ConsumerHandle,
+  type ConsumerMetrics,
+} from '../core/consumer/index.js';
 import { decisionFor } from '../core/customs/decision-view.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -39,7 +47,7 @@ import type { StateReader } from './state.js';
 import { signingSecrets, type WebhookRecord, type WebhookStore } from './store.js';
 import { checkUrl, type TargetPolicy } from './targets.js';
 
-export const deliveryConsumerName = (webhookId: string): string => `notify-${webhookId}`;
+export const deliveryConsumerName = webhookConsumerName;
 
 /**
  * How many times a message waits (APPLY_WAIT_MS each) for the processor to apply its event (or record its
@@ -47,10 +55,19 @@ export const deliveryConsumerName = (webhookId: string): string => `notify-${web
  */
 const APPLY_WAIT_ATTEMPTS = 40;
 const APPLY_WAIT_MS = 250;
-/** Pause before a worker that ended while its webhook is active (re-enabled, or failed) runs again. */
+/** Pause before a worker that could not start (NATS unreachable) is started again while its webhook is active. */
 const WORKER_RESTART_MS = 1000;
-/** How long a worker's pull waits for a message before it looks again (and notices a stop). */
-const PULL_EXPIRES_MS = 2000;
+/** Nak delay of a message whose webhook is no longer active, while its worker is being stopped. */
+const PAUSED_RETRY_MS = 1000;
+
+/** The webhook's backoff: NOTIFY_RETRY_MIN_MS on the first delivery, doubling up to NOTIFY_RETRY_MAX_MS. */
+export function webhookRetryDelayMs(
+  settings: Pick<DeliverySettings, 'retryMinMs' | 'retryMaxMs'>,
+  deliveryCount: number,
+): number {
+  const n = Math.max(1, deliveryCount);
+  return Math.min(settings.retryMaxMs, settings.retryMinMs * 2 ** Math.min(n - 1, 30));
+}
 
 export interface DeliverySettings {
   policy: TargetPolicy;
@@ -70,88 +87,74 @@ export interface DeliveryDeps {
   logger: Logger;
   settings: DeliverySettings;
   metrics: { attempts: Counter; withheld: Counter };
+  consumerMetrics: ConsumerMetrics;
 }
 
 /** What to send, or undefined when the owner may not see it now (withheld). */
 type Prepared = { body: string; type: string; containerNumber: string; declarationNumber: string } | 'wait';
 
 class Worker {
-  private running = true;
-  readonly done: Promise<void>;
+  /** The worker's consumer once started, undefined if it could not start. */
+  readonly started: Promise<ConsumerHandle | undefined>;
+  /** Set once this worker disabled its webhook: what it still holds goes back unsent. */
+  private paused = false;
 
   constructor(
     private readonly deps: DeliveryDeps,
     private readonly id: string,
+    /** The stop of the webhook's previous worker, if one is still stopping. */
+    after: Promise<void> | undefined,
   ) {
-    this.done = this.run().catch((err: unknown) => {
-      deps.logger.error({ err, webhook: id }, 'delivery worker failed');
+    this.started = (after ?? Promise.resolve())
+      .then(() => this.start())
+      .catch((err: unknown) => {
+        deps.logger.error({ err: errorMessage(err), webhook: id }, 'delivery worker failed to start');
+        return undefined;
+      });
+  }
+
+  private async start(): Promise<ConsumerHandle> {
+    const { deps } = this;
+    const spec = webhookDurable(this.id, deps.settings.requestTimeoutMs);
+    // Another notify process may create it at the same moment: the same config, so the add succeeds for both.
+    await ensureDurable(deps.jsm, spec);
+    return startConsumer<OutboxItem>({
+      js: deps.js,
+      spec,
+      log: deps.logger.child({ webhook: this.id }),
+      metrics: deps.consumerMetrics,
+      decode: (m) => decodeOutboxItem(m.data),
+      maxMessages: 1,
+      maxHeld: 1,
+      retryDelayMs: (n) => webhookRetryDelayMs(deps.settings, n),
+      handle: async ([item], ctx) => {
+        if (item) await this.handle(item.msg, item.value, ctx);
+      },
     });
   }
 
-  stop(): void {
-    this.running = false;
+  /** Stops pulling; the delivery in hand finishes, one not begun goes back first in line. */
+  async stop(): Promise<void> {
+    const c = await this.started;
+    await c?.stop().catch((err: unknown) => {
+      this.deps.logger.warn({ err: errorMessage(err), webhook: this.id }, 'delivery worker stop failed');
+    });
   }
 
-  private stopped(): boolean {
-    return !this.running;
-  }
-
-  private async run(): Promise<void> {
-    const { jsm, js } = this.deps;
-    const name = deliveryConsumerName(this.id);
-    try {
-      await jsm.consumers.info(STREAM_WEBHOOK_OUTBOX, name);
-    } catch {
-      // Another notify process may create it at the same moment: the same config, so the add succeeds for both.
-      await jsm.consumers.add(STREAM_WEBHOOK_OUTBOX, {
-        durable_name: name,
-        filter_subject: notifySubjects.outbox(this.id),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        max_ack_pending: 1,
-        // Retries are bounded by time (the webhook is disabled), not by count.
-        max_deliver: -1,
-        // Above one attempt (request, log write, state update); a crashed worker's message is redelivered after it.
-        ack_wait: nanos(this.deps.settings.requestTimeoutMs + 5_000),
-      });
-    }
-    const consumer = await js.consumers.get(STREAM_WEBHOOK_OUTBOX, name);
-    while (this.running) {
-      const m = await consumer.next({ expires: PULL_EXPIRES_MS });
-      if (!m) continue;
-      // stop() may have been called while the pull waited.
-      if (this.stopped()) {
-        m.nak();
-        return;
-      }
-      await this.handle(m);
-    }
-  }
-
-  private async handle(m: JsMsg): Promise<void> {
+  private async handle(m: JsMsg, item: OutboxItem, ctx: BatchContext): Promise<void> {
     const rec = this.deps.store.cached(this.id);
-    if (!rec || rec.state !== 'ACTIVE') {
-      // Deleted or disabled meanwhile: leave it first in line.
-      m.nak();
-      this.running = false;
-      return;
-    }
-    let item: OutboxItem;
-    try {
-      item = decodeOutboxItem(m.data);
-    } catch {
-      m.term();
-      return;
+    if (ctx.stopping) throw ConsumerError.retryable('delivery worker stopping', undefined, 0);
+    if (this.paused || !rec || rec.state !== 'ACTIVE') {
+      // Deleted or disabled meanwhile (its worker is being stopped): leave it first in line.
+      throw ConsumerError.retryable('webhook not active', undefined, PAUSED_RETRY_MS);
     }
     const p = this.deps.directory.principalNamed(rec.owner);
     const prepared = p ? await this.prepare(p, rec, item, m.info.deliveryCount) : undefined;
     if (prepared === 'wait') {
-      m.nak(APPLY_WAIT_MS);
-      return;
+      throw ConsumerError.retryable('not yet applied by the processor', undefined, APPLY_WAIT_MS);
     }
     if (!prepared) {
       this.deps.metrics.withheld.inc();
-      m.ack();
       return;
     }
     await this.send(m, rec, item, prepared);
@@ -242,27 +245,31 @@ class Worker {
         this.deps.logger.warn({ err, webhook: rec.id }, 'delivery log write failed');
       });
     if (result.ok) {
-      m.ack();
+      // Delivered: the runtime acks on return, so nothing after this may throw (it would be sent again).
       if (rec.failingSince !== undefined) {
-        await this.deps.store.update(rec.id, (r) => {
-          if (r.failingSince === undefined) return undefined;
-          delete r.failingSince;
-          return r;
-        });
+        await this.deps.store
+          .update(rec.id, (r) => {
+            if (r.failingSince === undefined) return undefined;
+            delete r.failingSince;
+            return r;
+          })
+          .catch((err: unknown) => {
+            this.deps.logger.warn({ err, webhook: rec.id }, 'clearing the failing spell failed');
+          });
       }
       return;
     }
     const since = rec.failingSince === undefined ? now.getTime() : Date.parse(rec.failingSince);
     if (now.getTime() - since >= settings.disableAfterMs) {
-      m.nak();
-      this.running = false;
       await this.deps.store.update(rec.id, (r) => {
         r.state = 'DISABLED';
         r.disabledReason = `deliveries failed for ${Math.round((now.getTime() - since) / 1000)} s (last: ${result.error})`;
         return r;
       });
+      // The store's watch stops this worker; until then nothing more is sent.
+      this.paused = true;
       this.deps.logger.warn({ webhook: rec.id, owner: rec.owner }, 'webhook disabled after failing');
-      return;
+      throw ConsumerError.retryable(`webhook disabled (last: ${result.error})`, undefined, PAUSED_RETRY_MS);
     }
     if (rec.failingSince === undefined) {
       await this.deps.store.update(rec.id, (r) => {
@@ -271,14 +278,16 @@ class Worker {
         return r;
       });
     }
-    const n = Math.max(1, m.info.deliveryCount);
-    m.nak(Math.min(settings.retryMaxMs, settings.retryMinMs * 2 ** Math.min(n - 1, 30)));
+    // Nakked with the webhook's backoff (retryDelayMs above).
+    throw ConsumerError.retryable(`delivery failed: ${result.error}`);
   }
 }
 
 /** Runs a worker for every active webhook, following the store as webhooks come, go and change state. */
 export class Deliveries {
   private readonly workers = new Map<string, Worker>();
+  /** Workers being stopped, by webhook: a new worker for the same webhook starts once its predecessor stopped. */
+  private readonly stopping = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(private readonly deps: DeliveryDeps) {}
@@ -294,35 +303,47 @@ export class Deliveries {
     if (this.stopped) return;
     const w = this.workers.get(id);
     if (rec?.state === 'ACTIVE') {
-      if (!w) {
-        const worker = new Worker(this.deps, id);
-        this.workers.set(id, worker);
-        // A worker that failed (NATS unreachable) is started again after a pause while its webhook is active.
-        void worker.done.then(() => {
-          if (this.workers.get(id) === worker) this.workers.delete(id);
-          setTimeout(() => {
-            const now = this.deps.store.cached(id);
-            if (!this.stopped && now?.state === 'ACTIVE') this.sync(id, now);
-          }, WORKER_RESTART_MS).unref();
-        });
-      }
+      if (!w) this.spawn(id);
     } else if (w) {
-      w.stop();
+      void this.retire(id, w);
     }
+  }
+
+  private spawn(id: string): void {
+    const worker = new Worker(this.deps, id, this.stopping.get(id));
+    this.workers.set(id, worker);
+    void worker.started.then((handle) => {
+      if (handle) return;
+      // It could not start (NATS unreachable): again after a pause while its webhook is active.
+      if (this.workers.get(id) === worker) this.workers.delete(id);
+      setTimeout(() => {
+        const now = this.deps.store.cached(id);
+        if (!this.stopped && now?.state === 'ACTIVE') this.sync(id, now);
+      }, WORKER_RESTART_MS).unref();
+    });
+  }
+
+  /** Stops the worker; never rejects (a failed stop is logged by the worker). */
+  private retire(id: string, w: Worker): Promise<void> {
+    this.workers.delete(id);
+    const done: Promise<void> = w.stop().finally(() => {
+      if (this.stopping.get(id) === done) this.stopping.delete(id);
+    });
+    this.stopping.set(id, done);
+    return done;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const all = [...this.workers.values()];
-    for (const w of all) w.stop();
-    await Promise.all(all.map((w) => w.done));
+    for (const [id, w] of [...this.workers]) void this.retire(id, w);
+    await Promise.all([...this.stopping.values()]);
   }
 
   /** Deletes a deleted webhook's consumer and what waits in its outbox subject. */
   async forget(webhookId: string): Promise<void> {
     const w = this.workers.get(webhookId);
-    w?.stop();
-    await w?.done;
+    if (w) void this.retire(webhookId, w);
+    await this.stopping.get(webhookId);
     await this.deps.jsm.consumers
       .delete(STREAM_WEBHOOK_OUTBOX, deliveryConsumerName(webhookId))
       .catch(() => false);

@@ -8,15 +8,10 @@
 // NOTIFY_OUTBOX_MAX_AGE_HOURS) and is delivered once its owner re-enables it.
 // Matching here is the filter plus a coarse test of whether the owner could ever see the container (its
 // terminal, its bills on the container's shipments): what is finally delivered is decided at delivery.
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type ConsumerMessages,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
+// Both durables run on the consumer runtime (core/consumer), one message at a time: a failure (NATS, the state
+// store) naks the message with the runtime's backoff and nothing after it is fanned out meanwhile; a message
+// that cannot be decoded is dead-lettered (PS_DEADLETTERS) and the fan-out goes on.
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Counter } from 'prom-client';
 import { containerView } from '../core/access/containers.js';
 import {
@@ -26,10 +21,18 @@ import {
   Role,
   type Principal,
 } from '../core/auth/principal.js';
+import {
+  ensureDurable,
+  NOTIFY_DECISIONS_CONSUMER,
+  NOTIFY_EVENTS_CONSUMER,
+  notifyFanoutDurables,
+  startConsumer,
+  type ConsumerHandle,
+  type ConsumerMetrics,
+} from '../core/consumer/index.js';
 import { sourcedEventId } from '../core/event-key.js';
 import type { Logger } from '../core/logger.js';
 import { notifySubjects } from '../core/nats/notify.js';
-import { STREAM_DECISIONS, STREAM_EVENTS, subjects } from '../core/nats/topology.js';
 import type { ContainerRecord } from '../core/state/container.js';
 import { Decision } from '../proto/gen/portstream/v1/customs.js';
 import { Event } from '../proto/gen/portstream/v1/events.js';
@@ -38,8 +41,8 @@ import { base64, encodeOutboxItem, type OutboxItem } from './outbox.js';
 import type { StateReader } from './state.js';
 import { eventTypesOf, type WebhookRecord, type WebhookStore } from './store.js';
 
-export const FANOUT_EVENTS_CONSUMER = 'notify-events';
-export const FANOUT_DECISIONS_CONSUMER = 'notify-decisions';
+export const FANOUT_EVENTS_CONSUMER = NOTIFY_EVENTS_CONSUMER;
+export const FANOUT_DECISIONS_CONSUMER = NOTIFY_DECISIONS_CONSUMER;
 
 export interface PrincipalDirectory {
   /** The party with this token name as the tokens file says now; undefined: gone. */
@@ -53,9 +56,12 @@ export interface FanoutDeps {
   state: StateReader;
   directory: PrincipalDirectory;
   log: Logger;
-  ackWaitMs: number;
+  metrics: ConsumerMetrics;
   fannedOut: Counter;
 }
+
+/** A fan-out message, decoded by the runtime (a throw there is a dead letter). */
+type Source = { kind: 'events'; group: EventGroup } | { kind: 'decision'; decision: Decision };
 
 const declarationParties = (d: { declarantTaxCode: string; traderTaxCode: string }): string[] =>
   [d.declarantTaxCode, d.traderTaxCode].filter((t) => t !== '');
@@ -115,78 +121,42 @@ function matchesEvent(
 }
 
 export class Fanout {
-  private readonly running = new Set<ConsumerMessages>();
-  private stopping = false;
-  private readonly loops: Promise<void>[] = [];
+  private readonly consumers: ConsumerHandle[] = [];
 
   constructor(private readonly deps: FanoutDeps) {}
 
   async start(): Promise<void> {
-    const { jsm } = this.deps;
-    const common = {
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(this.deps.ackWaitMs),
-      max_ack_pending: 1,
-      max_deliver: -1,
-      // New webhooks hear of what happens from now on, not of a week of history.
-      deliver_policy: DeliverPolicy.New,
-    };
-    await ensureConsumer(jsm, STREAM_EVENTS, {
-      ...common,
-      durable_name: FANOUT_EVENTS_CONSUMER,
-      filter_subject: subjects.equipmentEvents,
-    });
-    await ensureConsumer(jsm, STREAM_DECISIONS, {
-      ...common,
-      durable_name: FANOUT_DECISIONS_CONSUMER,
-      filter_subject: subjects.allDecisions,
-    });
-    for (const [stream, name, handle] of [
-      [STREAM_EVENTS, FANOUT_EVENTS_CONSUMER, (m: JsMsg) => this.events(m)],
-      [STREAM_DECISIONS, FANOUT_DECISIONS_CONSUMER, (m: JsMsg) => this.decisions(m)],
-    ] as const) {
-      this.loops.push(this.loop(stream, name, handle));
+    const { js, jsm, log, metrics } = this.deps;
+    for (const spec of notifyFanoutDurables()) {
+      await ensureDurable(jsm, spec);
+      const events = spec.durable === FANOUT_EVENTS_CONSUMER;
+      this.consumers.push(
+        await startConsumer<Source>({
+          js,
+          spec,
+          log,
+          metrics,
+          decode: (m) =>
+            events
+              ? { kind: 'events', group: EventGroup.decode(m.data) }
+              : { kind: 'decision', decision: { ...Decision.decode(m.data), position: m.seq } },
+          // One at a time, as the server hands them out (max_ack_pending 1): the stream's order.
+          maxMessages: 1,
+          maxHeld: 1,
+          // A throw (NATS or the state store did not answer) is classified by ConsumerError.from: retried,
+          // nothing after it fanned out meanwhile.
+          handle: async ([item]) => {
+            if (item?.value.kind === 'events') await this.events(item.value.group);
+            else if (item?.value.kind === 'decision') await this.decisions(item.value.decision);
+          },
+        }),
+      );
     }
   }
 
-  private isStopping(): boolean {
-    return this.stopping;
-  }
-
-  /** Consumes until stop(); a consume that ends otherwise (consumer gone, connection closed) is taken up again. */
-  private async loop(stream: string, name: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
-    while (!this.isStopping()) {
-      let messages: ConsumerMessages;
-      try {
-        messages = await (await this.deps.js.consumers.get(stream, name)).consume({ max_messages: 1 });
-      } catch (err) {
-        this.deps.log.error({ err, stream, consumer: name }, 'fan-out consumer unavailable; trying again');
-        await new Promise((r) => setTimeout(r, 1000));
-        continue;
-      }
-      this.running.add(messages);
-      for await (const m of messages) {
-        try {
-          await handle(m);
-          m.ack();
-        } catch (err) {
-          // NATS or the state store did not answer: the same message again shortly (nothing after it meanwhile).
-          this.deps.log.warn({ err, subject: m.subject }, 'fan-out failed; retrying');
-          m.nak(1000);
-        }
-      }
-      this.running.delete(messages);
-      if (!this.isStopping()) {
-        this.deps.log.error({ stream, consumer: name }, 'fan-out consumer ended; starting it again');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
+  /** Stops pulling and finishes the message in hand; what is not acked is fanned out again on restart. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const m of this.running) m.stop();
-    await Promise.all(this.loops);
+    await Promise.all(this.consumers.splice(0).map((c) => c.stop()));
   }
 
   private owners(filter: (w: WebhookRecord) => boolean): { w: WebhookRecord; p: Principal }[] {
@@ -206,10 +176,9 @@ export class Fanout {
     this.deps.fannedOut.inc({ kind: item.kind });
   }
 
-  private async events(m: JsMsg): Promise<void> {
+  private async events(group: EventGroup): Promise<void> {
     const hooks = this.owners((w) => w.filter.containerEvents);
     if (hooks.length === 0) return;
-    const group = EventGroup.decode(m.data);
     // Every container's record at once (pipelined point reads), then the matching in the group's order.
     const numbers = [
       ...new Set(
@@ -242,10 +211,9 @@ export class Fanout {
     await Promise.all(pending);
   }
 
-  private async decisions(m: JsMsg): Promise<void> {
+  private async decisions(d: Decision): Promise<void> {
     const hooks = this.owners((w) => w.filter.decisions);
     if (hooks.length === 0) return;
-    const d: Decision = { ...Decision.decode(m.data), position: m.seq };
     const no = d.declarationNumber;
     const declaration = await this.deps.state.declaration(no);
     const pending: Promise<void>[] = [];
@@ -259,24 +227,12 @@ export class Fanout {
       pending.push(
         this.publish(w.id, {
           kind: 'decision',
-          key: `${no}:${m.seq}`,
+          key: `${no}:${d.position}`,
           declarationNumber: no,
           data: base64(Decision.encode(d).finish()),
         }),
       );
     }
     await Promise.all(pending);
-  }
-}
-
-async function ensureConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  config: Parameters<JetStreamManager['consumers']['add']>[1] & { durable_name: string },
-): Promise<void> {
-  try {
-    await jsm.consumers.info(stream, config.durable_name);
-  } catch {
-    await jsm.consumers.add(stream, config);
   }
 }

@@ -7,6 +7,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, type Registry } from 'prom-client';
 import type { Authenticator } from '../core/auth/tokens.js';
 import type { Config } from '../core/config.js';
+import { consumerMetrics } from '../core/consumer/index.js';
 import { startGrpcServer } from '../core/grpc/server.js';
 import type { Logger } from '../core/logger.js';
 import { ensureNotifyStreams, ensureWebhooksBucket } from '../core/nats/notify.js';
@@ -87,6 +88,8 @@ export async function startNotify(deps: NotifyDeps): Promise<NotifyHandle> {
     allowHttp: config.NOTIFY_ALLOW_HTTP,
   };
   const registers = [deps.registry];
+  // The fan-out's and every webhook's durable run on the consumer runtime: portstream_consumer_* per durable.
+  const consumers = consumerMetrics(deps.registry);
   const deliveries = new Deliveries({
     js,
     jsm,
@@ -115,6 +118,7 @@ export async function startNotify(deps: NotifyDeps): Promise<NotifyHandle> {
         registers,
       }),
     },
+    consumerMetrics: consumers,
   });
   const fanout = new Fanout({
     js,
@@ -123,7 +127,7 @@ export async function startNotify(deps: NotifyDeps): Promise<NotifyHandle> {
     state,
     directory: deps.directory,
     log,
-    ackWaitMs: 30_000,
+    metrics: consumers,
     fannedOut: new Counter({
       name: 'portstream_notify_fanned_out_total',
       help: 'Outbox messages written (one per matching webhook), by kind',

@@ -1,7 +1,8 @@
 // The one dead-letter record format. A message a consumer gives up on is recorded on PS_DEADLETTERS (subject
 // ps.deadletters.<stream>) as JSON saying where it came from, why, and how often it was delivered, with the
 // original bytes, for an operator to list and replay; then the message is terminated. Every consumer writes
-// it through deadLetter() below (the processor's state consumer and decider, the ClickHouse sink).
+// it through deadLetter() below (the processor's state consumer and decider, the ClickHouse sink, the notify
+// service's fan-out and webhook durables).
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { subjects } from '../nats/topology.js';
 

@@ -12,6 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../nats/buckets.js';
+import { notifySubjects, STREAM_WEBHOOK_OUTBOX } from '../nats/notify.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS, subjects } from '../nats/topology.js';
 
 export interface DurableSpec {
@@ -25,14 +26,19 @@ export interface DurableSpec {
   maxDeliver: number;
   /** Messages delivered and not yet acked, at most: the server stops delivering at this many. */
   maxAckPending: number;
+  /**
+   * Where a new durable starts: 'all' (the default) from the stream's first message, 'new' from the next one
+   * stored (a durable that tells of what happens from now on, not of the stream's history). Fixed at creation.
+   */
+  deliverPolicy?: 'all' | 'new';
 }
 
-/** The consumer configuration of a spec: explicit acks, from the start of the stream. */
+/** The consumer configuration of a spec: explicit acks, from the start of the stream unless it says 'new'. */
 export function durableConfig(spec: DurableSpec): Partial<ConsumerConfig> & { durable_name: string } {
   return {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: spec.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ...(spec.filterSubject === undefined ? {} : { filter_subject: spec.filterSubject }),
     ack_wait: nanos(spec.ackWaitMs),
     max_deliver: spec.maxDeliver,
@@ -130,6 +136,64 @@ export function indexDurable(bucket: string, ackWaitMs: number): DurableSpec {
  */
 export function sinkDurable(stream: string, ackWaitMs: number, durable = SINK_CONSUMER): DurableSpec {
   return { stream, durable, ackWaitMs, maxDeliver: -1, maxAckPending: SINK_MAX_ACK_PENDING };
+}
+
+export const NOTIFY_EVENTS_CONSUMER = 'notify-events';
+export const NOTIFY_DECISIONS_CONSUMER = 'notify-decisions';
+/** The notify fan-out's ack_wait: one EventGroup's state reads and outbox publishes, renewed while held. */
+export const NOTIFY_FANOUT_ACK_WAIT_MS = 30_000;
+
+/**
+ * The notify fan-out's durables (notify-events on the equipment events, notify-decisions on the decisions).
+ * max_ack_pending 1: the server hands out the next message only once this one is acked, so each webhook's
+ * outbox subject holds the stream's order however many notify processes run. No delivery limit: what fails
+ * here is NATS or the state store, never the message (one that cannot be decoded is dead-lettered at once),
+ * and a message given up on would be a notification lost for every webhook; a stuck message shows in
+ * portstream_consumer_redeliveries_total. Deliver new: a new deployment tells of what happens from now on,
+ * not of the stream's week of history.
+ */
+export function notifyFanoutDurables(): DurableSpec[] {
+  const common = {
+    ackWaitMs: NOTIFY_FANOUT_ACK_WAIT_MS,
+    maxDeliver: -1,
+    maxAckPending: 1,
+    deliverPolicy: 'new' as const,
+  };
+  return [
+    {
+      ...common,
+      stream: STREAM_EVENTS,
+      durable: NOTIFY_EVENTS_CONSUMER,
+      filterSubject: subjects.equipmentEvents,
+    },
+    {
+      ...common,
+      stream: STREAM_DECISIONS,
+      durable: NOTIFY_DECISIONS_CONSUMER,
+      filterSubject: subjects.allDecisions,
+    },
+  ];
+}
+
+export const webhookConsumerName = (webhookId: string): string => `notify-${webhookId}`;
+
+/**
+ * One webhook's delivery durable on its outbox subject (created by the notify service when the webhook is,
+ * deleted with it). max_ack_pending 1 keeps deliveries in order per webhook across retries, restarts and
+ * several notify processes. max_deliver unlimited by design: a failing endpoint is retried (with the
+ * webhook's backoff) until the webhook is disabled after NOTIFY_DISABLE_AFTER_MS, a bound in time rather
+ * than in count, and what waited is delivered once it is re-enabled. ack_wait: one attempt (the request's
+ * timeout) plus room for the delivery log and the webhook's state; the runtime renews it meanwhile.
+ */
+export function webhookDurable(webhookId: string, requestTimeoutMs: number): DurableSpec {
+  return {
+    stream: STREAM_WEBHOOK_OUTBOX,
+    durable: webhookConsumerName(webhookId),
+    filterSubject: notifySubjects.outbox(webhookId),
+    ackWaitMs: requestTimeoutMs + 5_000,
+    maxDeliver: -1,
+    maxAckPending: 1,
+  };
 }
 
 /** Every durable the services use, as the admin step creates them. */

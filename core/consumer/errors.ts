@@ -24,19 +24,25 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
 
 export class ConsumerError extends Error {
   readonly kind: FailureKind;
+  /**
+   * A retryable failure that knows when it is worth trying again (a state not there yet, a paused webhook)
+   * names the nak delay itself; otherwise the consumer's retry delay (ConsumerOptions.retryDelayMs) applies.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(kind: FailureKind, message: string, cause?: unknown) {
+  constructor(kind: FailureKind, message: string, cause?: unknown, retryAfterMs?: number) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'ConsumerError';
     this.kind = kind;
+    this.retryAfterMs = kind === FailureKind.Retryable ? retryAfterMs : undefined;
   }
 
   get retryable(): boolean {
     return this.kind === FailureKind.Retryable;
   }
 
-  static retryable(message: string, cause?: unknown): ConsumerError {
-    return new ConsumerError(FailureKind.Retryable, message, cause);
+  static retryable(message: string, cause?: unknown, retryAfterMs?: number): ConsumerError {
+    return new ConsumerError(FailureKind.Retryable, message, cause, retryAfterMs);
   }
 
   static permanent(message: string, cause?: unknown): ConsumerError {

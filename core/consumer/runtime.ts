@@ -6,7 +6,8 @@
 //     with keyOf, one message at a time, up to `concurrency` at once, in order per key;
 //   - keeping what it holds alive: working() for every message held longer than a third of ack_wait, so a
 //     short ack_wait is safe for slow work and a killed process's messages come back within ack_wait;
-//   - the failure policy, from the error's type (errors.ts): retryable -> nak with a growing delay, permanent ->
+//   - the failure policy, from the error's type (errors.ts): retryable -> nak with a growing delay (the
+//     consumer's retryDelayMs, 200 ms doubling to 5 s unless it brings its own, or the error's retryAfterMs), permanent ->
 //     a dead-letter record (dead-letter.ts) and term, retryable on the last allowed delivery -> dead letter
 //     too (never a message the server silently stops delivering); undecodable -> permanent;
 //   - metrics per consumer (metrics.ts) and an explicit stop(): stop pulling, then handle what is held (or
@@ -71,6 +72,12 @@ export interface ConsumerOptions<T> {
   concurrency?: number;
   /** Renew held messages only while this holds (a sink renews only while it holds its lease). */
   mayHold?: () => boolean;
+  /**
+   * The nak delay of a retryable failure on the nth delivery (default retryDelayMs below). A consumer whose
+   * retries wait on something outside (a webhook endpoint) brings its own backoff; an error's retryAfterMs
+   * overrides both.
+   */
+  retryDelayMs?: (deliveryCount: number) => number;
 }
 
 export interface ConsumerHandle {
@@ -136,6 +143,7 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
   const lingerMs = o.lingerMs ?? 0;
   const maxHeld = Math.max(o.maxHeld ?? maxMessages * 4, maxMessages);
   const concurrency = o.keyOf ? Math.max(1, o.concurrency ?? 1) : 1;
+  const retryDelay = o.retryDelayMs ?? retryDelayMs;
 
   const queue: Held<T>[] = [];
   let queuedWeight = 0;
@@ -210,7 +218,7 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
         // On its last allowed delivery this nak ends its deliveries: the server's max-deliveries advisory
         // names it. Otherwise it comes back and is dead-lettered then.
         log.error({ seq: msg.seq, err: errorMessage(err) }, 'dead-letter record not stored; message nakked');
-        msg.nak(retryDelayMs(msg.info.deliveryCount));
+        msg.nak(retryDelay(msg.info.deliveryCount));
         metrics.messages.inc({ ...labels, outcome: 'retry' });
         return;
       }
@@ -228,8 +236,9 @@ export async function startConsumer<T>(o: ConsumerOptions<T>): Promise<ConsumerH
       await giveUp(msg, `failed ${deliveries} times, last: ${e.message}`, 'exhausted');
       return;
     }
-    log.warn({ seq: msg.seq, deliveries, err: e.message }, 'message failed, retrying');
-    msg.nak(retryDelayMs(deliveries));
+    const delayMs = e.retryAfterMs ?? retryDelay(deliveries);
+    log.warn({ seq: msg.seq, deliveries, delayMs, err: e.message }, 'message failed, retrying');
+    msg.nak(delayMs);
     metrics.messages.inc({ ...labels, outcome: 'retry' });
   };
 

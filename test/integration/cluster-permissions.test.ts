@@ -53,7 +53,8 @@ import { containerNumber, equipmentEvent } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
 import { SINK_CONSUMER } from '../../sink/index.js';
 import { createNatsTopology } from '../../cli/topology.js';
-import { STREAM_WEBHOOK_OUTBOX } from '../../core/nats/notify.js';
+import { notifySubjects, STREAM_WEBHOOK_OUTBOX } from '../../core/nats/notify.js';
+import { parseDeadLetter } from '../../core/consumer/index.js';
 import { startNotify } from '../../notify/main.js';
 import { Decision } from '../../proto/gen/portstream/v1/customs.js';
 import {
@@ -434,7 +435,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       await index.stop();
     }
   });
-  it('notify, as its own user: fans out and delivers a decision; cannot publish events, write state or change streams', async () => {
+  it('notify, as its own user: fans out and delivers a decision, dead-letters what it cannot read; cannot publish events, write state or change streams', async () => {
     // The admin step creates the notify streams and the webhooks bucket, as `portstream migrate` does.
     const config = loadConfig({
       NATS_URL: url,
@@ -469,6 +470,11 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
         format: WebhookPayloadFormat.PORTSTREAM,
         description: '',
       });
+      const webhookId = created.webhook?.id ?? '';
+      const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
+      // Something in its outbox that is no outbox item: the delivery worker dead-letters it as its own user
+      // (the one record format, PS_DEADLETTERS) and goes on to the decision behind it.
+      const junk = await js.publish(notifySubjects.outbox(webhookId), new Uint8Array([0xff]));
       const processor = jetstream(await as('processor'), { timeout: API_TIMEOUT_MS });
       await processor.publish(
         'ps.customs.decisions.108600000777',
@@ -484,11 +490,21 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
         pageToken: '',
       });
       expect(log.deliveries.map((d) => d.outcome)).toEqual([DeliveryOutcome.DELIVERED]);
+      const adminJsm = await jetstreamManager(await as('admin'), { timeout: API_TIMEOUT_MS });
+      const records = [];
+      const last = (await adminJsm.streams.info(STREAM_DEADLETTERS)).state.last_seq;
+      for (let seq = 1; seq <= last; seq++) {
+        const m = await adminJsm.streams.getMessage(STREAM_DEADLETTERS, { seq }).catch(() => null);
+        if (m?.subject === `ps.deadletters.${STREAM_WEBHOOK_OUTBOX}`) records.push(parseDeadLetter(m.data));
+      }
+      expect(records.map((r) => [r.consumer, r.streamSeq, r.cause])).toEqual([
+        [`notify-${webhookId}`, junk.seq, 'permanent'],
+      ]);
 
-      const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
       const jsm = await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
       await expect(js.publish('ps.events.VNHPH.HICT.equipment', new Uint8Array([1]))).rejects.toThrow(DENIED);
       await expect(js.publish('ps.customs.decisions.D9', new Uint8Array([1]))).rejects.toThrow(DENIED);
+      await expect(js.publish('ps.deadletters.PS_CUSTOMS', new Uint8Array([1]))).rejects.toThrow(DENIED);
       const containers = await new Kvm(js).open('ps_containers');
       await expect(containers.put('MSCU1234565', 'moved')).rejects.toThrow(DENIED);
       await expect(jsm.streams.delete(STREAM_WEBHOOK_OUTBOX)).rejects.toThrow(DENIED);

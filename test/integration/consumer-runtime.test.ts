@@ -147,6 +147,39 @@ describe('consumer runtime', () => {
     }
   });
 
+  it("naks with the consumer's own backoff when it brings one, and with the error's retryAfterMs over both", async () => {
+    const f = await fixture({ maxDeliver: -1 });
+    const tries = new Map<string, number>();
+    const asked: number[] = [];
+    const c = await start(f.spec, {
+      retryDelayMs: (n) => {
+        asked.push(n);
+        return 20;
+      },
+      handle: ([item]) => {
+        if (!item) return Promise.resolve();
+        const k = (tries.get(item.value) ?? 0) + 1;
+        tries.set(item.value, k);
+        if (item.value === 'flaky' && k < 3) return Promise.reject(new Error('endpoint away'));
+        if (item.value === 'paused' && k < 2) {
+          return Promise.reject(ConsumerError.retryable('not yet', undefined, 10));
+        }
+        return Promise.resolve();
+      },
+      maxMessages: 1,
+    });
+    try {
+      await f.publish('flaky');
+      await f.publish('paused');
+      await waitFor(() => settled(f.spec), { what: 'all settled' });
+      expect([tries.get('flaky'), tries.get('paused')]).toEqual([3, 2]);
+      // Asked for the two failures of 'flaky' (deliveries 1 and 2), never for the one that named its delay.
+      expect(asked.sort()).toEqual([1, 2]);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('dead-letters a message still failing on its last delivery instead of leaving it', async () => {
     const f = await fixture({ maxDeliver: 3 });
     let attempts = 0;

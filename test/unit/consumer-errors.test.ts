@@ -26,4 +26,10 @@ describe('ConsumerError.from', () => {
     expect(ConsumerError.from(new Error('socket closed')).retryable).toBe(true);
     expect(ConsumerError.from('a string').message).toBe('a string');
   });
+
+  it('keeps a retry delay only on a retryable failure', () => {
+    expect(ConsumerError.retryable('later', undefined, 250).retryAfterMs).toBe(250);
+    expect(ConsumerError.retryable('later').retryAfterMs).toBeUndefined();
+    expect(new ConsumerError('permanent', 'never', undefined, 250).retryAfterMs).toBeUndefined();
+  });
 });
