@@ -212,11 +212,7 @@ export async function startCustomsProjector(deps: ProjectorDeps): Promise<Projec
     metrics: deps.consumerMetrics ?? consumerMetrics(new Registry()),
     decode: decodeEntry,
     handle: async (batch) => {
-      for (const { value } of batch) {
-        const done = deps.metrics?.handlerSeconds.startTimer({ consumer: CUSTOMS_CONSUMER });
-        await project(deps, seen, value.entry, value.state);
-        done?.();
-      }
+      for (const { value } of batch) await project(deps, seen, value.entry, value.state);
     },
     // One declaration's entries in ledger order; different declarations at once.
     keyOf: (item) => item.value.entry.declarationNumber,

@@ -132,7 +132,11 @@ describe('ops endpoints of each runnable', () => {
     const label = Channel[channel].toLowerCase();
     expect(sample(processor, 'portstream_processor_decisions_total', `{channel="${label}"}`)).toBe(1);
     expect(
-      sample(processor, 'portstream_processor_handler_seconds_count', '{consumer="processor-customs"}'),
+      sample(
+        processor,
+        'portstream_consumer_handler_seconds_count',
+        '{stream="PS_CUSTOMS",consumer="processor-customs"}',
+      ),
     ).toBeGreaterThanOrEqual(1);
     // Consumer gauges are read from the server every few seconds: the backlog drains to zero.
     await waitFor(
