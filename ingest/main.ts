@@ -12,6 +12,7 @@ import {
   BUCKET_CONTAINERS,
   BUCKET_DECLARANTS,
   BUCKET_DECLARATIONS,
+  BUCKET_ENTERPRISES,
   BUCKET_VESSEL_VISITS,
   ensureBucket,
   ensureEnterpriseBucket,
@@ -106,7 +107,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   );
   rules.watch();
   secrets.watch();
-  const [declarations, declarants, register, containers, visits, manifestBuckets] = await Promise.all([
+  const [declarations, , register, containers, visits, manifestBuckets] = await Promise.all([
     ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_DECLARANTS, config.JS_REPLICAS),
     ensureEnterpriseBucket(js, config.JS_REPLICAS),
@@ -136,10 +137,11 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     limiter: customsLimiter,
   });
   const customsShutdown = new AbortController();
+  // The decision's reads and its append over pipelined requests: several in one write, no per-request Error.
   const decider = new Decider({
     ledger: pipelinedLedger(requests),
-    declarants,
-    enterprises: register,
+    declarants: new CasBucket(requests, BUCKET_DECLARANTS),
+    enterprises: new CasBucket(requests, BUCKET_ENTERPRISES),
     rules: () => rules.current(),
     selection: (version) => secrets.keyFor(version),
   });

@@ -64,6 +64,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
   if (roles.includes('customs')) {
     parts.push(
       await startCustomsProjector({
+        nc: deps.nc,
         js,
         jsm,
         buckets,

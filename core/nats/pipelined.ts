@@ -150,11 +150,26 @@ export class CasSubjects {
 
   /** Writes the value if the key's last revision is `expected` (0: the key has never been written). */
   async write(key: string, value: Uint8Array, expected: number): Promise<number> {
+    return (await this.publish(key, value, expected)).seq;
+  }
+
+  /**
+   * As write(), also under a message id (JetStream's duplicate window): `duplicate` when the stream had a
+   * message with that id already, whose sequence is then the one answered.
+   */
+  async publish(
+    key: string,
+    value: Uint8Array,
+    expected: number,
+    msgId?: string,
+  ): Promise<{ seq: number; duplicate: boolean }> {
     const h = natsHeaders();
     h.set('Nats-Expected-Last-Subject-Sequence', String(expected));
+    if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
     const m = await this.req.request(this.subjectPrefix + key, value, h);
     const ack = JSON.parse(new TextDecoder().decode(m.data)) as {
       seq?: number;
+      duplicate?: boolean;
       error?: { err_code?: number; description?: string };
     };
     if (ack.error) {
@@ -162,7 +177,7 @@ export class CasSubjects {
       if (ack.error.err_code === WRONG_LAST_SEQUENCE) throw new CasConflictError(key, detail);
       throw new JetStreamReplyError(`put ${key}: ${detail}`, ack.error.err_code ?? 0);
     }
-    return ack.seq ?? 0;
+    return { seq: ack.seq ?? 0, duplicate: ack.duplicate === true };
   }
 }
 

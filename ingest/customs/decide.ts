@@ -7,7 +7,6 @@
 // hold its command (the same command applied is answered, never applied twice). Container links, the declarants
 // seen, the decision feed and analytics are projections of the ledger, off the caller's path (processor/customs).
 import { randomBytes } from 'node:crypto';
-import type { KV } from '@nats-io/kv';
 import {
   LedgerConflict,
   ledgerEntry,
@@ -20,7 +19,7 @@ import type { SelectionKey } from '../../core/customs/rules/selection.js';
 import { transition } from '../../core/customs/transition.js';
 import { PortstreamError, ErrorCode } from '../../core/errors.js';
 import type { DeclarationState } from '../../core/state/declaration.js';
-import { registerView, type RegisterView } from '../../core/state/enterprise.js';
+import { registerView, type EntryReader, type RegisterView } from '../../core/state/enterprise.js';
 import type { Declaration, Decision } from '../../proto/gen/portstream/v1/customs.js';
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 
@@ -28,9 +27,9 @@ export interface DeciderDeps {
   /** The declarations' ledger on PS_CUSTOMS (core/customs/ledger.ts). */
   ledger: LedgerStore;
   /** ps_declarants: declarants with a declaration assessed before (a projection of the ledger). */
-  declarants: KV;
+  declarants: EntryReader;
   /** ps_enterprises: the register customs keeps (priority, watch list, licences). */
-  enterprises: KV;
+  enterprises: EntryReader;
   rules: () => RuleSet;
   /** The selection secret by the version the rules name; unset: a random secret for this process's life. */
   selection?: ((version: string | undefined) => SelectionKey) | undefined;

@@ -7,14 +7,8 @@
 // ledger order: the decision with index i is published only after the one with index i-1, under
 // `<declaration>:<i>` and only if the feed's last decision on the declaration is still i-1's (expected last
 // subject sequence), so a redelivery however late never publishes a decision twice.
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import type { KV, KvEntry } from '@nats-io/kv';
+import { type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import {
   ConsumerError,
@@ -28,7 +22,14 @@ import {
 import { decisionBytes, stateOfEntry } from '../../core/customs/ledger.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
-import { kvStore, readModifyWrite, type CasStore } from '../../core/nats/cas.js';
+import { readModifyWrite, type CasStore } from '../../core/nats/cas.js';
+import {
+  CasBucket,
+  CasConflictError,
+  CasSubjects,
+  PipelinedRequests,
+  type CasEntry,
+} from '../../core/nats/pipelined.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import {
   decodeDeclarationState,
@@ -43,6 +44,8 @@ import { linkDeclaration } from '../state/customs.js';
 export { CUSTOMS_CONSUMER };
 
 export interface ProjectorDeps {
+  /** For the pipelined reads and writes of each entry (core/nats/pipelined.ts). */
+  nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   buckets: Buckets;
@@ -73,34 +76,38 @@ function indexOf(msgId: string | undefined): number {
 
 const channelLabel = (d: Decision): string => channelToJSON(d.channel).replace('CHANNEL_', '').toLowerCase();
 
+/** The projector's pipelined access: the decision feed's subjects and the ps_declarations entries. */
+interface Access {
+  feed: CasSubjects;
+  states: CasBucket;
+}
+
 /**
- * Publishes decision `index` of the declaration on the feed unless it is there, and resolves with its position.
- * `previous` is the feed position of decision index-1 (0 for the first): the publish is refused by the stream
- * when anything else is the declaration's last decision there, and then the feed is read to see why.
+ * Publishes decision `index` of the declaration on the feed unless it is there, and resolves with its position
+ * (0 when it is on the feed under a later one and its position is not at hand: nothing needs it then).
+ * `previous` is the feed position of decision index-1 (0 for the first): the stream refuses the publish when
+ * anything else is the declaration's last decision there, and then the feed is read to see why.
  */
 async function publishDecision(
   deps: ProjectorDeps,
+  access: Access,
   n: string,
   index: number,
   decision: Decision,
   previous: number,
 ): Promise<number> {
   try {
-    const ack = await deps.js.publish(subjects.decision(n), decisionBytes(decision), {
-      msgID: `${n}:${index}`,
-      expect: { lastSubjectSequence: previous },
-    });
+    const ack = await access.feed.publish(n, decisionBytes(decision), previous, `${n}:${index}`);
     if (!ack.duplicate) deps.metrics?.decisions.inc({ channel: channelLabel(decision) });
     return ack.seq;
   } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence)) {
-      throw err;
-    }
+    if (!(err instanceof CasConflictError)) throw err;
   }
   const last = await deps.jsm.streams.getMessage(STREAM_DECISIONS, { last_by_subj: subjects.decision(n) });
   const lastIndex = indexOf(last?.header.get('Nats-Msg-Id'));
-  // Published before (a redelivery after the duplicate window): that is its position.
+  // Published before (a redelivery, however late): that is its position; under a later one, it is there too.
   if (last && lastIndex === index) return last.seq;
+  if (last && lastIndex > index) return 0;
   throw notYet(`declaration ${n}: decision ${index} follows ${lastIndex} on the feed; projecting in order`);
 }
 
@@ -126,24 +133,25 @@ class SeenDeclarants {
   }
 }
 
-/** The KV client as a CasStore whose first get answers with an entry already read (one read fewer). */
-function primed(kv: KV, entry: KvEntry | null): CasStore {
-  const base = kvStore(kv);
+/**
+ * The store whose first get answers with an entry already read (null: take it as never written, and let the
+ * compare-and-set find out otherwise): one read fewer per entry.
+ */
+function primed(store: CasStore, entry: CasEntry | null): CasStore {
   let first = true;
   return {
     get: (key) => {
-      if (!first) return base.get(key);
+      if (!first) return store.get(key);
       first = false;
-      return Promise.resolve(
-        entry === null ? null : { value: entry.value, revision: entry.revision, operation: entry.operation },
-      );
+      return Promise.resolve(entry);
     },
-    write: (key, value, expected) => base.write(key, value, expected),
+    write: (key, value, expected) => store.write(key, value, expected),
   };
 }
 
 async function project(
   deps: ProjectorDeps,
+  access: Access,
   seen: SeenDeclarants,
   entry: DeclarationCommand,
   state: DeclarationState,
@@ -151,10 +159,10 @@ async function project(
   const n = entry.declarationNumber;
   const index = state.decisions.length - 1;
   const decision = state.decisions[index] as Decision;
-  const { declarations } = deps.buckets;
-  const stored = await declarations.get(n);
+  // A first decision needs nothing from the projection to be published; a later one the position of the one
+  // before it, which the projection recorded.
+  const stored = index === 0 ? null : await access.states.get(n);
   const known = stored?.operation === 'PUT' ? decodeDeclarationState(stored.value) : undefined;
-  // Positions of the earlier decisions as the projection recorded them.
   const positions = state.decisions.map((d, i) => {
     const k = known?.decisions[i];
     return k?.status === d.status ? k.position : 0;
@@ -165,7 +173,7 @@ async function project(
     if (index > 0 && previous === 0) {
       throw notYet(`declaration ${n}: decision ${index - 1} is not on the feed yet`);
     }
-    position = await publishDecision(deps, n, index, decision, previous);
+    position = await publishDecision(deps, access, n, index, decision, previous);
   }
   const projected: DeclarationState = {
     ...state,
@@ -175,7 +183,7 @@ async function project(
     })),
   };
   const [written] = await Promise.all([
-    readModifyWrite(primed(declarations, stored), n, stateCodec, (prev) =>
+    readModifyWrite(primed(access.states, index === 0 ? null : stored), n, stateCodec, (prev) =>
       // Only forwards: a later entry projected already is kept.
       prev !== undefined && prev.decisions.length > index + 1
         ? undefined
@@ -195,7 +203,14 @@ async function project(
   if (status !== undefined) {
     await Promise.all(
       current.declaration.containerNumbers.map((c) =>
-        linkDeclaration(deps.buckets.containers, c, n, status, declarations, current.declaration.billNumbers),
+        linkDeclaration(
+          deps.buckets.containers,
+          c,
+          n,
+          status,
+          deps.buckets.declarations,
+          current.declaration.billNumbers,
+        ),
       ),
     );
   }
@@ -204,6 +219,11 @@ async function project(
 export async function startCustomsProjector(deps: ProjectorDeps): Promise<ProjectorHandle> {
   const spec = customsDurable(deps.ackWaitMs ?? 10_000);
   const seen = new SeenDeclarants();
+  const requests = new PipelinedRequests(deps.nc);
+  const access: Access = {
+    feed: new CasSubjects(requests, STREAM_DECISIONS, subjects.decision('')),
+    states: new CasBucket(requests, deps.buckets.names.declarations),
+  };
   await ensureDurable(deps.jsm, spec);
   const runtime = await startConsumer({
     js: deps.js,
@@ -212,11 +232,16 @@ export async function startCustomsProjector(deps: ProjectorDeps): Promise<Projec
     metrics: deps.consumerMetrics ?? consumerMetrics(new Registry()),
     decode: decodeEntry,
     handle: async (batch) => {
-      for (const { value } of batch) await project(deps, seen, value.entry, value.state);
+      for (const { value } of batch) await project(deps, access, seen, value.entry, value.state);
     },
     // One declaration's entries in ledger order; different declarations at once.
     keyOf: (item) => item.value.entry.declarationNumber,
     concurrency: deps.concurrency ?? 64,
   });
-  return { stop: () => runtime.stop() };
+  return {
+    stop: async () => {
+      await runtime.stop();
+      requests.close();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The customs gateway as the tests build it: the decider (rules, selection secret, the ledger on PS_CUSTOMS) and
 // the CustomsService over given buckets, and the processor's projector of the ledger, started and stopped apart.
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pipelinedLedger } from '../../core/customs/ledger.js';
 import { PipelinedRequests } from '../../core/nats/pipelined.js';
@@ -61,10 +61,13 @@ export async function customsService(
   });
 }
 
-export function startProjector(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  buckets: Buckets,
-): Promise<ProjectorHandle> {
-  return startCustomsProjector({ js, jsm, buckets, logger: silentLogger(), concurrency: 16 });
+export async function startProjector(nc: NatsConnection, buckets: Buckets): Promise<ProjectorHandle> {
+  return startCustomsProjector({
+    nc,
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+    buckets,
+    logger: silentLogger(),
+    concurrency: 16,
+  });
 }

@@ -169,7 +169,7 @@ describe('the deciding gateway killed mid-stream', () => {
     // The projection: one decision per declaration on the feed.
     const js = jetstream(nc);
     const buckets = await ensureBuckets(js, 1);
-    const projector = await startProjector(js, jsm, buckets);
+    const projector = await startProjector(nc, buckets);
     try {
       await waitFor(async () => (await jsm.streams.info(STREAM_DECISIONS)).state.messages >= sent.size, {
         timeoutMs: 60_000,

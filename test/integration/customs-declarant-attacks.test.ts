@@ -165,7 +165,7 @@ describe('customs: a declarant cannot game the decision', () => {
     jsm = await jetstreamManager(nc);
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
-    projector = await startProjector(js, jsm, buckets);
+    projector = await startProjector(nc, buckets);
     const service = await customsService(nc, buckets, { auth });
     const register = createEnterpriseService({
       auth,
@@ -411,7 +411,7 @@ describe('customs: a declarant cannot game the decision', () => {
         }
       }
     } finally {
-      projector = await startProjector(js, jsm, buckets);
+      projector = await startProjector(nc, buckets);
     }
     for (const [n, answers] of rounds) {
       for (const a of answers)

@@ -197,7 +197,7 @@ describe('customs ledger and its projection', () => {
     ).toHaveLength(1);
 
     // The projection: the feed carries each decision once, in order, and ps_declarations its position.
-    const projector = await startProjector(js, jsm, buckets);
+    const projector = await startProjector(nc, buckets);
     try {
       await allProjected([a, b, c], (n) => (n === a ? 1 : 2));
       for (const n of [a, b, c]) {
@@ -246,7 +246,7 @@ describe('customs ledger and its projection', () => {
       containerNumbers: [box],
     });
     expect(cleared.decision.rules.map((r) => r.code)).not.toContain('CARGO_NOT_MANIFESTED');
-    const projector = await startProjector(js, jsm, buckets);
+    const projector = await startProjector(nc, buckets);
     try {
       const rec = await waitFor(async () => {
         const e = await buckets.containers.get(box);
@@ -311,8 +311,8 @@ describe('customs ledger and its projection', () => {
     const counts = new Map(await Promise.all(numbers.map(async (n) => [n, await expected(n)] as const)));
 
     const crashNc = await connectNats({ url: nats.url, name: 'ledger-test-projector-crash' });
-    const doomed = await startProjector(jetstream(crashNc), jsm, buckets);
-    const survivor: ProjectorHandle = await startProjector(js, jsm, buckets);
+    const doomed = await startProjector(crashNc, buckets);
+    const survivor: ProjectorHandle = await startProjector(nc, buckets);
     await waitFor(
       async () => (await jsm.consumers.info(STREAM_CUSTOMS, CUSTOMS_CONSUMER)).delivered.stream_seq > 0,
     );
@@ -337,7 +337,7 @@ describe('customs ledger and its projection', () => {
       },
     );
     await jsm.streams.purge(STREAM_DECISIONS, { filter: probe });
-    const again = await startProjector(js, jsm, buckets);
+    const again = await startProjector(nc, buckets);
     try {
       await drained();
     } finally {

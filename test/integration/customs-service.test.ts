@@ -108,7 +108,7 @@ describe('customs service', () => {
   const shutdown = new AbortController();
 
   const startProjecting = async (): Promise<void> => {
-    projector = await startProjector(js, jsm, buckets);
+    projector = await startProjector(nc, buckets);
   };
 
   const submit = (c: CustomsServiceClient, declaration: Declaration, timeoutMs = 10_000) =>
