@@ -6,7 +6,8 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../core/nats/connect.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
-import { STREAM_EVENTS } from '../../core/nats/topology.js';
+import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
+import { CUSTOMS_CONSUMER } from '../../core/consumer/index.js';
 import { Event } from '../../proto/gen/portstream/v1/events.js';
 import { grpcEchoRate, jetstreamPublishRate, natsRequestLatency } from './baselines.js';
 import { benchBatch, benchLoad } from './events.js';
@@ -206,8 +207,44 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     bar.stop();
     account(clearance.account);
     if (background) account(background.account);
-    const clearanceCpuS = await clearanceCpu.stop();
     const clearanceWallS = (performance.now() - clearanceStarted) / 1000;
+    // CPU per declaration counts what the load leaves behind too: the ledger projection, the state consumer and
+    // the sink (which yield the CPU while the gateway is busy) catch up before the meter stops.
+    const clearanceProbes = [
+      ...ingestProbes,
+      { stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER },
+      { stream: STREAM_CUSTOMS, consumer: SINK_CONSUMER },
+      { stream: STREAM_DECISIONS, consumer: SINK_CONSUMER },
+    ];
+    const clearanceCaught = await waitCaughtUp(jsm, clearanceProbes, opts.quick ? 60_000 : 300_000);
+    const clearanceCpuS = await clearanceCpu.stop();
+    const clearanceCatchUpS = (performance.now() - clearanceStarted) / 1000 - clearanceWallS;
+
+    // CPU per declaration, on its own: the same rate without events behind, from the first submission until the
+    // projection and the sink have all of it, every service process and nats-server (not the load generator).
+    const aloneMs = opts.quick ? 2000 : 10_000;
+    const aloneDecls = declarations(
+      Math.ceil((CLEARANCE_RATE * aloneMs) / 1000),
+      (Date.now() + 500_000) % 1_000_000,
+    );
+    const aloneCpu = new CpuMeter(() => pids);
+    await aloneCpu.start();
+    bar = progress('clearance alone', aloneDecls.length);
+    const alone = await clearanceLoad({
+      address,
+      token: CUSTOMS_TOKEN,
+      ratePerSec: CLEARANCE_RATE,
+      durationMs: aloneMs,
+      decls: aloneDecls,
+      scenario: 'clearance.alone',
+      onProgress: (n) => {
+        bar.update(n);
+      },
+    });
+    bar.stop();
+    account(alone.account);
+    await waitCaughtUp(jsm, clearanceProbes, opts.quick ? 60_000 : 300_000);
+    const aloneCpuS = await aloneCpu.stop();
     await sut.stop();
     const rows = await countRows(dir, runId, load.ackedMap);
     await nc.close();
@@ -283,6 +320,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         p99_ms: round(clearance.latency.ms(99)),
         max_ms: round(clearance.latency.maxMs),
         p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
+        // After the load, until the projection, the state consumer and the sink had all of it.
+        caught_up_s: clearanceCaught.lagLeft === 0 ? round(clearanceCatchUpS, 1) : null,
       },
       status: status.status,
       load: loads,
@@ -291,22 +330,15 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         ingest_us_per_event: Object.fromEntries(
           [...ingestCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, load.acked), 1)]),
         ),
-        // CPU milliseconds per decided declaration across the services and nats-server (not the load generators):
-        // their CPU over the clearance scenario less what its background events cost at the ingest scenario's
-        // CPU per event, over the declarations decided.
-        clearance_ms_per_declaration: round(
-          clearanceMsPerDeclaration(
-            clearanceCpuS,
-            ingestCpuS,
-            load.acked,
-            background?.acked ?? 0,
-            clearance.decided,
-          ),
-          3,
+        // CPU milliseconds per decided declaration across the services and nats-server (not the load
+        // generator), measured with declarations alone at the clearance rate, until all was projected and written.
+        clearance_ms_per_declaration: round((servicesCpuS(aloneCpuS) * 1000) / Math.max(1, alone.decided), 3),
+        clearance_alone_us_per_declaration: Object.fromEntries(
+          [...aloneCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, alone.decided), 0)]),
         ),
-        // Cores each process kept busy during the clearance scenario (CPU seconds / wall seconds).
+        // Cores each process kept busy during the clearance scenario and its catch-up (CPU seconds / wall seconds).
         clearance_cores: Object.fromEntries(
-          [...clearanceCpuS].map(([k, v]) => [k, round(v / clearanceWallS, 2)]),
+          [...clearanceCpuS].map(([k, v]) => [k, round(v / (clearanceWallS + clearanceCatchUpS), 2)]),
         ),
       },
       memory: {
@@ -334,19 +366,9 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
 
 const isLoadGenerator = (name: string): boolean => /load generator/.test(name);
 
-/** See cpu.clearance_ms_per_declaration. */
-function clearanceMsPerDeclaration(
-  clearanceCpuS: ReadonlyMap<string, number>,
-  ingestCpuS: ReadonlyMap<string, number>,
-  ingestAcked: number,
-  backgroundEvents: number,
-  decided: number,
-): number {
-  const services = (m: ReadonlyMap<string, number>): number =>
-    [...m].filter(([k]) => !isLoadGenerator(k)).reduce((a, [, v]) => a + v, 0);
-  const perEventS = services(ingestCpuS) / Math.max(1, ingestAcked);
-  const clearanceS = Math.max(0, services(clearanceCpuS) - perEventS * backgroundEvents);
-  return (clearanceS * 1000) / Math.max(1, decided);
+/** CPU seconds of the services and nats-server, without the bench's load generators. */
+function servicesCpuS(m: ReadonlyMap<string, number>): number {
+  return [...m].filter(([k]) => !isLoadGenerator(k)).reduce((a, [, v]) => a + v, 0);
 }
 
 function machine(): Record<string, unknown> {

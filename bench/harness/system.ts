@@ -67,8 +67,9 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
         readyTimeoutMs: 60_000,
       }),
     );
-    // The decider and the state consumer in processes of their own, as deployed under load: a batch of
-    // container writes never holds up a decision.
+    // The ledger projection and the state consumer in processes of their own, as deployed: both catch up
+    // behind what the gateway answers (the gateway decides), so both yield the CPU to it when the machine is
+    // saturated, as the sink does.
     for (const role of ['state', 'customs'] as const) {
       started.push(
         await ServiceProcess.start({
@@ -76,7 +77,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
           name: role === 'customs' ? 'processor (customs)' : 'processor (state)',
           dir,
           env: { ...common, PROCESSOR_ROLES: role },
-          ...(role === 'state' ? { nice: BEST_EFFORT_NICE } : {}),
+          nice: BEST_EFFORT_NICE,
           readyMessage: 'processor started',
         }),
       );
