@@ -1,0 +1,129 @@
+// Clearance with nothing behind: a gateway and a customs projector, each its own process, declarations at a
+// fixed rate (open model) over gRPC; latency of each answer, and CPU per declaration of the gateway, the
+// projector and nats-server from the first submission until the projection has all of it. Separates the
+// decision path's own cost from the event load's in the full bench.
+//   npx tsx bench/clearance-processes.ts [rate=500] [seconds=10]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { CUSTOMS_CONSUMER } from '../core/consumer/index.js';
+import { loadConfig } from '../core/config.js';
+import { connectNats } from '../core/nats/connect.js';
+import { LocalNatsServer } from '../core/nats/local-server.js';
+import { STREAM_CUSTOMS } from '../core/nats/topology.js';
+import { createNatsTopology } from '../cli/topology.js';
+import { clearanceLoad, declarations } from './harness/clearance.js';
+import { cpuSeconds } from './harness/cpu.js';
+
+const rate = Number(process.argv[2] ?? 500);
+const seconds = Number(process.argv[3] ?? 10);
+const TOKEN = 'bench-customs-token-0123456789abcdef';
+
+/** A portstream service as a process; resolves with it and the log line that says it is ready. */
+function start(
+  command: 'ingest' | 'processor',
+  env: Record<string, string>,
+  ready: string,
+): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/portstream.ts', command], {
+    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      reject(new Error(`${command} exited with ${String(code)}`));
+    });
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+      if (!l.includes(ready)) return;
+      resolve({ child, line: JSON.parse(l) as Record<string, unknown> });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-clearance-'));
+  const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats'), port: 0 });
+  const nc = await connectNats({ url: nats.url, name: 'bench-clearance' });
+  const children: ChildProcess[] = [];
+  try {
+    await createNatsTopology(nc, loadConfig({ NATS_URL: nats.url }));
+    const tokens = path.join(dir, 'tokens.json');
+    await writeFile(tokens, JSON.stringify({ tokens: [{ name: 'customs', role: 'customs', token: TOKEN }] }));
+    const common = { NATS_URL: nats.url, RATE_LIMIT_CUSTOMS_PER_SECOND: '0' };
+    const gateway = await start(
+      'ingest',
+      { ...common, AUTH_TOKENS_FILE: tokens, INGEST_PORT: '0' },
+      'ingest gateway ready',
+    );
+    children.push(gateway.child);
+    const projector = await start(
+      'processor',
+      { ...common, PROCESSOR_ROLES: 'customs' },
+      'processor started',
+    );
+    children.push(projector.child);
+    const pids = { gateway: gateway.child.pid, projector: projector.child.pid, 'nats-server': nats.pid };
+    const cpu = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(pids).map(async ([k, pid]) => [k, pid === undefined ? 0 : await cpuSeconds(pid)]),
+        ),
+      ) as Record<string, number>;
+    const address = String(gateway.line.grpc);
+    // Warm-up, not measured: the customs path is compiled on its first calls.
+    await clearanceLoad({
+      address,
+      token: TOKEN,
+      ratePerSec: rate,
+      durationMs: 1000,
+      decls: declarations(rate, 777),
+    });
+    const jsm = await jetstreamManager(nc);
+    const drained = async (): Promise<void> => {
+      for (;;) {
+        const c = await jsm.consumers.info(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
+        if (c.num_pending === 0 && c.num_ack_pending === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await drained();
+    const before = await cpu();
+    const r = await clearanceLoad({
+      address,
+      token: TOKEN,
+      ratePerSec: rate,
+      durationMs: seconds * 1000,
+      decls: declarations(rate * seconds, 4242),
+    });
+    await drained();
+    const after = await cpu();
+    const perDecision = Object.fromEntries(
+      Object.keys(after).map((k) => [
+        k,
+        Math.round((((after[k] ?? 0) - (before[k] ?? 0)) * 1e6) / r.decided),
+      ]),
+    );
+    console.log(
+      JSON.stringify({
+        rate,
+        seconds,
+        decided: r.decided,
+        pending: r.pending,
+        failed: r.failed,
+        p50_ms: +r.latency.ms(50).toFixed(2),
+        p99_ms: +r.latency.ms(99).toFixed(2),
+        cpu_us_per_declaration: perDecision,
+      }),
+    );
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await nc.close();
+    await nats.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
