@@ -6,6 +6,7 @@
 // changes is mapped: host names to 127.0.0.1, the manifest's ports to free ones, mounted secrets to files in a
 // temporary folder. Then every listener must answer TLS (and refuse plaintext) and every probe must pass as the
 // kubelet or Compose would run it.
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -168,15 +169,27 @@ describe('deploy/ rehearsed: each service with exactly its manifest environment'
       'tls.key': await pem('server-key.pem'),
     });
     secrets.set('portstream-tokens', { 'tokens.json': tokens });
+    const selection = Buffer.from(
+      JSON.stringify({ secrets: [{ version: 's1', secret: randomBytes(32).toString('hex') }] }),
+    );
+    secrets.set('portstream-selection', { 'selection-secret.json': selection });
     secrets.set('nats-passwords', passwords);
     secrets.set('clickhouse', { password: Buffer.from(CLICKHOUSE_PASSWORD) });
     // Compose: file secrets (by their file under deploy/secrets/) and deploy/.env.
-    for (const name of ['ca', 'portstream_cert', 'portstream_key', 'auth_tokens', 'nats_server_cert']) {
+    for (const name of [
+      'ca',
+      'portstream_cert',
+      'portstream_key',
+      'auth_tokens',
+      'nats_server_cert',
+      'selection_secret',
+    ]) {
       secrets.set(name, {
         'ca.pem': await pem('ca.pem'),
         'server.pem': await pem('server.pem'),
         'server-key.pem': await pem('server-key.pem'),
         'tokens.json': tokens,
+        'selection-secret.json': selection,
       });
     }
     secrets.set('.env', {
