@@ -52,6 +52,9 @@ const BOX = {
   restart: containerNumber('NTF', 6),
   refused: containerNumber('NTF', 7),
   crash: containerNumber('NTF', 8),
+  slow1: containerNumber('NTF', 9),
+  slow2: containerNumber('NTF', 10),
+  slowB: containerNumber('NTF', 11),
 };
 const BILL_A = 'HLCUNTF0000001';
 
@@ -73,6 +76,8 @@ interface Body {
   };
 }
 const bodyOf = (r: Received): Body => JSON.parse(r.body) as Body;
+const containerOf = (e: Event | undefined): string | undefined =>
+  e?.payload?.$case === 'equipment' ? e.payload.value.containerNumber : undefined;
 const verify = (secret: string, r: Received): unknown =>
   new Verifier(secret).verify(r.body, {
     'webhook-id': String(r.headers['webhook-id']),
@@ -147,7 +152,7 @@ describe('push notifications (webhooks)', () => {
     clients.push(events, carrier);
     // Firm A is consignee of every box but one; firm B of BOX.b.
     const own = (n: number, box: string, taxCode: string) =>
-      bill(`HLCUNTF000000${n}`, CargoFlow.IMPORT, [box], { consignee: party(taxCode) });
+      bill(`HLCUNTF${String(n).padStart(7, '0')}`, CargoFlow.IMPORT, [box], { consignee: party(taxCode) });
     await unary(carrier.fileManifest.bind(carrier), {
       manifest: manifest('HLCU', VESSEL_IN, [
         own(1, BOX.a, FIRM_A),
@@ -158,6 +163,9 @@ describe('push notifications (webhooks)', () => {
         own(6, BOX.restart, FIRM_A),
         own(7, BOX.refused, FIRM_A),
         own(8, BOX.crash, FIRM_A),
+        own(9, BOX.slow1, FIRM_A),
+        own(10, BOX.slow2, FIRM_A),
+        own(11, BOX.slowB, FIRM_B),
       ]),
       expectedVersion: 0,
     });
@@ -549,6 +557,99 @@ describe('push notifications (webhooks)', () => {
     expect(log.deliveries[0]?.outcome).toBe(DeliveryOutcome.REFUSED);
     expect(rx.received('/refused')).toEqual([]);
   });
+  it('a receiver hanging past the request timeout, then back: every event delivered, in order per container, none of another firm’s, the log true', async () => {
+    // A notify instance whose requests time out quickly and that tolerates a long failing spell.
+    await notify?.stop();
+    notify = await startNotifyWith({
+      ...config,
+      NOTIFY_REQUEST_TIMEOUT_MS: 300,
+      NOTIFY_DISABLE_AFTER_MS: 60_000,
+    });
+    try {
+      rx.behave('/slow', { kind: 'hold' });
+      // Firm A's webhook names its two boxes and one of firm B's.
+      const hook = await create(
+        TOKENS.firm,
+        '/slow',
+        filter({ containerNumbers: [BOX.slow1, BOX.slow2, BOX.slowB] }),
+      );
+      const id = hook.webhook?.id ?? '';
+      const sent = [
+        move(EquipmentEventType.DISC, BOX.slow1, { vessel: VESSEL_IN }),
+        move(EquipmentEventType.DISC, BOX.slowB, { vessel: VESSEL_IN }),
+        move(EquipmentEventType.DISC, BOX.slow2, { vessel: VESSEL_IN }),
+        move(EquipmentEventType.INSP, BOX.slow1),
+        move(EquipmentEventType.GTOT, BOX.slowB),
+        move(EquipmentEventType.GTOT, BOX.slow2),
+        move(EquipmentEventType.GTOT, BOX.slow1),
+      ];
+      for (const e of sent) await publish([e]);
+      // The receiver hangs through several attempts, each abandoned at the timeout, then answers again.
+      await waitFor(() => rx.received('/slow').length >= 4, {
+        timeoutMs: 20_000,
+        what: 'four attempts against the hanging receiver',
+      });
+      rx.behave('/slow', { kind: 'ok' });
+      const mine = sent.filter((e) => containerOf(e) !== BOX.slowB);
+      await waitFor(
+        () => new Set(rx.accepted('/slow').map((r) => bodyOf(r).data.event.eventId)).size >= mine.length,
+        { timeoutMs: 30_000, what: 'every event of A’s boxes after the receiver came back' },
+      );
+      const all = rx.received('/slow');
+      const timedOut = all.filter((r) => r.answered === 0);
+      expect(timedOut.length).toBeGreaterThanOrEqual(4);
+      const got = rx.accepted('/slow');
+      for (const r of got) verify(hook.secret, r);
+      // Nothing of firm B's box, in any attempt.
+      expect(all.map((r) => bodyOf(r).data.event.equipment.containerNumber)).not.toContain(BOX.slowB);
+      // At least once each, and per container in the order sent (first arrivals).
+      const firstArrivals = [...new Set(got.map((r) => bodyOf(r).data.event.eventId))];
+      expect([...firstArrivals].sort()).toEqual(mine.map((e) => e.eventId).sort());
+      for (const box of [BOX.slow1, BOX.slow2]) {
+        const order = firstArrivals.filter((eid) => containerOf(sent.find((e) => e.eventId === eid)) === box);
+        expect({ box, order }).toEqual({
+          box,
+          order: sent.filter((e) => containerOf(e) === box).map((e) => e.eventId),
+        });
+      }
+      // The delivery log, oldest first: one entry per attempt the receiver saw, the hung ones failed with no
+      // status and a timeout, and every message delivered once its attempts timed out.
+      const c = hooksAs(TOKENS.firm);
+      const log = (
+        await unary(c.listWebhookDeliveries.bind(c), { webhookId: id, pageSize: 100, pageToken: '' })
+      ).deliveries.reverse();
+      expect(log.map((d) => d.messageId)).toEqual(all.map((r) => String(r.headers['webhook-id'])));
+      expect(log.map((d) => d.outcome)).toEqual(
+        all.map((r) => (r.answered === 0 ? DeliveryOutcome.FAILED : DeliveryOutcome.DELIVERED)),
+      );
+      for (const d of log.filter((x) => x.outcome === DeliveryOutcome.FAILED)) {
+        expect({ status: d.statusCode, error: d.error }).toEqual({
+          status: 0,
+          error: expect.stringMatching(/no answer within 300 ms/) as unknown,
+        });
+      }
+      expect(log.every((d) => d.containerNumber !== BOX.slowB)).toBe(true);
+      const byMessage = new Map<string, DeliveryOutcome[]>();
+      for (const d of log) byMessage.set(d.messageId, [...(byMessage.get(d.messageId) ?? []), d.outcome]);
+      expect(byMessage.size).toBe(mine.length);
+      for (const outcomes of byMessage.values()) expect(outcomes.at(-1)).toBe(DeliveryOutcome.DELIVERED);
+      expect([...byMessage.values()].some((o) => o[0] === DeliveryOutcome.FAILED)).toBe(true);
+      // Delivered again: the failing spell is over and the webhook stays active.
+      const w = await waitFor(
+        async () => {
+          const x = (await unary(c.getWebhook.bind(c), { id })).webhook;
+          return x?.failingSince === undefined ? x : undefined;
+        },
+        { what: 'failingSince cleared' },
+      );
+      expect(w.state).toBe(WebhookState.ACTIVE);
+    } finally {
+      rx.release('/slow');
+      await notify.stop();
+      notify = await startNotifyWith(config);
+    }
+  });
+
   it('a notify process killed mid-delivery: after restart every event arrives, the one in flight again under the same webhook-id', async () => {
     await notify?.stop();
     notify = undefined;

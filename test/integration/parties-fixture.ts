@@ -47,6 +47,8 @@ export interface PartyClients {
 export interface PartiesFixture {
   as(party: Party): PartyClients;
   httpUrl: string;
+  /** The gateway's gRPC address (events, customs, manifests), for the simulator. */
+  ingestAddress: string;
   buckets: Buckets;
   /** Publishes events as the party; resolves with the per-event results. */
   publish(party: Party, events: Event[]): Promise<EventResult[]>;
@@ -160,6 +162,7 @@ export async function startPartiesFixture(): Promise<PartiesFixture> {
   return {
     as,
     httpUrl: api.httpUrl,
+    ingestAddress: ingest.address,
     buckets,
     publish: async (party, events) => {
       const c = as(party).ingest;
