@@ -78,6 +78,7 @@ export async function runUp(overrides: Env): Promise<void> {
 
     banner.push(
       `  dashboard     ${api.httpUrl}/   (HTTP/JSON API under ${api.httpUrl}/v1, OpenAPI at /openapi.json, metrics at /metrics)`,
+      `                customs: ${api.httpUrl}/dashboard/customs.html   firm: ${api.httpUrl}/dashboard/firm.html`,
       `  gRPC ingest   ${ingest.address}   (IngestService, CustomsService, ManifestService, EnterpriseService; health and reflection on)`,
       `  gRPC tracking ${api.grpcAddress}   (TrackingService)`,
       `  webhooks      ${notify.httpUrl}/v1/webhooks   (gRPC WebhookService on ${notify.grpcAddress})`,
