@@ -132,8 +132,13 @@ describe('every audience’s dashboard after a simulated port day', () => {
       { timeoutMs: 30_000, what: `the arrivals chart to count the ${stats.eventsSent} events sent` },
     );
     // The day ends now: its last hour is in the event-time chart, and only a part of the day.
-    const happened = Number(await page.locator('#throughput').getAttribute('data-total'));
-    expect(happened).toBeGreaterThan(0);
+    const happened = await waitFor(
+      async () => {
+        const n = Number(await page.locator('#throughput').getAttribute('data-total'));
+        return n > 0 ? n : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the event-time chart to count the last hour of the day' },
+    );
     expect(happened).toBeLessThan(stats.eventsSent);
     await checkCharts(page, OPERATOR_CHARTS);
     await page.screenshot({ path: path.join(ARTIFACTS, 'port-day-operator.png'), fullPage: true });
