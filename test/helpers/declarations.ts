@@ -50,6 +50,37 @@ export async function registerSampleEnterprises(register: KV): Promise<void> {
 }
 
 /** 12-digit declaration numbers from base upwards: each test file picks its own base. */
+/** One laptop (HS 84713020, 500 USD) from `origin`: green under rules that only mind high-risk origins. */
+export function laptopDeclaration(n: string, origin = 'CN', traderName = 'T'): Declaration {
+  return {
+    declarationNumber: n,
+    type: DeclarationType.IMPORT,
+    declarantTaxCode: FIRM_TAX,
+    traderTaxCode: FIRM_TAX,
+    traderName,
+    priority: EnterprisePriority.STANDARD,
+    goods: [
+      {
+        hsCode: '84713020',
+        description: 'laptops',
+        quantity: 1,
+        unit: 'PCE',
+        customsValue: { currencyCode: 'USD', units: 500, nanos: 0 },
+        originCountry: origin,
+        grossWeightKg: 3,
+      },
+    ],
+    containerNumbers: [],
+    vessel: undefined,
+    portOfLoading: 'CNSHA',
+    portOfDischarge: 'VNHPH',
+    documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
+    customsOffice: '03CC',
+    declaredTime: undefined,
+    billNumbers: [],
+  };
+}
+
 export function numberSequence(base = 108600000000): () => string {
   let serial = 0;
   return () => String(base + ++serial);

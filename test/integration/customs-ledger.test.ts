@@ -21,9 +21,6 @@ import {
   Channel,
   ClearanceStatus,
   Decision,
-  DeclarationType,
-  DocumentType,
-  EnterprisePriority,
   InspectionOutcome,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
@@ -33,6 +30,7 @@ import { ContainerLocation, ContainerStatus } from '../../proto/gen/portstream/v
 import { decider as newDecider, startProjector } from '../helpers/customs.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../../test-kit/poll.js';
+import { laptopDeclaration } from '../helpers/declarations.js';
 
 const rules = ruleSetSchema.parse({
   version: 'it-1',
@@ -41,33 +39,7 @@ const rules = ruleSetSchema.parse({
 });
 const opts = { replicas: 1, eventsMaxAgeHours: 1, eventsMaxBytes: 1 << 28, duplicateWindowSeconds: 1 };
 
-const declaration = (n: string, origin = 'CN'): Declaration => ({
-  declarationNumber: n,
-  type: DeclarationType.IMPORT,
-  declarantTaxCode: '0100109106',
-  traderTaxCode: '0100109106',
-  traderName: 'T',
-  priority: EnterprisePriority.STANDARD,
-  goods: [
-    {
-      hsCode: '84713020',
-      description: 'laptops',
-      quantity: 1,
-      unit: 'PCE',
-      customsValue: { currencyCode: 'USD', units: 500, nanos: 0 },
-      originCountry: origin,
-      grossWeightKg: 3,
-    },
-  ],
-  containerNumbers: [],
-  vessel: undefined,
-  portOfLoading: 'CNSHA',
-  portOfDischarge: 'VNHPH',
-  documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
-  customsOffice: '03CC',
-  declaredTime: undefined,
-  billNumbers: [],
-});
+const declaration = (n: string, origin = 'CN'): Declaration => laptopDeclaration(n, origin);
 
 const numberOf = (i: number): string => String(100000000000 + i);
 

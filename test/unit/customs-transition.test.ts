@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDeclarationState, encodeDeclarationState } from '../../core/state/declaration.js';
 import type { DeclarationState } from '../../core/state/declaration.js';
-import {
-  Channel,
-  ClearanceStatus,
-  DeclarationType,
-  DocumentType,
-  EnterprisePriority,
-  InspectionOutcome,
-} from '../../proto/gen/portstream/v1/customs.js';
+import { Channel, ClearanceStatus, InspectionOutcome } from '../../proto/gen/portstream/v1/customs.js';
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction } from '../../proto/gen/portstream/v1/records.js';
 import type { DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import { transition } from '../../core/customs/transition.js';
 import type { Transition } from '../../core/customs/transition.js';
 import { ruleSetSchema } from '../../core/customs/rules/schema.js';
+import { laptopDeclaration } from '../helpers/declarations.js';
 
 const rules = ruleSetSchema.parse({ version: 'r7', highRiskOrigins: ['KP'] });
 const ctx = {
@@ -26,33 +20,7 @@ const ctx = {
 };
 const now = new Date('2026-11-23T00:00:01Z');
 
-const declaration = (origin = 'CN'): Declaration => ({
-  declarationNumber: '108625440120',
-  type: DeclarationType.IMPORT,
-  declarantTaxCode: '0100109106',
-  traderTaxCode: '0100109106',
-  traderName: 'Viettel',
-  priority: EnterprisePriority.STANDARD,
-  goods: [
-    {
-      hsCode: '84713020',
-      description: 'laptops',
-      quantity: 1,
-      unit: 'PCE',
-      customsValue: { currencyCode: 'USD', units: 500, nanos: 0 },
-      originCountry: origin,
-      grossWeightKg: 3,
-    },
-  ],
-  containerNumbers: [],
-  vessel: undefined,
-  portOfLoading: 'CNSHA',
-  portOfDischarge: 'VNHPH',
-  documents: [{ type: DocumentType.COMMERCIAL_INVOICE, reference: 'I' }],
-  customsOffice: '03CC',
-  declaredTime: undefined,
-  billNumbers: [],
-});
+const declaration = (origin = 'CN'): Declaration => laptopDeclaration('108625440120', origin, 'Viettel');
 
 const cmd = (
   id: string,
