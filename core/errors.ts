@@ -60,3 +60,17 @@ export function isRetryable(err: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The HTTP status of each code, for every HTTP/JSON surface (the API, the notify service). */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.InvalidArgument]: 400,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.AlreadyExists]: 409,
+  [ErrorCode.FailedPrecondition]: 412,
+  [ErrorCode.ResourceExhausted]: 429,
+  [ErrorCode.Unavailable]: 503,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.PermissionDenied]: 403,
+  [ErrorCode.DeadlineExceeded]: 504,
+  [ErrorCode.Internal]: 500,
+};

@@ -11,7 +11,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Principal } from '../core/auth/principal.js';
 import type { Authenticator } from '../core/auth/tokens.js';
-import { ErrorCode, invalidArgument, PortstreamError } from '../core/errors.js';
+import { ErrorCode, HTTP_STATUS, invalidArgument, PortstreamError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ServerTls } from '../core/tls/files.js';
 import {
@@ -24,19 +24,6 @@ import {
   EnableWebhookResponse,
 } from '../proto/gen/portstream/v1/notify.js';
 import type { Webhooks } from './webhooks.js';
-
-const HTTP_STATUS: Record<ErrorCode, number> = {
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.AlreadyExists]: 409,
-  [ErrorCode.FailedPrecondition]: 412,
-  [ErrorCode.ResourceExhausted]: 429,
-  [ErrorCode.Unavailable]: 503,
-  [ErrorCode.Unauthenticated]: 401,
-  [ErrorCode.PermissionDenied]: 403,
-  [ErrorCode.DeadlineExceeded]: 504,
-  [ErrorCode.Internal]: 500,
-};
 
 export interface NotifyHttpDeps {
   hooks: Webhooks;

@@ -1,21 +1,8 @@
 // One error body for every HTTP failure: { "error": { "code", "message", "field"? } }, with the HTTP status
 // that matches the code. Internal causes are logged, never sent.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, PortstreamError } from '../../core/errors.js';
+import { ErrorCode, HTTP_STATUS, PortstreamError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  [ErrorCode.InvalidArgument]: 400,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.AlreadyExists]: 409,
-  [ErrorCode.FailedPrecondition]: 412,
-  [ErrorCode.ResourceExhausted]: 429,
-  [ErrorCode.Unavailable]: 503,
-  [ErrorCode.Unauthenticated]: 401,
-  [ErrorCode.PermissionDenied]: 403,
-  [ErrorCode.DeadlineExceeded]: 504,
-  [ErrorCode.Internal]: 500,
-};
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
