@@ -126,7 +126,7 @@ class Signal {
  */
 export const PULL_CUT_GRACE_MS = 500;
 /** How long nothing may arrive, with room to take it, before the server is asked whether messages wait. */
-export const PULL_IDLE_CHECK_MS = 10_000;
+export const PULL_IDLE_CHECK_MS = 3_000;
 
 /** Delay of the nth redelivery: 200 ms doubling to 5 s. */
 export function retryDelayMs(deliveryCount: number): number {

@@ -131,13 +131,16 @@ describe('ops endpoints of each runnable', () => {
     const processor = await metrics('processor');
     const label = Channel[channel].toLowerCase();
     expect(sample(processor, 'portstream_processor_decisions_total', `{channel="${label}"}`)).toBe(1);
-    expect(
-      sample(
-        processor,
-        'portstream_consumer_handler_seconds_count',
-        '{stream="PS_CUSTOMS",consumer="processor-customs"}',
-      ),
-    ).toBeGreaterThanOrEqual(1);
+    // The projection's handling time is observed once its entry is done (after the decision is on the feed).
+    await waitFor(
+      async () =>
+        (sample(
+          await metrics('processor'),
+          'portstream_consumer_handler_seconds_count',
+          '{stream="PS_CUSTOMS",consumer="processor-customs"}',
+        ) ?? 0) >= 1,
+      { timeoutMs: 30_000, what: 'the ledger projection timed in the processor metrics' },
+    );
     // Consumer gauges are read from the server every few seconds: the backlog drains to zero.
     await waitFor(
       async () =>
