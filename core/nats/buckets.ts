@@ -32,7 +32,13 @@ export interface Buckets {
   /** Which party may be shown which container and declaration (processor/index/ writes it). */
   listIndex: KV;
   /** Bucket names (with the prefix), for access that bypasses the KV client (core/nats/pipelined.ts). */
-  names: { containers: string; vesselVisits: string; declarations: string; listIndex: string };
+  names: {
+    containers: string;
+    vesselVisits: string;
+    declarations: string;
+    declarants: string;
+    listIndex: string;
+  };
 }
 
 /** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
@@ -85,6 +91,7 @@ export async function ensureBuckets(js: JetStreamClient, replicas: number, prefi
       containers: `${prefix}${BUCKET_CONTAINERS}`,
       vesselVisits: `${prefix}${BUCKET_VESSEL_VISITS}`,
       declarations: `${prefix}${BUCKET_DECLARATIONS}`,
+      declarants: `${prefix}${BUCKET_DECLARANTS}`,
       listIndex: `${prefix}${BUCKET_LIST_INDEX}`,
     },
   };

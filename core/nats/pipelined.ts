@@ -188,6 +188,30 @@ export class CasSubjects {
     const h = natsHeaders();
     h.set('Nats-Expected-Last-Subject-Sequence', String(expected));
     if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
+    return this.store(key, value, h);
+  }
+
+  /** Writes the value whatever the key's last revision. */
+  async put(key: string, value: Uint8Array): Promise<number> {
+    return (await this.store(key, value, undefined)).seq;
+  }
+
+  /**
+   * Marks the key deleted (a KV delete marker) if its last revision is still `expected`; rejects with a
+   * conflict otherwise.
+   */
+  async delete(key: string, expected: number): Promise<number> {
+    const h = natsHeaders();
+    h.set('KV-Operation', 'DEL');
+    h.set('Nats-Expected-Last-Subject-Sequence', String(expected));
+    return (await this.store(key, EMPTY, h)).seq;
+  }
+
+  private async store(
+    key: string,
+    value: Uint8Array,
+    h: MsgHdrs | undefined,
+  ): Promise<{ seq: number; duplicate: boolean }> {
     const m = await this.req.request(this.subjectPrefix + key, value, h);
     const ack = JSON.parse(new TextDecoder().decode(m.data)) as {
       seq?: number;

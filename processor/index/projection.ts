@@ -1,10 +1,11 @@
 // The list index projection (core/state/list-index.ts): a durable pull consumer on the streams of the
 // ps_containers and ps_declarations buckets, so it sees every change to a container or a declaration whoever
-// made it (the state consumer and its retention sweep, the manifest service, the decider). Each message names a
-// key; the projection reads that key's latest value and brings its index keys up to date (keys.ts), so changes
-// superseded before they were read cost nothing and redeliveries are no-ops. A deleted key (a delete marker,
-// e.g. a container retired after it left the port) leaves every list. A new durable starts from the bucket's
-// stream, which holds each key's latest value: the first start indexes everything that exists.
+// made it (the state consumer and its retention sweep, the manifest service, the customs projector). Each message
+// is a change of one key (its value at that revision); the projection compares the index keys that value needs
+// with the ones recorded for the key and writes only when they differ, from the key's latest value (keys.ts), so
+// the many changes that do not move a key between lists cost one read and redeliveries are no-ops. A deleted key
+// (a delete marker, e.g. a container retired after it left the port) leaves every list. A new durable starts
+// from the bucket's stream, which holds each key's latest value: the first start indexes everything that exists.
 //
 // Messages are taken in batches by the consumer runtime (core/consumer/runtime.ts); a key touched by several
 // messages of a batch is projected once, the keys of a batch at once, batches one after another (so no two of
@@ -26,13 +27,16 @@ import {
 } from '../../core/consumer/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
-import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
+import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import { decodeContainerRecord } from '../../core/state/container.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { containerIndexKeys, declarationIndexKeys, type Listed } from '../../core/state/list-index.js';
-import { projectKey, type IndexTarget } from './keys.js';
+import { projectKey } from './keys.js';
 
 export { INDEX_CONSUMER };
+
+/** How long the first change of a batch waits for more. */
+export const INDEX_LINGER_MS = 100;
 
 /** KV keys allow [-/_=.a-zA-Z0-9]. */
 const KEY = /^[-_=.a-zA-Z0-9]{1,128}$/;
@@ -52,6 +56,12 @@ export interface ListIndexHandle {
   stop(): Promise<void>;
 }
 
+/** A change delivered from a bucket's stream: the key and its value at that revision. */
+interface Change {
+  id: string;
+  change: CasEntry;
+}
+
 interface Source {
   what: Listed;
   bucket: string;
@@ -64,7 +74,7 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
   const metrics = deps.consumerMetrics ?? consumerMetrics(new Registry());
   const requests = new PipelinedRequests(deps.nc, deps.ackWaitMs / 3);
   const declarations = new CasBucket(requests, names.declarations);
-  const index: IndexTarget = { cas: new CasBucket(requests, names.listIndex), kv: deps.buckets.listIndex };
+  const index = new CasBucket(requests, names.listIndex);
 
   /** Parties of the declarations linked to a container (they count for a container on no manifest). */
   const partiesOf = async (numbers: readonly string[]): Promise<string[]> => {
@@ -100,21 +110,27 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
       const prefix = `$KV.${src.bucket}.`;
       const sourceBucket = new CasBucket(requests, src.bucket);
 
-      /** The keys of a batch, each projected once; a key that fails fails the messages that named it. */
-      const apply = async (batch: readonly Item<string | undefined>[]): Promise<BatchOutcome> => {
-        const byKey = new Map<string, JsMsg[]>();
-        for (const { msg, value: id } of batch) {
+      /**
+       * The keys of a batch, each projected once from its latest change in the batch; a key that fails fails
+       * the messages that named it.
+       */
+      const apply = async (batch: readonly Item<Change | undefined>[]): Promise<BatchOutcome> => {
+        const byKey = new Map<string, { change: CasEntry; msgs: JsMsg[] }>();
+        for (const { msg, value } of batch) {
           // A key no index entry can name: acked, nothing to project.
-          if (id === undefined) continue;
-          const list = byKey.get(id);
-          if (list) list.push(msg);
-          else byKey.set(id, [msg]);
+          if (value === undefined) continue;
+          const held = byKey.get(value.id);
+          if (!held) byKey.set(value.id, { change: value.change, msgs: [msg] });
+          else {
+            held.msgs.push(msg);
+            if (value.change.revision > held.change.revision) held.change = value.change;
+          }
         }
         const failed = new Map<JsMsg, unknown>();
         await Promise.all(
-          [...byKey].map(async ([id, msgs]) => {
+          [...byKey].map(async ([id, { change, msgs }]) => {
             try {
-              await projectKey(src.what, id, sourceBucket, index, src.keysOf);
+              await projectKey(src.what, id, change, sourceBucket, index, src.keysOf);
             } catch (err) {
               log.warn({ err, key: id, stream: spec.stream }, 'list index update failed');
               for (const m of msgs) failed.set(m, err);
@@ -124,18 +140,24 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
         return { failed };
       };
 
-      return startConsumer<string | undefined>({
+      return startConsumer<Change | undefined>({
         js: deps.js,
         spec,
         log,
         metrics,
         decode: (msg) => {
           const id = msg.subject.slice(prefix.length);
-          return KEY.test(id) ? id : undefined;
+          if (!KEY.test(id)) return undefined;
+          const op = msg.headers?.get('KV-Operation');
+          const operation = op === 'DEL' || op === 'PURGE' ? op : 'PUT';
+          return { id, change: { value: msg.data, revision: msg.seq, operation } };
         },
         handle: apply,
         maxMessages: INDEX_MAX_BATCH,
         maxHeld: 2 * INDEX_MAX_BATCH,
+        // Lists may trail their sources by a fraction of a second; waiting that long for a batch to fill lets
+        // the reads and writes of many changes leave in one socket write instead of one each.
+        lingerMs: INDEX_LINGER_MS,
       });
     }),
   );
