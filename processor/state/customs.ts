@@ -1,6 +1,5 @@
 // Customs standing and release of a container, from the declarations that list it. The state consumer checks
-// release at gate-out; the customs decider calls linkDeclaration when it decides on a declaration listing it.
-import type { KV } from '@nats-io/kv';
+// release at gate-out; the customs projector calls linkDeclaration for each container a decided declaration lists.
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import {
   decodeContainerRecord,
@@ -11,13 +10,18 @@ import {
 import { ClearanceStatus } from '../../proto/gen/portstream/v1/customs.js';
 import type { ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 import { aggregateCustoms, applyRelease } from '../../core/state/release.js';
-import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
+import { readModifyWrite, type CasStore } from '../../core/nats/cas.js';
+
+/** Reads a key's last entry: the KV client or a pipelined CasBucket. */
+export interface EntryReader {
+  get(key: string): Promise<{ operation: string; value: Uint8Array } | null>;
+}
 
 export const containerCodec = { decode: decodeContainerRecord, encode: encodeContainerRecord };
 
 /** Current clearance status of each declaration (its last decision; PENDING before one; undefined: absent). */
 export async function readDeclarationStatuses(
-  declarations: KV,
+  declarations: EntryReader,
   numbers: readonly string[],
 ): Promise<Map<string, ClearanceStatus | undefined>> {
   const out = new Map<string, ClearanceStatus | undefined>();
@@ -43,17 +47,17 @@ export async function readDeclarationStatuses(
  * Creates the container entry when the declaration comes before any event. Resolves with the status written.
  */
 export async function linkDeclaration(
-  containersKv: KV,
+  containers: CasStore,
   containerNumber: string,
   declarationNumber: string,
   status: ClearanceStatus,
-  declarations?: KV,
+  declarations?: EntryReader,
   billNumbers: readonly string[] = [],
 ): Promise<ContainerStatus> {
   const named = new Set(billNumbers);
   const cancelled = status === ClearanceStatus.CANCELLED;
   const written = await readModifyWrite(
-    kvStore(containersKv),
+    containers,
     containerNumber,
     containerCodec,
     async (prev): Promise<ContainerRecord> => {

@@ -68,6 +68,5 @@ export async function startProjector(nc: NatsConnection, buckets: Buckets): Prom
     jsm: await jetstreamManager(nc),
     buckets,
     logger: silentLogger(),
-    concurrency: 16,
   });
 }

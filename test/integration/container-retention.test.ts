@@ -169,9 +169,9 @@ describe('container retention', () => {
       'DCLINSPECT01',
       declarationState('DCLINSPECT01', ClearanceStatus.PHYSICAL_INSPECTION),
     );
-    await linkDeclaration(buckets.containers, cleared, 'DCLCLEARED01', ClearanceStatus.CLEARED);
+    await linkDeclaration(kvStore(buckets.containers), cleared, 'DCLCLEARED01', ClearanceStatus.CLEARED);
     await linkDeclaration(
-      buckets.containers,
+      kvStore(buckets.containers),
       declared,
       'DCLINSPECT01',
       ClearanceStatus.PHYSICAL_INSPECTION,

@@ -13,7 +13,8 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../core/grpc/server.js';
-import { ensureStreams, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { ensureStreams, STREAM_CUSTOMS, STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
+import { CUSTOMS_CONSUMER } from '../../core/consumer/index.js';
 import type { ProjectorHandle } from '../../processor/customs/projector.js';
 import { DEFAULT_RULES } from '../../core/customs/rules/store.js';
 import {
@@ -330,6 +331,14 @@ describe('customs service', () => {
 
   it('follows every decision from a position and misses nothing across a reconnect', async () => {
     const last = async (): Promise<number> => (await jsm.streams.info(STREAM_DECISIONS)).state.last_seq;
+    // The feed trails the ledger: what the tests before decided is on it before a watch of new ones starts.
+    await waitFor(
+      async () => {
+        const c = await jsm.consumers.info(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
+        return c.num_pending === 0 && c.num_ack_pending === 0;
+      },
+      { what: 'every decision so far on the feed' },
+    );
     // Only new decisions: the first one seen is the next one made.
     const fresh = watch(customs, {});
     const redOnly = watch(admin, { fromStart: true, channels: [Channel.RED] });
@@ -352,7 +361,9 @@ describe('customs service', () => {
       [sample('red'), sample('yellow'), sample('green')].map((d) => submit(customs, d)),
     );
     const resumed = watch(customs, { afterPosition: seen });
-    const end = await last();
+    // The feed is a projection of the ledger, a moment behind the answers.
+    const end = seen + made.length;
+    await waitFor(async () => (await last()) === end, { what: 'the three decisions on the feed' });
     await waitFor(() => resumed.decisions.at(-1)?.position === end);
     const positions = [...all.decisions, ...resumed.decisions].map((d) => d.position);
     expect(positions).toEqual(Array.from({ length: end }, (_, i) => i + 1));

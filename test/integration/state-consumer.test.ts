@@ -7,6 +7,7 @@ import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
+import { kvStore } from '../../core/nats/cas.js';
 import { ensureStreams, STREAM_DEADLETTERS, STREAM_EVENTS, subjects } from '../../core/nats/topology.js';
 import {
   CONTAINER_MAX_SEALS,
@@ -217,7 +218,7 @@ describe('container and vessel-visit state consumer', () => {
       });
       await buckets.declarations.put(no, bytes);
       // What the customs decider will call when it decides.
-      return linkDeclaration(buckets.containers, c, no, status, buckets.declarations);
+      return linkDeclaration(kvStore(buckets.containers), c, no, status, buckets.declarations);
     };
     // The declaration comes before the container is discharged.
     const linked = await putDeclaration('200000000001', cleared, ClearanceStatus.CLEARED);
@@ -281,7 +282,7 @@ describe('container and vessel-visit state consumer', () => {
       });
     const link = async (no: string, status: ClearanceStatus) => {
       await buckets.declarations.put(no, state(no, status));
-      return linkDeclaration(buckets.containers, n, no, status, buckets.declarations);
+      return linkDeclaration(kvStore(buckets.containers), n, no, status, buckets.declarations);
     };
     await link('250000000001', ClearanceStatus.CLEARED);
     expect(await link('250000000002', ClearanceStatus.PHYSICAL_INSPECTION)).toMatchObject({
