@@ -1,34 +1,42 @@
 // Clearance with nothing behind: a gateway and a customs projector, each its own process, declarations at a
 // fixed rate (open model) over gRPC; latency of each answer, and CPU per declaration of the gateway, the
 // projector and nats-server from the first submission until the projection has all of it. Separates the
-// decision path's own cost from the event load's in the full bench.
-//   npx tsx bench/clearance-processes.ts [rate=500] [seconds=10]
+// decision path's own cost from the event load's in the full bench. With `all`, also a state processor (whose
+// list index projection follows the declarations and the containers they link) and a ClickHouse sink (embedded,
+// in the run's folder), as in the full bench's `clearance.alone`, until each of them has all of it too.
+//   npx tsx bench/clearance-processes.ts [rate=500] [seconds=10] [all]
+// With BENCH_PROFILE_DIR set, each service writes a V8 CPU profile there when it stops (node --cpu-prof).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { CUSTOMS_CONSUMER } from '../core/consumer/index.js';
+import { CUSTOMS_CONSUMER, INDEX_CONSUMER, SINK_CONSUMER } from '../core/consumer/index.js';
 import { loadConfig } from '../core/config.js';
 import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
-import { STREAM_CUSTOMS } from '../core/nats/topology.js';
+import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../core/nats/buckets.js';
+import { STREAM_CUSTOMS, STREAM_DECISIONS } from '../core/nats/topology.js';
 import { createNatsTopology } from '../cli/topology.js';
 import { clearanceLoad, declarations } from './harness/clearance.js';
 import { cpuSeconds } from './harness/cpu.js';
+import { waitCaughtUp, type LagProbe } from './harness/lag.js';
 
 const rate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 10);
+const all = process.argv[4] === 'all';
 const TOKEN = 'bench-customs-token-0123456789abcdef';
 
 /** A portstream service as a process; resolves with it and the log line that says it is ready. */
 function start(
-  command: 'ingest' | 'processor',
+  command: 'ingest' | 'processor' | 'sink',
   env: Record<string, string>,
   ready: string,
 ): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/portstream.ts', command], {
+  const profile = process.env.BENCH_PROFILE_DIR;
+  const args = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const child = spawn(process.execPath, [...args, '--import', 'tsx', 'cli/portstream.ts', command], {
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -65,7 +73,31 @@ async function main(): Promise<void> {
       'processor started',
     );
     children.push(projector.child);
-    const pids = { gateway: gateway.child.pid, projector: projector.child.pid, 'nats-server': nats.pid };
+    const pids: Record<string, number | undefined> = {
+      gateway: gateway.child.pid,
+      projector: projector.child.pid,
+      'nats-server': nats.pid,
+    };
+    const probes: LagProbe[] = [{ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER }];
+    if (all) {
+      const state = await start('processor', { ...common, PROCESSOR_ROLES: 'state' }, 'processor started');
+      children.push(state.child);
+      const sink = await start(
+        'sink',
+        { ...common, PORTSTREAM_DATA_DIR: path.join(dir, 'sink') },
+        'clickhouse sink started',
+      );
+      children.push(sink.child);
+      pids.state = state.child.pid;
+      pids.sink = sink.child.pid;
+      probes.push(
+        ...[BUCKET_CONTAINERS, BUCKET_DECLARATIONS].map((b) => ({
+          stream: `KV_${b}`,
+          consumer: INDEX_CONSUMER,
+        })),
+        ...[STREAM_CUSTOMS, STREAM_DECISIONS].map((stream) => ({ stream, consumer: SINK_CONSUMER })),
+      );
+    }
     const cpu = async (): Promise<Record<string, number>> =>
       Object.fromEntries(
         await Promise.all(
@@ -83,11 +115,8 @@ async function main(): Promise<void> {
     });
     const jsm = await jetstreamManager(nc);
     const drained = async (): Promise<void> => {
-      for (;;) {
-        const c = await jsm.consumers.info(STREAM_CUSTOMS, CUSTOMS_CONSUMER);
-        if (c.num_pending === 0 && c.num_ack_pending === 0) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const { lagLeft } = await waitCaughtUp(jsm, probes, 120_000);
+      if (lagLeft > 0) throw new Error(`still ${lagLeft} behind after 120 s`);
     };
     await drained();
     const before = await cpu();
@@ -119,7 +148,24 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    for (const c of children) c.kill('SIGTERM');
+    // Every service stopped before nats-server is, so none waits on a server that is gone.
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) {
+              resolve();
+              return;
+            }
+            const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
+            c.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     await nc.close();
     await nats.stop();
     await rm(dir, { recursive: true, force: true });
