@@ -64,6 +64,14 @@ describe('list index projection', () => {
     return out.sort();
   };
 
+  /** What a projection of ps_containers works with. */
+  const containerProjection = () => ({
+    source: new CasBucket(requests, buckets.names.containers),
+    index: new CasBucket(requests, buckets.names.listIndex),
+    keysOf: (v: Uint8Array): Promise<string[]> =>
+      Promise.resolve(containerIndexKeys(decodeContainerRecord(v), [])),
+  });
+
   beforeAll(async () => {
     fx = await startNats();
     nc = fx.nc;
@@ -77,10 +85,7 @@ describe('list index projection', () => {
 
   it('racing projectors leave exactly the latest value’s keys, whichever change each was given', async () => {
     const n = containerNumber('RCE', 1);
-    const source = new CasBucket(requests, buckets.names.containers);
-    const index = new CasBucket(requests, buckets.names.listIndex);
-    const keysOf = (v: Uint8Array): Promise<string[]> =>
-      Promise.resolve(containerIndexKeys(decodeContainerRecord(v), []));
+    const { source, index, keysOf } = containerProjection();
     const sets = [
       ['0100109106'],
       ['0100109106', '0300588569'],
@@ -129,10 +134,7 @@ describe('list index projection', () => {
 
   it('a change that keeps the keys writes nothing to the index', async () => {
     const n = containerNumber('RCE', 3);
-    const source = new CasBucket(requests, buckets.names.containers);
-    const index = new CasBucket(requests, buckets.names.listIndex);
-    const keysOf = (v: Uint8Array): Promise<string[]> =>
-      Promise.resolve(containerIndexKeys(decodeContainerRecord(v), []));
+    const { source, index, keysOf } = containerProjection();
     const project = async (parties: string[]): Promise<void> => {
       const value = encodeContainerRecord(withParties(n, parties));
       const revision = await buckets.containers.put(n, value);
