@@ -1,12 +1,16 @@
 // The whole system in one process for the parties suites: a real nats-server, embedded ClickHouse, the gateway
 // (events, customs, manifests), the processor (state and decider), the sink and the tracking API, with a client
 // per party. Every call goes through the public gRPC or HTTP API, as the party itself would make it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import type { Facility, VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import { Registry } from 'prom-client';
 import { startApi, type ApiHandle } from '../../api/main.js';
 import { loadConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/logger.js';
+import { TEST_RULES } from '../helpers/declarations.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
 import { startProcessor, type ProcessorHandle } from '../../processor/main.js';
@@ -99,7 +103,15 @@ export async function startPartiesFixture(): Promise<PartiesFixture> {
   const natsFx: NatsFixture = await startNats();
   const chFx: ChFixture = await startClickHouse();
   const { nc } = natsFx;
-  const config = loadConfig({ INGEST_PORT: '0', PROCESSOR_ACK_WAIT_MS: '2000' });
+  // No random inspection: a sample declaration's channel is then fixed whatever secret the gateway draws.
+  const rulesDir = await mkdtemp(path.join(tmpdir(), 'portstream-parties-rules-'));
+  const rulesFile = path.join(rulesDir, 'rules.json');
+  await writeFile(rulesFile, JSON.stringify(TEST_RULES));
+  const config = loadConfig({
+    INGEST_PORT: '0',
+    PROCESSOR_ACK_WAIT_MS: '2000',
+    CUSTOMS_RULES_FILE: rulesFile,
+  });
   const ingest: IngestHandle = await startIngest({
     config,
     log: silentLogger(),
@@ -220,6 +232,7 @@ export async function startPartiesFixture(): Promise<PartiesFixture> {
       await sink.stop();
       await chFx.cleanup();
       await natsFx.cleanup();
+      await rm(rulesDir, { recursive: true, force: true });
     },
   };
 }
