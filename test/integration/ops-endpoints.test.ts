@@ -128,8 +128,15 @@ describe('ops endpoints of each runnable', () => {
         (sample(await metrics('processor'), 'portstream_processor_events_applied_total') ?? 0) >= 20,
       { timeoutMs: 30_000, what: 'events applied in the processor metrics' },
     );
-    const processor = await metrics('processor');
     const label = Channel[channel].toLowerCase();
+    // The decision feed trails the answer (the projector takes the ledger in batches).
+    await waitFor(
+      async () =>
+        sample(await metrics('processor'), 'portstream_processor_decisions_total', `{channel="${label}"}`) !==
+        undefined,
+      { timeoutMs: 30_000, what: 'the decision in the processor metrics' },
+    );
+    const processor = await metrics('processor');
     expect(sample(processor, 'portstream_processor_decisions_total', `{channel="${label}"}`)).toBe(1);
     // The projection's handling time is observed once its entry is done (after the decision is on the feed).
     await waitFor(
