@@ -160,7 +160,8 @@ describe('list index projection', () => {
       nc,
       buckets,
       logger: silentLogger(),
-      ackWaitMs: 2000,
+      // Its requests time out after a third of this: generous, for a loaded machine.
+      ackWaitMs: 10_000,
     });
     try {
       await waitFor(
