@@ -226,21 +226,28 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
     // Container state: every equipment event applied to its container (each keeps its newest 64 ids).
     const kvm = new Kvm(jetstream(conn));
     const containers = await read('the containers bucket', () => kvm.open(BUCKET_CONTAINERS));
-    const missing = await read('container state', async () => {
-      const out: string[] = [];
-      for (const [n, ids] of idsByContainer) {
-        const entry = await containers.get(n);
-        if (entry?.operation !== 'PUT') {
-          out.push(`${n}: no state`);
-          continue;
+    // Polled until complete: a read may be answered by the replica of the node that was killed, while it is
+    // still catching up with the others (KV reads are direct gets, which any replica answers).
+    let missing: string[] = [];
+    await waitFor(
+      async () => {
+        const out: string[] = [];
+        for (const [n, ids] of idsByContainer) {
+          const entry = await containers.get(n);
+          if (entry?.operation !== 'PUT') {
+            out.push(`${n}: no state`);
+            continue;
+          }
+          const recent = new Set(
+            decodeContainerRecord(entry.value).bookkeeping.recentEventIds.map(clientEventId),
+          );
+          for (const id of ids.slice(-64)) if (!recent.has(id)) out.push(`${n}:${id}`);
         }
-        const recent = new Set(
-          decodeContainerRecord(entry.value).bookkeeping.recentEventIds.map(clientEventId),
-        );
-        for (const id of ids.slice(-64)) if (!recent.has(id)) out.push(`${n}:${id}`);
-      }
-      return out;
-    });
+        missing = out;
+        return out.length === 0;
+      },
+      { timeoutMs: 20_000, intervalMs: 500, what: 'every event in container state' },
+    ).catch(() => undefined);
     expect(missing).toEqual([]);
 
     // Decisions: one per command (the submission, and the inspection result when one was recorded), never two
