@@ -2,7 +2,9 @@
 // writes batches of B event rows through the sink's writer and reports, per batch, the time and process CPU of
 // the key lookup alone and of the whole write (the lookup again, then the INSERT, which also feeds the
 // projections and materialized views). The cost per batch should stay flat as the table grows.
-//   npx tsx bench/sink-growth.ts [batches=40] [batchRows=50000] [variant=default|no-projections]
+// Variants take parts of the schema away to price them: no-projections drops the events table's two
+// projections, keys-only its four rollup views (the key view stays), bare both.
+//   npx tsx bench/sink-growth.ts [batches=40] [batchRows=50000] [variant=default|no-projections|keys-only|bare]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,9 +37,15 @@ const ch = createClickHouse(
   silentLogger(),
 );
 await runMigrations(ch, silentLogger());
-if (variant === 'no-projections') {
+if (variant === 'no-projections' || variant === 'bare') {
   await ch.command('ALTER TABLE bench.events DROP PROJECTION by_visit');
   await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
+}
+if (variant === 'bare' || variant === 'keys-only') {
+  await ch.command('DROP VIEW bench.events_per_minute_mv');
+  await ch.command('DROP VIEW bench.vessel_moves_daily_mv');
+  await ch.command('DROP VIEW bench.yard_stays_mv');
+  await ch.command('DROP VIEW bench.events_received_per_minute_mv');
 }
 const runId = `g${Date.now().toString(36)}`;
 const load = benchLoad(runId, 0);

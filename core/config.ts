@@ -52,6 +52,10 @@ export const SETTINGS = {
     schema: positiveInt.default(24 * 7),
     doc: 'How long a container that left the port (gate-out, pick-up or loading) stays in the ps_containers bucket: past it the processor (state role) removes the record unless a shipment or a declaration still open needs it. GetContainerStatus then answers NOT_FOUND; its history stays in ClickHouse.',
   },
+  PROCESSOR_STATE_CACHE_KEYS: {
+    schema: positiveInt.default(20_000),
+    doc: 'Container and vessel-visit entries the state processor remembers (the last it read or wrote), so a key it alone writes is written without reading it first; a remembered entry another writer moved on costs one refused write and a read. Records are a few hundred bytes to a few KB.',
+  },
   PROCESSOR_ROLES: {
     schema: z
       .string()
@@ -211,8 +215,8 @@ export const SETTINGS = {
     doc: 'ClickHouse server request timeout; a timed-out insert is retried with the same deduplication token.',
   },
   SINK_BATCH_MAX_ROWS: {
-    schema: positiveInt.max(1_000_000).default(10_000),
-    doc: 'Rows at which the ClickHouse sink closes a batch and inserts it (one INSERT per table); 10,000 costs the same CPU per row as 50,000 and holds a third of the memory (bench/sink-growth.ts).',
+    schema: positiveInt.max(1_000_000).default(50_000),
+    doc: 'Rows at which the ClickHouse sink closes a batch and inserts it (one INSERT per table). Each INSERT creates parts (files) in the table, its projections and its views, and merges create more: 50,000 rows cost about a third less CPU per row than 10,000 for about 100 MB more memory (bench/sink-growth.ts).',
   },
   SINK_FLUSH_INTERVAL_MS: {
     schema: positiveInt.default(1000),

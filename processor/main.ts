@@ -87,6 +87,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
         ackWaitMs,
         metrics,
         consumerMetrics: runtimeMetrics,
+        cacheKeys: deps.config.PROCESSOR_STATE_CACHE_KEYS,
       }),
     );
     consumers.push({ stream: STREAM_EVENTS, consumer: STATE_CONSUMER });

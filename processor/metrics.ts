@@ -11,11 +11,22 @@ export interface ProcessorMetrics {
   decisions: Counter<'channel'>;
   /** Containers removed from ps_containers after they left the port (processor/state/retention.ts). */
   containersRetired: Counter;
+  /**
+   * Where the state consumer's compare-and-sets started: `memory` (the entry it remembered, or a new
+   * container presumed absent) or `store` (a read); and `refused`, writes from a stale memory.
+   */
+  stateCache: Counter<'result'>;
 }
 
 export function createProcessorMetrics(registry: Registry): ProcessorMetrics {
   const registers = [registry];
   return {
+    stateCache: new Counter({
+      name: 'portstream_processor_state_cache_total',
+      help: 'State compare-and-sets by where they started: memory (no read), store (a read), refused (memory was stale)',
+      labelNames: ['result'],
+      registers,
+    }),
     eventsApplied: new Counter({
       name: 'portstream_processor_events_applied_total',
       help: 'Events applied to container and vessel-visit state (acked event groups)',

@@ -7,6 +7,9 @@
 // them in a few large socket writes instead of one per key; a container touched by several messages of the
 // batch is written once. Batches run one after another, so two batches never race on a key in this process;
 // other processes (another instance, the decider linking declarations) are handled by the compare-and-set.
+// Each key's compare-and-set starts from the entry this process last read or wrote for it when it remembers
+// one (core/nats/cas-cache.ts), and a container whose first event in the batch brings it into the terminal is
+// presumed new: either way only the write is sent, and a stale guess costs one refused write and a read.
 // A message is acked once every key it touched is stored; a key that fails fails the messages that touched it
 // (the writes are idempotent: event ids and sets). Pulling, renewing, retries and dead letters (an undecodable
 // group, or one that failed on its last delivery) are the consumer runtime's (core/consumer/runtime.ts).
@@ -29,11 +32,13 @@ import type { Buckets } from '../../core/nats/buckets.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
+import { RememberingCasStore, type CasCacheStats } from '../../core/nats/cas-cache.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { readModifyWrite, type CasStore } from '../../core/nats/cas.js';
 import { decodeRetiredContainer, type RetiredContainer } from '../../core/state/container.js';
 import {
   applyContainerEvents,
+  entersFirst,
   equipmentOf,
   eventsAfterRetirement,
   hasGateOut,
@@ -57,6 +62,8 @@ export interface StateConsumerDeps {
   metrics?: ProcessorMetrics | undefined;
   /** The runtime's per-consumer metrics (a private registry's when absent). */
   consumerMetrics?: ConsumerMetrics;
+  /** Container and visit entries remembered per bucket (default DEFAULT_CACHE_KEYS). */
+  cacheKeys?: number;
 }
 
 export interface StateConsumerHandle {
@@ -64,6 +71,8 @@ export interface StateConsumerHandle {
 }
 
 const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Entries remembered per bucket when the caller does not say (the config's default). */
+const DEFAULT_CACHE_KEYS = 20_000;
 /**
  * Messages per batch: up to 64 x 500 events, a few thousand keys, whose reads and writes go out together.
  * max_ack_pending bounds what waits behind it.
@@ -132,13 +141,29 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
   const { declarations, names } = deps.buckets;
   // The hot path: every container and visit write of a batch goes out pipelined (see core/nats/pipelined.ts).
   const requests = new PipelinedRequests(deps.nc, ackWaitMs / 3);
-  const containers = new CasBucket(requests, names.containers);
-  const vesselVisits = new CasBucket(requests, names.vesselVisits);
+  const cacheKeys = deps.cacheKeys ?? DEFAULT_CACHE_KEYS;
+  const containers = new RememberingCasStore(new CasBucket(requests, names.containers), cacheKeys);
+  const vesselVisits = new RememberingCasStore(new CasBucket(requests, names.vesselVisits), cacheKeys);
+  const counted: CasCacheStats = { hits: 0, reads: 0, failedWrites: 0 };
+  const countCache = (): void => {
+    const m = deps.metrics?.stateCache;
+    const now = { hits: 0, reads: 0, failedWrites: 0 };
+    for (const st of [containers.stats, vesselVisits.stats]) {
+      now.hits += st.hits;
+      now.reads += st.reads;
+      now.failedWrites += st.failedWrites;
+    }
+    m?.inc({ result: 'memory' }, now.hits - counted.hits);
+    m?.inc({ result: 'store' }, now.reads - counted.reads);
+    m?.inc({ result: 'refused' }, now.failedWrites - counted.failedWrites);
+    Object.assign(counted, now);
+  };
   const maxBatch = deps.maxBatchMessages ?? MAX_BATCH_MESSAGES;
 
   const writeContainer = (n: string, events: Event[], keyOf: EventKeyOf): Promise<unknown> => {
     // The entry read last: a retired container's delete marker says which events belong to the stay removed.
     let retired: RetiredContainer | undefined;
+    if (entersFirst(events)) containers.presumeAbsent(n);
     const store: CasStore = {
       get: async (key) => {
         const e = await containers.get(key);
@@ -196,6 +221,7 @@ export async function startStateConsumer(deps: StateConsumerDeps): Promise<State
     for (const [n, k] of work.containers) track(writeContainer(n, k.events, keyOf), k.msgs);
     for (const [id, k] of work.visits) track(writeVisit(id, k.events, keyOf), k.msgs);
     await Promise.all(writes);
+    countCache();
     for (const { msg, events } of decoded) {
       if (!failed.has(msg)) deps.metrics?.eventsApplied.inc(events.length);
     }

@@ -71,6 +71,26 @@ export function hasGateOut(events: readonly Event[]): boolean {
 
 const timeOf = (ev: Event, now: Date): Date => ev.eventTime ?? now;
 
+/** Moves that bring a container into the terminal. */
+const ENTERS: ReadonlySet<EquipmentEventType> = new Set([
+  EquipmentEventType.DISC,
+  EquipmentEventType.GTIN,
+  EquipmentEventType.DROP,
+]);
+
+/**
+ * Whether the earliest of the events brings the container into the terminal (discharge, gate-in, drop): then
+ * it is usually not held in state yet (new to the port, or retired after its last stay).
+ */
+export function entersFirst(events: readonly Event[]): boolean {
+  let first: Event | undefined;
+  for (const e of events) {
+    if (first === undefined || (e.eventTime?.getTime() ?? 0) < (first.eventTime?.getTime() ?? 0)) first = e;
+  }
+  const t = first === undefined ? undefined : equipmentOf(first)?.type;
+  return t !== undefined && ENTERS.has(t);
+}
+
 /** Events by event time, the message order kept among equal times. */
 export function byEventTime(events: readonly Event[], now: Date): Event[] {
   return events
@@ -184,12 +204,6 @@ export function mergeSeals(kept: readonly Seal[], added: readonly Seal[]): Seal[
   }
   return [...byNumber.values()].slice(-CONTAINER_MAX_SEALS);
 }
-
-const ENTERS: ReadonlySet<EquipmentEventType> = new Set([
-  EquipmentEventType.DISC,
-  EquipmentEventType.GTIN,
-  EquipmentEventType.DROP,
-]);
 
 function move(
   rec: ContainerRecord,

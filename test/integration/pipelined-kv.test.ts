@@ -1,6 +1,7 @@
 // The pipelined request path and compare-and-set over it, against a real nats-server: reads and writes agree
 // with the KV client (both ways), conflicts are told apart from other errors, and a request nobody answers
-// fails instead of hanging.
+// fails instead of hanging. The remembering store (compare-and-set from memory) never loses another writer's
+// update, whatever it remembers or presumes.
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -13,6 +14,7 @@ import {
   PipelinedRequests,
 } from '../../core/nats/pipelined.js';
 import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
+import { RememberingCasStore } from '../../core/nats/cas-cache.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -98,5 +100,54 @@ describe('pipelined KV access', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+
+  it('writes from memory without reading, and lands on the latest value when memory is stale', async () => {
+    const store = new RememberingCasStore(bucket, 100);
+    const append = (v: string) => (prev: string | undefined) => (prev === undefined ? v : `${prev},${v}`);
+    // A key it wrote is written again from memory: one read in all, for the first write.
+    await readModifyWrite(store, 'm1', text, append('a'));
+    await readModifyWrite(store, 'm1', text, append('b'));
+    expect(store.stats).toEqual({ hits: 1, reads: 1, failedWrites: 0 });
+    // Another writer moves the key on: the write from memory is refused, the retry reads, nothing is lost.
+    const other = await kv.get('m1');
+    await kv.update('m1', enc(`${dec(other?.value ?? enc(''))},other`), other?.revision ?? 0);
+    await readModifyWrite(store, 'm1', text, append('c'));
+    expect(dec((await kv.get('m1'))?.value ?? enc(''))).toBe('a,b,other,c');
+    expect(store.stats).toEqual({ hits: 2, reads: 2, failedWrites: 1 });
+    // Once written again it is remembered again.
+    await readModifyWrite(store, 'm1', text, append('d'));
+    expect(store.stats.hits).toBe(3);
+  });
+
+  it('presumes a key absent only until the store says otherwise', async () => {
+    const store = new RememberingCasStore(bucket, 100);
+    const append = (v: string) => (prev: string | undefined) => (prev === undefined ? v : `${prev},${v}`);
+    // Really absent: created with no read at all.
+    store.presumeAbsent('p-new');
+    await readModifyWrite(store, 'p-new', text, append('x'));
+    expect(store.stats).toEqual({ hits: 1, reads: 0, failedWrites: 0 });
+    expect(dec((await kv.get('p-new'))?.value ?? enc(''))).toBe('x');
+    // Present (written by someone else): the create is refused, the retry reads and appends.
+    await kv.put('p-old', enc('kept'));
+    store.presumeAbsent('p-old');
+    await readModifyWrite(store, 'p-old', text, append('y'));
+    expect(dec((await kv.get('p-old'))?.value ?? enc(''))).toBe('kept,y');
+    // Deleted: the retry sees the delete marker and writes over it.
+    await kv.put('p-del', enc('gone'));
+    await kv.delete('p-del');
+    store.presumeAbsent('p-del');
+    const seen: (string | undefined)[] = [];
+    await readModifyWrite(store, 'p-del', text, (prev) => {
+      seen.push(prev);
+      return 'again';
+    });
+    expect(seen).toEqual([undefined, undefined]);
+    expect(dec((await kv.get('p-del'))?.value ?? enc(''))).toBe('again');
+    expect(store.stats.failedWrites).toBe(2);
+    // A key it remembers is not presumed absent.
+    store.presumeAbsent('p-new');
+    await readModifyWrite(store, 'p-new', text, append('z'));
+    expect(dec((await kv.get('p-new'))?.value ?? enc(''))).toBe('x,z');
   });
 });

@@ -307,6 +307,18 @@ describe('container and vessel-visit state consumer', () => {
       });
       // The location the consumer wrote is kept by the customs writes.
       expect((await container(n))?.status.location).toBe(ContainerLocation.IN_YARD);
+      // The consumer remembers the record as it wrote it, which the links have moved on since: its next write
+      // from memory is refused, and it reads the linked record and applies the move there, losing neither.
+      const slot = { ...YARD, block: 'C3' };
+      await publish([eqEvent('k2', EquipmentEventType.RMVD, n, 10, { yardPosition: slot })]);
+      await waitFor(idle);
+      expect((await container(n))?.status).toMatchObject({
+        customsStatus: CustomsStatus.CLEARED,
+        declarationNumbers: ['250000000002'],
+        location: ContainerLocation.IN_YARD,
+        yardPosition: slot,
+        lastEventId: 'k2',
+      });
     } finally {
       await c.stop();
     }
