@@ -18,6 +18,7 @@ import {
   ensureEnterpriseBucket,
   ensureManifestBuckets,
 } from '../core/nats/buckets.js';
+import { KvMirror } from '../core/nats/kv-mirror.js';
 import { CasBucket, PipelinedRequests } from '../core/nats/pipelined.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import type { ServerTls } from '../core/tls/files.js';
@@ -55,6 +56,8 @@ export interface IngestHandle {
 
 /** Room left in a NATS message for headers (message id and the like). */
 const HEADER_ROOM = 4096;
+/** Longest PutEnterprise waits for this gateway's register mirror to hold the change before it answers. */
+const REGISTER_IN_FORCE_WAIT_MS = 2000;
 
 export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   const { config, log, nc } = deps;
@@ -130,18 +133,27 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     log: log.child({ component: 'manifests' }),
     limiter: customsLimiter,
   });
+  // The decider reads the register from memory, kept current by a watch (reads go to the bucket until it has
+  // caught up, or while it is down); a change made here is in force here when PutEnterprise returns.
+  const registerMirror = new KvMirror(register, BUCKET_ENTERPRISES, log.child({ component: 'enterprises' }));
+  registerMirror.start();
   const enterprises = createEnterpriseService({
     auth: deps.auth,
     register,
     log: log.child({ component: 'enterprises' }),
     limiter: customsLimiter,
+    inForce: async (revision) => {
+      if (!(await registerMirror.reached(revision, REGISTER_IN_FORCE_WAIT_MS))) {
+        log.warn({ revision }, 'register change not yet seen by this gateway');
+      }
+    },
   });
   const customsShutdown = new AbortController();
   // The decision's reads and its append over pipelined requests: several in one write, no per-request Error.
   const decider = new Decider({
     ledger: pipelinedLedger(requests),
     declarants: new CasBucket(requests, BUCKET_DECLARANTS),
-    enterprises: new CasBucket(requests, BUCKET_ENTERPRISES),
+    enterprises: registerMirror,
     rules: () => rules.current(),
     selection: (version) => secrets.keyFor(version),
   });
@@ -178,6 +190,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
       await grpc.shutdown(budget);
       await publisher.idle();
       requests.close();
+      registerMirror.stop();
       rules.close();
       secrets.close();
       log.info('ingest gateway stopped');

@@ -6,8 +6,16 @@
 // that lost the race to another (LedgerConflict) reads again and decides from the newer head, which may already
 // hold its command (the same command applied is answered, never applied twice). Container links, the declarants
 // seen, the decision feed and analytics are projections of the ledger, off the caller's path (processor/customs).
+//
+// A submission usually needs no read at all, so its one round trip is the append: the register is read from the
+// gateway's mirror of it (core/nats/kv-mirror.ts), the declarant from the declarants this gateway knows, and a
+// new number is presumed new (CommandPlan.presumeNew): its entry is appended expecting an empty ledger. A
+// number in use makes that append fail as any lost race does, and the next attempt reads the head and answers
+// from it (the same content by the same declarant) or refuses. The ledger records the register entries the
+// rules read, so a decision replays the same whichever gateway made it.
 import { randomBytes } from 'node:crypto';
 import {
+  EMPTY_HEAD,
   LedgerConflict,
   ledgerEntry,
   type LedgerHead,
@@ -58,6 +66,11 @@ export interface CommandPlan {
   binding?: NumberBinding;
   /** The declaration the command carries (submit, amend): the rules' other inputs are read with the head. */
   carried?: Declaration;
+  /**
+   * The command usually finds no ledger (a submission): the first attempt decides on an empty head without
+   * reading it, and appends expecting none; the store refuses the append if there is one.
+   */
+  presumeNew?: boolean;
 }
 
 /** Appends lost to other writers this many times in a row: give up with a retryable error. */
@@ -120,7 +133,11 @@ export class Decider {
    */
   async run(n: string, plan: CommandPlan): Promise<Decided> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const [head, facts] = await Promise.all([this.deps.ledger.head(n), this.factsOf(plan.carried)]);
+      const presumed = attempt === 0 && plan.presumeNew === true;
+      const [head, facts] = await Promise.all([
+        presumed ? EMPTY_HEAD : this.deps.ledger.head(n),
+        this.factsOf(plan.carried),
+      ]);
       const cmd = plan.command(head);
       const done = plan.applied(head, cmd);
       if (done !== undefined && head.state !== undefined) {

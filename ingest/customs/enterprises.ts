@@ -38,6 +38,11 @@ export interface EnterpriseServiceDeps {
   register: KV;
   log: Logger;
   limiter: RateLimiter;
+  /**
+   * Resolves once the decisions of this gateway use register revision `revision` (its register mirror holds
+   * it), so a change is in force here when the call that made it returns.
+   */
+  inForce?: (revision: number) => Promise<void>;
 }
 
 const MAINTAINERS = [Role.Customs, Role.Admin] as const;
@@ -194,6 +199,7 @@ export function createEnterpriseService(deps: EnterpriseServiceDeps): ServiceReg
           { taxCode: req.enterprise.taxCode, by: p.name, revision: record.revision, reason: req.reason },
           'enterprise register changed',
         );
+        await deps.inForce?.(record.revision);
         return { record };
       },
     ),

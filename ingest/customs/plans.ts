@@ -103,6 +103,8 @@ export function submitPlan(
   return {
     binding,
     carried: resolved,
+    // Numbers are new when first submitted; a retry or a number in use is found on the second attempt.
+    presumeNew: true,
     command: () => cmd,
     applied: (head) =>
       head.binding !== undefined && sameBinding(head.binding, binding) ? head.state?.decisions[0] : undefined,

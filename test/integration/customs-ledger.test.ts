@@ -6,7 +6,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headOf, replayLedger } from '../../core/customs/ledger.js';
+import { headOf, pipelinedLedger, replayLedger, type LedgerStore } from '../../core/customs/ledger.js';
+import { PipelinedRequests } from '../../core/nats/pipelined.js';
+import { Decider as DeciderClass } from '../../ingest/customs/decide.js';
 import { ruleSetSchema } from '../../core/customs/rules/schema.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
@@ -116,6 +118,45 @@ describe('customs ledger and its projection', () => {
   afterAll(async () => {
     await nc.close();
     await nats.cleanup();
+  });
+
+  it('decides a new number with one append and no read; a repeat or a number in use reads and answers from the record', async () => {
+    const requests = new PipelinedRequests(nc);
+    const base = pipelinedLedger(requests);
+    const calls = { heads: 0, appends: 0 };
+    const counted: LedgerStore = {
+      head: (n) => {
+        calls.heads += 1;
+        return base.head(n);
+      },
+      append: (entry, expected) => {
+        calls.appends += 1;
+        return base.append(entry, expected);
+      },
+    };
+    const d = new DeciderClass({
+      ledger: counted,
+      declarants: buckets.declarants,
+      enterprises: buckets.enterprises,
+      rules: () => rules,
+      selection: () => SECRET,
+    });
+    const n = numberOf(900);
+    const first = await submit(d, declaration(n));
+    expect(first.fresh).toBe(true);
+    expect(calls).toEqual({ heads: 0, appends: 1 });
+    // The same content by the same declarant: the presumed-new append is refused, the head answers it.
+    const again = await submit(d, declaration(n));
+    expect(again.fresh).toBe(false);
+    expect(again.decision).toEqual(first.decision);
+    expect(calls).toEqual({ heads: 1, appends: 2 });
+    // Other content on the number: refused, and the record is still the first submission alone.
+    await expect(submit(d, declaration(n, 'KP'))).rejects.toThrow(/already in use/);
+    expect(calls).toEqual({ heads: 2, appends: 3 });
+    const entries = await ledger(n);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.ledger?.decision).toEqual(first.decision);
+    requests.close();
   });
 
   it('records each command once with its decision, refuses what cannot apply without writing, and replays', async () => {
