@@ -58,6 +58,13 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const rss = new RssSampler(() => pids);
   rss.start();
+  // What the scenarios that finished measured: written with the reason when a later scenario fails, so a
+  // failed run still says what it saw before (the run fails all the same).
+  const partial: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    quick: opts.quick,
+  };
   // Stopped in `finally` too: a scenario that fails must not leave the services running.
   let sut: Awaited<ReturnType<typeof startSystem>> | undefined;
   let nc: Awaited<ReturnType<typeof connectNats>> | undefined;
@@ -77,6 +84,17 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     // What each scenario offered and what was answered: printed as it ends, in the JSON under `load.*`, and
     // the run stops at the first scenario whose load was not answered as valid load must be.
     const loads: Record<string, LoadSummary> = {};
+    partial.load = loads;
+    const baselines = {
+      jetstream_publish_msgs_per_s: Math.round(jsRate),
+      grpc_stream_msgs_per_s: Math.round(grpcRate),
+      grpc_stream_events_per_s: Math.round(grpcRate * BATCH),
+      nats_request_p50_ms: round(req.ms(50), 3),
+      nats_request_p99_ms: round(req.ms(99), 3),
+      event_bytes: eventBytes.length,
+      batch_events: BATCH,
+    };
+    partial.baselines = baselines;
     const account = (a: LoadAccount): void => {
       process.stderr.write(`${a.line()}\n`);
       loads[a.scenario] = a.summary();
@@ -171,6 +189,40 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       ? Math.min(opts.sustainRate ?? 20_000, 5000)
       : (opts.sustainRate ?? 20_000);
     const sustained = sustainRate > 0 ? await sustainedIngest(address, `${runId}fx`, sustainRate) : undefined;
+    const eventsPerS = load.acked / (load.elapsedMs / 1000);
+    // The ingest figures; ClickHouse's rows are counted once the sink has stopped (undefined before).
+    const ingestSection = (rows: { lost: number; duplicated: number } | undefined) => ({
+      stage: 'gRPC -> gateway -> JetStream -> processor (KV state) and sink (ClickHouse rows)',
+      duration_s: round(load.elapsedMs / 1000, 1),
+      events_per_s: Math.round(eventsPerS),
+      acked: load.acked,
+      rejected: load.rejected,
+      lag_at_end: lagAtEnd,
+      state_caught_up_s: stateMs === undefined ? null : round(stateMs / 1000, 1),
+      clickhouse_caught_up_s: sinkMs === undefined ? null : round(sinkMs / 1000, 1),
+      applied_events_per_s:
+        stateMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + stateMs) / 1000)),
+      clickhouse_events_per_s:
+        sinkMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + sinkMs) / 1000)),
+      // Rows still missing from ClickHouse only count as lost once the sink has caught up; before that
+      // they are behind (still in the stream for the sink), reported apart.
+      lost: stored.lost + (sinkMs === undefined || rows === undefined ? 0 : rows.lost),
+      duplicated: stored.duplicated + (rows?.duplicated ?? 0),
+      stream_lost: stored.lost,
+      stream_duplicated: stored.duplicated,
+      clickhouse_lost: sinkMs === undefined || rows === undefined ? null : rows.lost,
+      clickhouse_behind: rows === undefined ? null : sinkMs === undefined ? rows.lost : 0,
+      clickhouse_duplicated: rows === undefined ? null : rows.duplicated,
+      ratio_to_jetstream_publish: round(eventsPerS / jsRate),
+      ratio_to_grpc_stream_events: round(eventsPerS / (grpcRate * BATCH)),
+      ...(sustained === undefined ? {} : { sustained }),
+    });
+    // CPU microseconds per acked event, per process, over the ingest scenario including catch-up.
+    const ingestUsPerEvent = Object.fromEntries(
+      [...ingestCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, load.acked), 1)]),
+    );
+    partial.ingest = ingestSection(undefined);
+    partial.cpu = { ingest_us_per_event: ingestUsPerEvent };
 
     // Clearance: declarations at a fixed rate through the gateway and processor, with event load behind (the
     // processor applies it to container state and the sink writes it, as in production).
@@ -221,6 +273,23 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         : Promise.resolve(undefined),
     ]);
     bar.stop();
+    const clearanceFigures = {
+      stage: 'gRPC SubmitDeclaration -> gateway decision (one JetStream append) -> answer',
+      rate_per_s: CLEARANCE_RATE,
+      background_events_per_s: BACKGROUND_EVENTS,
+      background_events_acked: background?.acked ?? 0,
+      duration_s: clearanceMs / 1000,
+      submitted: clearance.submitted,
+      decided: clearance.decided,
+      pending: clearance.pending,
+      failed: clearance.failed,
+      p50_ms: round(clearance.latency.ms(50)),
+      p90_ms: round(clearance.latency.ms(90)),
+      p99_ms: round(clearance.latency.ms(99)),
+      max_ms: round(clearance.latency.maxMs),
+      p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
+    };
+    partial.clearance = clearanceFigures;
     account(clearance.account);
     if (background) account(background.account);
     const clearanceWallS = (performance.now() - clearanceStarted) / 1000;
@@ -280,72 +349,21 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     for (const a of status.accounts) account(a);
     rss.stop();
 
-    const eventsPerS = load.acked / (load.elapsedMs / 1000);
     const result = {
-      date: new Date().toISOString(),
-      machine: machine(),
+      date: partial.date,
+      machine: partial.machine,
       quick: opts.quick,
-      baselines: {
-        jetstream_publish_msgs_per_s: Math.round(jsRate),
-        grpc_stream_msgs_per_s: Math.round(grpcRate),
-        grpc_stream_events_per_s: Math.round(grpcRate * BATCH),
-        nats_request_p50_ms: round(req.ms(50), 3),
-        nats_request_p99_ms: round(req.ms(99), 3),
-        event_bytes: eventBytes.length,
-        batch_events: BATCH,
-        ...status.baselines,
-      },
-      ingest: {
-        stage: 'gRPC -> gateway -> JetStream -> processor (KV state) and sink (ClickHouse rows)',
-        duration_s: round(load.elapsedMs / 1000, 1),
-        events_per_s: Math.round(eventsPerS),
-        acked: load.acked,
-        rejected: load.rejected,
-        lag_at_end: lagAtEnd,
-        state_caught_up_s: stateMs === undefined ? null : round(stateMs / 1000, 1),
-        clickhouse_caught_up_s: sinkMs === undefined ? null : round(sinkMs / 1000, 1),
-        applied_events_per_s:
-          stateMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + stateMs) / 1000)),
-        clickhouse_events_per_s:
-          sinkMs === undefined ? null : Math.round(load.acked / ((load.elapsedMs + sinkMs) / 1000)),
-        // Rows still missing from ClickHouse only count as lost once the sink has caught up; before that
-        // they are behind (still in the stream for the sink), reported apart.
-        lost: stored.lost + (sinkMs === undefined ? 0 : rows.lost),
-        duplicated: stored.duplicated + rows.duplicated,
-        stream_lost: stored.lost,
-        stream_duplicated: stored.duplicated,
-        clickhouse_lost: sinkMs === undefined ? null : rows.lost,
-        clickhouse_behind: sinkMs === undefined ? rows.lost : 0,
-        clickhouse_duplicated: rows.duplicated,
-        ratio_to_jetstream_publish: round(eventsPerS / jsRate),
-        ratio_to_grpc_stream_events: round(eventsPerS / (grpcRate * BATCH)),
-        ...(sustained === undefined ? {} : { sustained }),
-      },
+      baselines: { ...baselines, ...status.baselines },
+      ingest: ingestSection(rows),
       clearance: {
-        stage: 'gRPC SubmitDeclaration -> gateway decision (one JetStream append) -> answer',
-        rate_per_s: CLEARANCE_RATE,
-        background_events_per_s: BACKGROUND_EVENTS,
-        background_events_acked: background?.acked ?? 0,
-        duration_s: clearanceMs / 1000,
-        submitted: clearance.submitted,
-        decided: clearance.decided,
-        pending: clearance.pending,
-        failed: clearance.failed,
-        p50_ms: round(clearance.latency.ms(50)),
-        p90_ms: round(clearance.latency.ms(90)),
-        p99_ms: round(clearance.latency.ms(99)),
-        max_ms: round(clearance.latency.maxMs),
-        p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
+        ...clearanceFigures,
         // After the load, until the projection, the state consumer and the sink had all of it.
         caught_up_s: clearanceCaught.lagLeft === 0 ? round(clearanceCatchUpS, 1) : null,
       },
       status: status.status,
       load: loads,
       cpu: {
-        // CPU microseconds per acked event, per process, over the ingest scenario including catch-up.
-        ingest_us_per_event: Object.fromEntries(
-          [...ingestCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, load.acked), 1)]),
-        ),
+        ingest_us_per_event: ingestUsPerEvent,
         // CPU milliseconds per decided declaration across the services and nats-server (not the load
         // generator), measured with declarations alone at the clearance rate, until all was projected and written.
         clearance_ms_per_declaration: round((servicesCpuS(aloneCpuS) * 1000) / Math.max(1, alone.decided), 3),
@@ -370,6 +388,13 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     await mkdir(path.dirname(path.resolve(opts.jsonPath)), { recursive: true });
     await writeFile(opts.jsonPath, JSON.stringify(result, null, 2) + '\n');
     return result;
+  } catch (err) {
+    await mkdir(path.dirname(path.resolve(opts.jsonPath)), { recursive: true });
+    const memory = { per_process_mb: Object.fromEntries([...rss.peakMb].map(([k, v]) => [k, round(v, 1)])) };
+    const failed = { failed: err instanceof Error ? err.message : String(err), ...partial, memory };
+    await writeFile(opts.jsonPath, JSON.stringify(failed, null, 2) + '\n');
+    process.stderr.write(`what was measured before it failed: ${opts.jsonPath}\n`);
+    throw err;
   } finally {
     rss.stop();
     await sut?.stop();
