@@ -26,7 +26,7 @@ import { SelectionSecrets } from '../core/customs/rules/selection.js';
 import { RuleStore } from '../core/customs/rules/store.js';
 import { pipelinedLedger } from '../core/customs/ledger.js';
 import { Decider } from './customs/decide.js';
-import { createEnterpriseService, seedRegister } from './customs/enterprises.js';
+import { createEnterpriseService, inForceWith, seedRegister } from './customs/enterprises.js';
 import { createCustomsService } from './customs/service.js';
 import { createManifestService } from './manifest/service.js';
 import { ManifestStore } from './manifest/store.js';
@@ -56,8 +56,6 @@ export interface IngestHandle {
 
 /** Room left in a NATS message for headers (message id and the like). */
 const HEADER_ROOM = 4096;
-/** Longest PutEnterprise waits for this gateway's register mirror to hold the change before it answers. */
-const REGISTER_IN_FORCE_WAIT_MS = 2000;
 
 export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   const { config, log, nc } = deps;
@@ -142,11 +140,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     register,
     log: log.child({ component: 'enterprises' }),
     limiter: customsLimiter,
-    inForce: async (revision) => {
-      if (!(await registerMirror.reached(revision, REGISTER_IN_FORCE_WAIT_MS))) {
-        log.warn({ revision }, 'register change not yet seen by this gateway');
-      }
-    },
+    inForce: inForceWith(registerMirror, log.child({ component: 'enterprises' })),
   });
   const customsShutdown = new AbortController();
   // The decision's reads and its append over pipelined requests: several in one write, no per-request Error.

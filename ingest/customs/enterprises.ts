@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { KV } from '@nats-io/kv';
+import type { KvMirror } from '../../core/nats/kv-mirror.js';
 import { Role } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import { ErrorCode, invalidArgument, PortstreamError, unavailable } from '../../core/errors.js';
@@ -46,6 +47,24 @@ export interface EnterpriseServiceDeps {
 }
 
 const MAINTAINERS = [Role.Customs, Role.Admin] as const;
+/** Longest PutEnterprise waits for the gateway's register copy to hold the change before it answers. */
+const IN_FORCE_WAIT_MS = 2000;
+
+/**
+ * EnterpriseServiceDeps.inForce for a gateway whose decider reads the register from `copy`: waits (up to 2 s)
+ * until the copy holds the revision written, and logs when it had to stop waiting.
+ */
+export function inForceWith(
+  copy: Pick<KvMirror, 'reached'>,
+  log: Logger,
+  waitMs = IN_FORCE_WAIT_MS,
+): (revision: number) => Promise<void> {
+  return async (revision) => {
+    if (!(await copy.reached(revision, waitMs))) {
+      log.warn({ revision }, 'register change not yet seen by this gateway');
+    }
+  };
+}
 /** Most entries ListEnterprises answers (the register is customs' list of notable enterprises, not every firm). */
 const MAX_LIST = 10_000;
 const HS_PREFIX = /^\d{2,10}$/;

@@ -4,6 +4,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pipelinedLedger } from '../../core/customs/ledger.js';
 import { PipelinedRequests } from '../../core/nats/pipelined.js';
+import { KvMirror } from '../../core/nats/kv-mirror.js';
+import type { EntryReader } from '../../core/state/enterprise.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
 import type { ServiceRegistration } from '../../core/grpc/server.js';
 import { silentLogger } from '../../core/logger.js';
@@ -20,6 +22,8 @@ import { TEST_RULES } from './declarations.js';
 
 export interface CustomsOptions {
   auth?: TokenAuthenticator;
+  /** Where the decider reads the register: a copy in memory as the gateway has (registerCopy), or the bucket. */
+  register?: EntryReader;
   rules?: () => RuleSet;
   selection?: (version: string | undefined) => SelectionKey;
   maxWaitMs?: number;
@@ -31,7 +35,7 @@ export function decider(nc: NatsConnection, buckets: Buckets, o: CustomsOptions 
   return new Decider({
     ledger: pipelinedLedger(new PipelinedRequests(nc)),
     declarants: buckets.declarants,
-    enterprises: buckets.enterprises,
+    enterprises: o.register ?? buckets.enterprises,
     rules: o.rules ?? (() => TEST_RULES),
     selection: o.selection,
   });
@@ -59,6 +63,14 @@ export async function customsService(
       visits: buckets.vesselVisits,
     }),
   });
+}
+
+/** The gateway's copy of the register in memory (core/nats/kv-mirror.ts), started and caught up. */
+export async function registerCopy(buckets: Buckets): Promise<KvMirror> {
+  const copy = new KvMirror(buckets.enterprises, 'ps_enterprises', silentLogger());
+  copy.start();
+  await copy.caughtUp(10_000);
+  return copy;
 }
 
 export async function startProjector(nc: NatsConnection, buckets: Buckets): Promise<ProjectorHandle> {

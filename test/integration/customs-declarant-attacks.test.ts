@@ -15,6 +15,7 @@ import { ensureStreams } from '../../core/nats/topology.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import {
   createEnterpriseService,
+  inForceWith,
   putEnterprise as putRecord,
   seedRegister,
 } from '../../ingest/customs/enterprises.js';
@@ -42,10 +43,12 @@ import {
   type SubmitDeclarationResponse,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { clientAs } from '../../test-kit/auth.js';
-import { customsService, startProjector } from '../helpers/customs.js';
+import { customsService, decider, registerCopy, startProjector } from '../helpers/customs.js';
+import { submitPlan } from '../../ingest/customs/plans.js';
+import type { KvMirror } from '../../core/nats/kv-mirror.js';
 import { FIRM_TAX, numberSequence, OTHER_TAX, sampleDeclaration } from '../helpers/declarations.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
-import { uniqueName } from '../../test-kit/poll.js';
+import { uniqueName, waitFor } from '../../test-kit/poll.js';
 
 const TOKENS = {
   firmA: 'attack-test-firm-a-token-0123456789',
@@ -94,6 +97,7 @@ describe('customs: a declarant cannot game the decision', () => {
   let jsm: JetStreamManager;
   let buckets: Buckets;
   let projector: ProjectorHandle | undefined;
+  let copy: KvMirror | undefined;
   let grpc: RunningGrpcServer;
   const clients: Record<keyof typeof TOKENS, CustomsServiceClient> = {} as never;
   const registers: Record<keyof typeof TOKENS, EnterpriseServiceClient> = {} as never;
@@ -166,12 +170,16 @@ describe('customs: a declarant cannot game the decision', () => {
     await ensureStreams(jsm, opts);
     buckets = await ensureBuckets(js, 1);
     projector = await startProjector(nc, buckets);
-    const service = await customsService(nc, buckets, { auth });
+    // As the gateway is wired: the decider reads the register from its copy in memory, and a change made
+    // through the EnterpriseService is in force in that copy when the call returns.
+    copy = await registerCopy(buckets);
+    const service = await customsService(nc, buckets, { auth, register: copy });
     const register = createEnterpriseService({
       auth,
       register: buckets.enterprises,
       log: silentLogger(),
       limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
+      inForce: inForceWith(copy, silentLogger()),
     });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
@@ -186,6 +194,7 @@ describe('customs: a declarant cannot game the decision', () => {
   afterAll(async () => {
     for (const c of [...Object.values(clients), ...Object.values(registers)]) c.close();
     await grpc.shutdown(2000);
+    copy?.stop();
     await projector?.stop();
     await nc.close();
     await nats.cleanup();
@@ -432,6 +441,40 @@ describe('customs: a declarant cannot game the decision', () => {
         ok: { decision: { channel: CHANNEL_OF[winner] } },
       });
       expect(await theirs).toEqual({ refused: status.ALREADY_EXISTS });
+    }
+  });
+
+  it('a register change made through one gateway reaches the decisions of another', async () => {
+    // Another gateway: its own decider reading its own copy of the register, as a second gateway process has.
+    const otherCopy = await registerCopy(buckets);
+    const other = decider(nc, buckets, { register: otherCopy });
+    const firmA = (priority: EnterprisePriority): Enterprise => ({
+      taxCode: FIRM_TAX,
+      name: 'Firm A Logistics',
+      priority,
+      watchListed: false,
+      watchReason: '',
+      licences: [],
+    });
+    const onOther = (d: Declaration) => other.run(d.declarationNumber, submitPlan(d, d, [], 'firm-a'));
+    try {
+      const before = await onOther(cheapPhones(nextNumber(), FIRM_TAX, EnterprisePriority.STANDARD));
+      expect(before.decision.channel).not.toBe(Channel.GREEN);
+      // Customs grants AEO through the first gateway; the other's copy receives it from its watch.
+      const { record } = await putEnterprise(
+        registers.customs,
+        firmA(EnterprisePriority.AEO),
+        'AEO certificate 2026/18 granted',
+      );
+      await waitFor(async () => (await readEnterprise(otherCopy, FIRM_TAX))?.revision === record?.revision, {
+        what: "the other gateway's copy of the register",
+      });
+      const after = await onOther(cheapPhones(nextNumber(), FIRM_TAX, EnterprisePriority.STANDARD));
+      expect(after.decision.channel).toBe(Channel.GREEN);
+      expect(after.decision.rules.map((h) => h.code)).toContain('PRIORITY_ENTERPRISE');
+    } finally {
+      otherCopy.stop();
+      await putEnterprise(registers.customs, firmA(EnterprisePriority.STANDARD), 'test over');
     }
   });
 });
