@@ -66,13 +66,10 @@ await runMigrations(ch, silentLogger());
 if (variant === 'bare') {
   await ch.command('ALTER TABLE bench.events DROP PROJECTION by_visit');
   await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
-  for (const v of [
-    'events_per_minute_mv',
-    'vessel_moves_daily_mv',
-    'yard_stays_mv',
-    'events_received_per_minute_mv',
-  ])
-    await ch.command(`DROP VIEW bench.${v}`);
+  await ch.command('DROP VIEW bench.events_per_minute_mv');
+  await ch.command('DROP VIEW bench.vessel_moves_daily_mv');
+  await ch.command('DROP VIEW bench.yard_stays_mv');
+  await ch.command('DROP VIEW bench.events_received_per_minute_mv');
 }
 await ch.close();
 const chdb = createChdbConnection({ path: path.resolve(dir, 'clickhouse') });

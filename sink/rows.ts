@@ -43,9 +43,21 @@ export interface RecordMapping {
   toRows(data: Uint8Array, streamSeq: number): KeyedRow[];
 }
 
-/** ClickHouse DateTime64 text in UTC ("2026-11-27 03:04:05.678"); the epoch for a missing time. */
+/**
+ * A time as ClickHouse DateTime64 text: Unix seconds with milliseconds ("1795748645.678"). ClickHouse reads it into
+ * any DateTime64 column as the same instant, and it costs a quarter of formatting the calendar text (toISOString
+ * and slicing, about 1.6 us, once per event on the sink's path). Only ten-digit seconds (2001-09-09 to 2286-11-20)
+ * take that form: ClickHouse reads shorter numbers as parts of a date. Other times, and the epoch for a missing
+ * one, go as calendar text ("1970-01-01 00:00:00.000").
+ */
 export function chTime(d: Date | undefined): string {
-  const iso = (d ?? new Date(0)).toISOString();
+  const ms = d === undefined ? 0 : d.getTime();
+  if (ms >= 1e12 && ms < 1e13) {
+    const s = Math.floor(ms / 1000);
+    const f = ms - s * 1000;
+    return `${s}.${f < 10 ? '00' : f < 100 ? '0' : ''}${f}`;
+  }
+  const iso = new Date(Number.isFinite(ms) ? ms : 0).toISOString();
   // Years 0-9999 print as "YYYY-MM-DDTHH:MM:SS.mmmZ"; others (which validation refuses) keep the generic form.
   return iso.length === 24
     ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}`

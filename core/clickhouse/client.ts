@@ -174,15 +174,27 @@ function wrap(client: ClickHouseClient, database: string, rawInsert: RawInsert |
 
 /** Rows grouped by their keys in order, each group with its column list, in the order they first appear. */
 function byShape(rows: readonly object[]): { columns: string[]; rows: object[] }[] {
-  const groups = new Map<string, { columns: string[]; rows: object[] }>();
+  // Compared key by key with the few shapes seen so far (property names are interned strings, so each
+  // comparison is a pointer check): joining each row's keys into one string cost a microsecond a row.
+  const groups: { columns: string[]; rows: object[] }[] = [];
+  let last: { columns: string[]; rows: object[] } | undefined;
   for (const r of rows) {
     const columns = Object.keys(r);
-    const shape = columns.join(',');
-    const g = groups.get(shape);
+    const g =
+      last !== undefined && sameColumns(last.columns, columns)
+        ? last
+        : groups.find((x) => sameColumns(x.columns, columns));
     if (g) g.rows.push(r);
-    else groups.set(shape, { columns, rows: [r] });
+    else groups.push({ columns, rows: [r] });
+    last = g ?? groups.at(-1);
   }
-  return [...groups.values()];
+  return groups;
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function insertSettings(token: string): Record<string, string | number> {

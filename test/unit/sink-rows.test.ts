@@ -22,7 +22,7 @@ describe('sink rows', () => {
       kind: 'equipment',
       event_type: 'DISC',
       classifier: 'ACTUAL',
-      received_time: '2026-01-10 08:00:00.123',
+      received_time: '1768032000.123',
       terminal_code: 'HICT',
       stream_seq: 42,
     });
@@ -54,7 +54,13 @@ describe('sink rows', () => {
     expect(r.key).toBe('100000000001/2/PHYSICAL_INSPECTION');
     expect(r.row).toMatchObject({ channel: 'RED', rules: ['HS_HIGH_RISK'], position: 7 });
     expect(chTime(undefined)).toBe('1970-01-01 00:00:00.000');
-    expect(chTime(new Date('2026-11-27T03:04:05.678Z'))).toBe('2026-11-27 03:04:05.678');
+    expect(chTime(new Date('2026-11-27T03:04:05.678Z'))).toBe('1795748645.678');
+    expect(chTime(new Date('2026-11-27T03:04:05.008Z'))).toBe('1795748645.008');
+    expect(chTime(new Date('2026-11-27T03:04:05.070Z'))).toBe('1795748645.070');
+    expect(chTime(new Date('2026-11-27T03:04:05Z'))).toBe('1795748645.000');
+    expect(chTime(new Date('1969-12-31T23:59:59.500Z'))).toBe('1969-12-31 23:59:59.500');
+    expect(chTime(new Date('2001-09-09T01:46:39.999Z'))).toBe('2001-09-09 01:46:39.999');
+    expect(chTime(new Date('2001-09-09T01:46:40.000Z'))).toBe('1000000000.000');
     expect(chTime(new Date(Date.UTC(12_000, 0, 1)))).toBe('+012000-01-01 00:00:00.000');
   });
 
