@@ -1,6 +1,7 @@
 // Sink throughput into embedded ClickHouse (chDB), with a same-run baseline of raw JetStream publishing into
 // the same stream. Publishes N events (in EventGroup messages of G events, as the gateway does), then starts
-// the sink on the backlog and times it until every message is acked; reports rows/s and INSERTs/s.
+// the sink on the backlog and times it until every message is acked; reports rows/s, INSERTs/s and the
+// process's CPU per event while it drained.
 //   npx tsx bench/sink-throughput.ts [events=200000] [groupSize=500]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     SINK_ACK_WAIT_MS: 60_000,
   };
   const t1 = performance.now();
+  const cpu1 = process.cpuUsage();
   const sink = await startSink({ nc, ch, config, log: silentLogger(), logIntervalMs: 0 });
   const last = (await jsm.streams.info(STREAM_EVENTS)).state.last_seq;
   for (;;) {
@@ -109,6 +111,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const sinkS = (performance.now() - t1) / 1000;
+  // This process's CPU while the sink drained (the sink and its embedded ClickHouse; nats-server is apart).
+  const cpu = process.cpuUsage(cpu1);
   const inserts =
     (await sink.metrics.inserts.get()).values.find((v) => v.labels.table === 'events')?.value ?? 0;
   const insertBusyS =
@@ -136,6 +140,7 @@ async function main(): Promise<void> {
       inserts,
       'inserts/s': (inserts / sinkS).toFixed(2),
       'writing s': insertBusyS.toFixed(2),
+      'cpu us/event': ((cpu.user + cpu.system) / Math.max(1, rows?.n ?? 0)).toFixed(1),
     },
   ]);
   await ch.close();

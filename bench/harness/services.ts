@@ -23,6 +23,11 @@ export interface ServiceOptions {
   readyTimeoutMs?: number;
   /** OS scheduling niceness (0-19): higher yields the CPU to the others when the machine is saturated. */
   nice?: number;
+  /**
+   * The built CLI to run under plain node (e.g. dist/cli/portstream.js), for a script that is not the CLI
+   * itself. Without it, the CLI this process runs from, with the same loader.
+   */
+  cli?: string;
 }
 
 export class ServiceProcess {
@@ -48,8 +53,10 @@ export class ServiceProcess {
     const logFile = path.join(o.dir, `${o.name}.log`);
     const log = createWriteStream(logFile);
     // The CLI this bench runs from (dist/cli/portstream.js, or cli/portstream.ts under tsx) with the same loader.
-    const cli = process.argv[1] ?? 'dist/cli/portstream.js';
-    const node = [process.execPath, ...process.execArgv, cli, o.command];
+    const node =
+      o.cli === undefined
+        ? [process.execPath, ...process.execArgv, process.argv[1] ?? 'dist/cli/portstream.js', o.command]
+        : [process.execPath, o.cli, o.command];
     // Through nice(1), which execs node: niceness is per thread on Linux, and only a process started niced has
     // every thread niced (V8's GC and compiler threads, libuv's pool, an embedded ClickHouse's threads); setting
     // it on the pid after the start reaches the main thread alone.

@@ -28,7 +28,13 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamManager): Promise<System> {
+/** `cli`: the built CLI to run the services from (ServiceOptions.cli); by default the one this process runs. */
+export async function startSystem(
+  dir: string,
+  natsUrl: string,
+  jsm: JetStreamManager,
+  cli?: string,
+): Promise<System> {
   // Streams are the deployment's to create (a least-privilege reader may not), as `up` does.
   await ensureStreams(jsm, topologyOptions(loadConfig({})));
   const tokensFile = path.join(dir, 'tokens.json');
@@ -39,6 +45,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
   ]);
   const sinkDir = path.join(dir, 'sink');
   await mkdir(sinkDir, { recursive: true });
+  const from = cli === undefined ? {} : { cli };
   const common = {
     NATS_URL: natsUrl,
     AUTH_TOKENS_FILE: tokensFile,
@@ -58,6 +65,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
     // accepted before its readers exist.
     started.push(
       await ServiceProcess.start({
+        ...from,
         command: 'sink',
         name: 'sink',
         dir,
@@ -73,6 +81,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
     for (const role of ['state', 'customs'] as const) {
       started.push(
         await ServiceProcess.start({
+          ...from,
           command: 'processor',
           name: role === 'customs' ? 'processor (customs)' : 'processor (state)',
           dir,
@@ -84,6 +93,7 @@ export async function startSystem(dir: string, natsUrl: string, jsm: JetStreamMa
     }
     started.push(
       await ServiceProcess.start({
+        ...from,
         command: 'ingest',
         name: 'gateway',
         dir,
