@@ -1,17 +1,18 @@
 // What the sink's INSERT costs to build in Node and to run in embedded ClickHouse, per way of inserting: the
-// same kind of event rows, into the events table with its views (variant default) or without them (bare), the
-// ways taking turns batch by batch. Ways (comma-separated): json (JSONCompactEachRow with the sink's settings),
-// tsv (TabSeparated), and json+<setting>=<value>[+...] for extra INSERT settings.
-//   npx tsx bench/insert-format.ts [batches=8] [batchRows=50000] [variant=default|bare] [ways=json,tsv] [folder]
-import { mkdtemp, rm } from 'node:fs/promises';
+// same kind of event rows, into the events table as deployed (variant default) or with parts taken away
+// (bench/sink-schema.ts), the ways taking turns batch by batch. Ways (comma-separated): json
+// (JSONCompactEachRow with the sink's settings), tsv (TabSeparated), and json+<setting>=<value>[+...] for extra
+// INSERT settings.
+//   npx tsx bench/insert-format.ts [batches=8] [batchRows=50000]
+//     [variant=default|no-projections|keys-only|bare] [ways=json,tsv] [folder]
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChdbConnection } from 'chdb/connection';
-import { runMigrations } from '../core/clickhouse/migrate.js';
-import { createClickHouse, insertSettings } from '../core/clickhouse/client.js';
-import { silentLogger } from '../core/logger.js';
+import { insertSettings } from '../core/clickhouse/client.js';
 import { eventRow } from '../sink/rows.js';
 import { benchEvent, benchLoad } from './harness/events.js';
+import { benchClickHouse, schemaVariant } from './sink-schema.js';
 
 const batches = Number(process.argv[2] ?? 8);
 const batchRows = Number(process.argv[3] ?? 50_000);
@@ -52,25 +53,7 @@ function tsvLine(values: unknown[]): string {
   return out;
 }
 
-const dir = await mkdtemp(path.join(folder, 'portstream-bench-format-'));
-const ch = createClickHouse(
-  {
-    CLICKHOUSE_USER: 'default',
-    CLICKHOUSE_DATABASE: 'bench',
-    CLICKHOUSE_REQUEST_TIMEOUT_MS: 600_000,
-    PORTSTREAM_DATA_DIR: dir,
-  },
-  silentLogger(),
-);
-await runMigrations(ch, silentLogger());
-if (variant === 'bare') {
-  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_visit');
-  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
-  await ch.command('DROP VIEW bench.events_per_minute_mv');
-  await ch.command('DROP VIEW bench.vessel_moves_daily_mv');
-  await ch.command('DROP VIEW bench.yard_stays_mv');
-  await ch.command('DROP VIEW bench.events_received_per_minute_mv');
-}
+const { dir, ch } = await benchClickHouse(folder, 'portstream-bench-format-', schemaVariant(variant));
 await ch.close();
 const chdb = createChdbConnection({ path: path.resolve(dir, 'clickhouse') });
 const load = benchLoad(`f${Date.now().toString(36)}`, 0);

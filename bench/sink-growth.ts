@@ -5,15 +5,12 @@
 // Variants take parts of the schema away to price them: no-projections drops the events table's two
 // projections, keys-only its four rollup views (the key view stays), bare both.
 //   npx tsx bench/sink-growth.ts [batches=40] [batchRows=50000] [variant=default|no-projections|keys-only|bare]
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createClickHouse } from '../core/clickhouse/client.js';
-import { runMigrations } from '../core/clickhouse/migrate.js';
-import { silentLogger } from '../core/logger.js';
 import { MAPPINGS, eventRow } from '../sink/rows.js';
 import { existingKeys, writeBatch } from '../sink/writer.js';
 import { benchEvent, benchLoad } from './harness/events.js';
+import { benchClickHouse, schemaVariant } from './sink-schema.js';
 
 const batches = Number(process.argv[2] ?? 40);
 const batchRows = Number(process.argv[3] ?? 50_000);
@@ -26,27 +23,7 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-growth-'));
-const ch = createClickHouse(
-  {
-    CLICKHOUSE_USER: 'default',
-    CLICKHOUSE_DATABASE: 'bench',
-    CLICKHOUSE_REQUEST_TIMEOUT_MS: 600_000,
-    PORTSTREAM_DATA_DIR: dir,
-  },
-  silentLogger(),
-);
-await runMigrations(ch, silentLogger());
-if (variant === 'no-projections' || variant === 'bare') {
-  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_visit');
-  await ch.command('ALTER TABLE bench.events DROP PROJECTION by_terminal');
-}
-if (variant === 'bare' || variant === 'keys-only') {
-  await ch.command('DROP VIEW bench.events_per_minute_mv');
-  await ch.command('DROP VIEW bench.vessel_moves_daily_mv');
-  await ch.command('DROP VIEW bench.yard_stays_mv');
-  await ch.command('DROP VIEW bench.events_received_per_minute_mv');
-}
+const { dir, ch } = await benchClickHouse(tmpdir(), 'portstream-bench-growth-', schemaVariant(variant));
 const runId = `g${Date.now().toString(36)}`;
 const load = benchLoad(runId, 0);
 const rowsOut: object[] = [];
