@@ -53,9 +53,15 @@ export class ServiceProcess {
     const logFile = path.join(o.dir, `${o.name}.log`);
     const log = createWriteStream(logFile);
     // The CLI this bench runs from (dist/cli/portstream.js, or cli/portstream.ts under tsx) with the same loader.
+    const self = process.argv[1] ?? '';
+    // Without `cli`, only the CLI itself may start services from itself: any other script would start copies of
+    // itself, each starting more.
+    if (o.cli === undefined && !/cli[/\\]portstream\.[jt]s$/.test(self)) {
+      throw new Error(`${self} is not the portstream CLI: pass the CLI to start ${o.name} from (cli)`);
+    }
     const node =
       o.cli === undefined
-        ? [process.execPath, ...process.execArgv, process.argv[1] ?? 'dist/cli/portstream.js', o.command]
+        ? [process.execPath, ...process.execArgv, self, o.command]
         : [process.execPath, o.cli, o.command];
     // Through nice(1), which execs node: niceness is per thread on Linux, and only a process started niced has
     // every thread niced (V8's GC and compiler threads, libuv's pool, an embedded ClickHouse's threads); setting
