@@ -18,12 +18,13 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { errorMessage } from '../core/errors.js';
 import { isWrongRevision } from '../core/nats/cas.js';
 import type { Logger } from '../core/logger.js';
+import { whilePlacing } from '../core/nats/placement.js';
 
 export const BUCKET_SINK_LEASES = 'ps_sink_leases';
 
 /** Opens (or creates) the lease bucket; its TTL is set when it is created and is the lease length. */
 export async function openLeaseBucket(js: JetStreamClient, ttlMs: number, replicas = 1): Promise<KV> {
-  return new Kvm(js).create(BUCKET_SINK_LEASES, { history: 1, ttl: ttlMs, replicas });
+  return whilePlacing(() => new Kvm(js).create(BUCKET_SINK_LEASES, { history: 1, ttl: ttlMs, replicas }));
 }
 
 /** A name for this sink instance, shown as the lease's value (host, pid and a random suffix). */

@@ -10,6 +10,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ENTERPRISE_HISTORY } from '../state/enterprise.js';
+import { whilePlacing } from './placement.js';
 
 export const BUCKET_DECLARATIONS = 'ps_declarations';
 export const BUCKET_DECLARANTS = 'ps_declarants';
@@ -43,7 +44,7 @@ export interface Buckets {
 
 /** Creates (or opens) one bucket with the settings every service uses; safe from several services at once. */
 export function ensureBucket(js: JetStreamClient, name: string, replicas: number, history = 1): Promise<KV> {
-  return new Kvm(js).create(name, { history, replicas });
+  return whilePlacing(() => new Kvm(js).create(name, { history, replicas }));
 }
 
 export interface ManifestBuckets {

@@ -16,6 +16,7 @@ import {
 import type { KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/nats-core';
 import { ensureBucket } from './buckets.js';
+import { whilePlacing } from './placement.js';
 
 export const BUCKET_WEBHOOKS = 'ps_webhooks';
 export const STREAM_WEBHOOK_OUTBOX = 'PS_WEBHOOK_OUTBOX';
@@ -86,7 +87,7 @@ export async function ensureNotifyStreams(
       await jsm.streams.update(cfg.name, updatable);
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-      await jsm.streams.add(cfg);
+      await whilePlacing(() => jsm.streams.add(cfg));
     }
   }
 }

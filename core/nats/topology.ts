@@ -14,6 +14,7 @@ import {
 } from '@nats-io/jetstream';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
+import { whilePlacing } from './placement.js';
 
 /** JetStream API error code for "stream name already in use" (not in the client's named codes). */
 const STREAM_NAME_EXISTS = 10058;
@@ -120,7 +121,7 @@ export async function ensureStreams(
     } catch (err) {
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
         try {
-          await jsm.streams.add(cfg);
+          await whilePlacing(() => jsm.streams.add(cfg));
         } catch (addErr) {
           // Another service created it between our info and add.
           if (!(addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_EXISTS)) throw addErr;
