@@ -1,26 +1,52 @@
-// Whether compare-and-set on a KV key (a write naming the revision it expects: Nats-Expected-Last-Subject-Sequence)
-// is atomic on this nats-server, clustered and not: W writers each add their own entries to one shared key by
-// read-modify-write, retrying on a refused write, and at the end the key must list every write that was acked.
-// An acked write missing from the final value is a lost update.
-//   npx tsx bench/cas-race.ts [writers=4] [writesPerWriter=200] [nodes=3]
+// Whether compare-and-set is atomic on this nats-server, clustered and not: W writers each add their own entries to
+// one shared value by read-modify-write, retrying on a refused write, and at the end the value must list every write
+// that was acked. An acked write missing from the final value is a lost update. Mode `subject` (the default) is a KV
+// key, as portstream's state is written (Nats-Expected-Last-Subject-Sequence); mode `stream` is a stream of one
+// subject written with the stream-wide Nats-Expected-Last-Sequence and read from the stream leader.
+//   npx tsx bench/cas-race.ts [writers=4] [writesPerWriter=200] [nodes=3] [mode=subject|stream]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connectNats } from '../core/nats/connect.js';
-import { kvStore, readModifyWrite } from '../core/nats/cas.js';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { isWrongRevision, kvStore, readModifyWrite, type CasStore } from '../core/nats/cas.js';
+import { CasConflictError } from '../core/nats/pipelined.js';
 import { LocalNatsCluster } from '../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 
 const writers = Number(process.argv[2] ?? 4);
 const perWriter = Number(process.argv[3] ?? 200);
 const nodes = Number(process.argv[4] ?? 3);
+const mode = process.argv[5] ?? 'subject';
+if (mode !== 'subject' && mode !== 'stream') throw new Error(`unknown mode ${mode}: subject or stream`);
 
 const codec = {
   decode: (b: Uint8Array): string[] => JSON.parse(new TextDecoder().decode(b)) as string[],
   encode: (v: string[]): Uint8Array => new TextEncoder().encode(JSON.stringify(v)),
 };
+
+/** The value as the last message of a one-subject stream, written expecting the stream's last sequence. */
+function streamStore(nc: NatsConnection): CasStore {
+  const js = jetstream(nc);
+  let jsm: JetStreamManager | undefined;
+  return {
+    async get() {
+      jsm ??= await jetstreamManager(nc);
+      const m = await jsm.streams.getMessage('CAS_RACE', { last_by_subj: 'casrace.value' });
+      return m === null ? null : { value: m.data, revision: m.seq, operation: 'PUT' };
+    },
+    async write(key, value, expected) {
+      try {
+        return (await js.publish('casrace.value', value, { expect: { lastSequence: expected } })).seq;
+      } catch (err) {
+        if (isWrongRevision(err)) throw new CasConflictError(key, (err as Error).message);
+        throw err;
+      }
+    },
+  };
+}
 
 const dir = await mkdtemp(path.join(tmpdir(), 'portstream-cas-race-'));
 const cluster = nodes > 1 ? await LocalNatsCluster.start({ dir, size: nodes }) : undefined;
@@ -35,10 +61,17 @@ try {
   const first = conns[0];
   if (!first) throw new Error('no connection');
   const kv = await new Kvm(jetstream(first)).create('cas_race', { replicas: nodes, history: 1 });
+  const jsm = await jetstreamManager(first);
+  if (mode === 'stream') {
+    await jsm.streams.add({ name: 'CAS_RACE', subjects: ['casrace.value'], num_replicas: nodes });
+    // A first message, so every write can name the stream sequence it expects (0 expects nothing).
+    await jetstream(first).publish('casrace.value', codec.encode([]));
+  }
   const acked: string[] = [];
   await Promise.all(
     conns.map(async (nc, w) => {
-      const store = kvStore(await new Kvm(jetstream(nc)).open('cas_race'));
+      const store =
+        mode === 'subject' ? kvStore(await new Kvm(jetstream(nc)).open('cas_race')) : streamStore(nc);
       for (let i = 0; i < perWriter; i++) {
         const id = `${w}.${i}`;
         await readModifyWrite(store, 'shared', codec, (prev) => [...(prev ?? []), id]);
@@ -46,12 +79,16 @@ try {
       }
     }),
   );
-  const final = await kv.get('shared');
-  const held = new Set(final ? codec.decode(final.value) : []);
+  const final =
+    mode === 'subject'
+      ? (await kv.get('shared'))?.value
+      : (await jsm.streams.getMessage('CAS_RACE', { last_by_subj: 'casrace.value' }))?.data;
+  const held = new Set(final ? codec.decode(final) : []);
   const lost = acked.filter((id) => !held.has(id));
   console.log(
     JSON.stringify({
       nodes,
+      mode,
       writers,
       acked_writes: acked.length,
       in_final_value: held.size,
