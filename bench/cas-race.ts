@@ -1,18 +1,20 @@
 // Whether compare-and-set is atomic on this nats-server, clustered and not: W writers each add their own entries to
 // one shared value by read-modify-write, retrying on a refused write, and at the end the value must list every write
 // that was acked. An acked write missing from the final value is a lost update. Mode `subject` (the default) is a KV
-// key, as portstream's state is written (Nats-Expected-Last-Subject-Sequence); mode `stream` is a stream of one
-// subject written with the stream-wide Nats-Expected-Last-Sequence and read from the stream leader.
-//   npx tsx bench/cas-race.ts [writers=4] [writesPerWriter=200] [nodes=3] [mode=subject|stream]
+// key written with Nats-Expected-Last-Subject-Sequence alone; mode `msgid` adds the revision guard's message id
+// `<key>@<revision replaced>` as portstream does on a cluster (core/nats/cas.ts), and counts the writes refused as
+// duplicates; mode `stream` is a stream of one subject written with the stream-wide Nats-Expected-Last-Sequence and
+// read from the stream leader.
+//   npx tsx bench/cas-race.ts [writers=4] [writesPerWriter=200] [nodes=3] [mode=subject|msgid|stream]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { connectNats } from '../core/nats/connect.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { isWrongRevision, kvStore, readModifyWrite, type CasStore } from '../core/nats/cas.js';
-import { CasConflictError } from '../core/nats/pipelined.js';
+import { CasConflictError, revisionGuardId } from '../core/nats/pipelined.js';
 import { LocalNatsCluster } from '../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 
@@ -20,7 +22,8 @@ const writers = Number(process.argv[2] ?? 4);
 const perWriter = Number(process.argv[3] ?? 200);
 const nodes = Number(process.argv[4] ?? 3);
 const mode = process.argv[5] ?? 'subject';
-if (mode !== 'subject' && mode !== 'stream') throw new Error(`unknown mode ${mode}: subject or stream`);
+if (mode !== 'subject' && mode !== 'stream' && mode !== 'msgid')
+  throw new Error(`unknown mode ${mode}: subject, stream or msgid`);
 
 const codec = {
   decode: (b: Uint8Array): string[] => JSON.parse(new TextDecoder().decode(b)) as string[],
@@ -40,6 +43,33 @@ function streamStore(nc: NatsConnection): CasStore {
     async write(key, value, expected) {
       try {
         return (await js.publish('casrace.value', value, { expect: { lastSequence: expected } })).seq;
+      } catch (err) {
+        if (isWrongRevision(err)) throw new CasConflictError(key, (err as Error).message);
+        throw err;
+      }
+    },
+  };
+}
+
+let duplicates = 0;
+
+/** The KV key written with its expected revision and a message id naming that revision: key:expected. */
+function msgIdStore(nc: NatsConnection, kv: KV): CasStore {
+  const js = jetstream(nc);
+  const base = kvStore(kv);
+  return {
+    get: (key) => base.get(key),
+    async write(key, value, expected) {
+      try {
+        const ack = await js.publish(`$KV.cas_race.${key}`, value, {
+          msgID: revisionGuardId(key, expected),
+          expect: { lastSubjectSequence: expected },
+        });
+        if (ack.duplicate) {
+          duplicates += 1;
+          throw new CasConflictError(key, 'duplicate');
+        }
+        return ack.seq;
       } catch (err) {
         if (isWrongRevision(err)) throw new CasConflictError(key, (err as Error).message);
         throw err;
@@ -71,7 +101,11 @@ try {
   await Promise.all(
     conns.map(async (nc, w) => {
       const store =
-        mode === 'subject' ? kvStore(await new Kvm(jetstream(nc)).open('cas_race')) : streamStore(nc);
+        mode === 'subject'
+          ? kvStore(await new Kvm(jetstream(nc)).open('cas_race'))
+          : mode === 'msgid'
+            ? msgIdStore(nc, await new Kvm(jetstream(nc)).open('cas_race'))
+            : streamStore(nc);
       for (let i = 0; i < perWriter; i++) {
         const id = `${w}.${i}`;
         await readModifyWrite(store, 'shared', codec, (prev) => [...(prev ?? []), id]);
@@ -80,7 +114,7 @@ try {
     }),
   );
   const final =
-    mode === 'subject'
+    mode !== 'stream'
       ? (await kv.get('shared'))?.value
       : (await jsm.streams.getMessage('CAS_RACE', { last_by_subj: 'casrace.value' }))?.data;
   const held = new Set(final ? codec.decode(final) : []);
@@ -93,6 +127,7 @@ try {
       acked_writes: acked.length,
       in_final_value: held.size,
       lost_updates: lost.length,
+      ...(mode === 'msgid' ? { refused_as_duplicates: duplicates } : {}),
       first_lost: lost.slice(0, 5),
     }),
   );

@@ -3,6 +3,7 @@
 // entry's revision, so two notify processes (or an API call and a worker) never overwrite each other.
 // Secrets are stored as they are (they must sign); only the notify service's NATS user may read the bucket.
 import { KvWatchInclude, type KV } from '@nats-io/kv';
+import { kvWriteGuarded } from '../core/nats/cas.js';
 import type { Logger } from '../core/logger.js';
 import type { EquipmentEventType } from '../proto/gen/portstream/v1/events.js';
 import { equipmentEventTypeFromJSON, equipmentEventTypeToJSON } from '../proto/gen/portstream/v1/events.js';
@@ -153,7 +154,8 @@ export class WebhookStore {
   }
 
   async create(rec: WebhookRecord): Promise<void> {
-    const revision = await this.kv.create(rec.id, enc.encode(JSON.stringify(rec)));
+    // Ids are random: a key that exists (a delete marker included) refuses the write.
+    const revision = await kvWriteGuarded(this.kv, rec.id, enc.encode(JSON.stringify(rec)), 0);
     this.apply(rec.id, revision, rec);
   }
 
@@ -171,7 +173,7 @@ export class WebhookStore {
       const next = change(structuredClone(cur.rec));
       if (!next) return cur.rec;
       try {
-        const revision = await this.kv.update(id, enc.encode(JSON.stringify(next)), cur.revision);
+        const revision = await kvWriteGuarded(this.kv, id, enc.encode(JSON.stringify(next)), cur.revision);
         this.apply(id, revision, next);
         return next;
       } catch (err) {

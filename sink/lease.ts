@@ -7,8 +7,9 @@
 // insert token stay as the defence for the hand-over (a batch the old holder wrote but did not ack).
 //
 // How: the bucket's TTL (max_age, enforced by the server's clock alone) is the lease length. Taking it is a
-// create() (succeeds only when no live entry exists), renewing is an update() against the revision we wrote
-// (fails when the entry expired or another sink took it), releasing is a delete() against our revision. The
+// write against the revision of no live entry (succeeds only when none exists), renewing a write against the
+// revision we wrote (fails when the entry expired or another sink took it), releasing a delete marker against
+// our revision; each is guarded (core/nats/cas.ts), so two sinks never both win one revision. The
 // holder renews every ttl/3 and considers itself the holder only until ttl minus a margin after the last
 // renewal it SENT (so before the server could expire it), and the sink checks that before every INSERT.
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ import { hostname } from 'node:os';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { errorMessage } from '../core/errors.js';
-import { isWrongRevision } from '../core/nats/cas.js';
+import { isWrongRevision, kvWriteGuarded } from '../core/nats/cas.js';
 import type { Logger } from '../core/logger.js';
 import { whilePlacing } from '../core/nats/placement.js';
 
@@ -103,7 +104,7 @@ export class StreamLease {
     const revision = this.revision;
     this.revision = 0;
     try {
-      await this.o.kv.delete(this.o.key, { previousSeq: revision });
+      await kvWriteGuarded(this.o.kv, this.o.key, new Uint8Array(0), revision, 'DEL');
     } catch (err) {
       // Already expired or taken: nothing to hand on.
       this.o.log.debug({ key: this.o.key, err: errorMessage(err) }, 'lease release skipped');
@@ -126,7 +127,7 @@ export class StreamLease {
         return;
       }
       try {
-        this.revision = await kv.update(key, value, this.revision);
+        this.revision = await kvWriteGuarded(kv, key, value, this.revision);
         this.renewedAt = sentAt;
       } catch (err) {
         // A wrong-revision answer means it expired or another sink holds it; a timeout means we cannot tell,
@@ -137,7 +138,11 @@ export class StreamLease {
       return;
     }
     try {
-      this.revision = await kv.create(key, value);
+      // Free: never written, expired (the bucket's max age), or handed on (a delete marker, whose revision the
+      // write replaces). Every write is guarded (core/nats/cas.ts), so two sinks cannot both take it.
+      const e = await kv.get(key);
+      if (e !== null && e.operation === 'PUT') return;
+      this.revision = await kvWriteGuarded(kv, key, value, e?.revision ?? 0);
       this.renewedAt = sentAt;
     } catch (err) {
       if (!isWrongRevision(err)) log.warn({ key, err: errorMessage(err) }, 'lease acquisition failed');

@@ -39,7 +39,7 @@ export class PipelinedRequests {
   private next = 0;
 
   constructor(
-    private readonly nc: NatsConnection,
+    readonly nc: NatsConnection,
     private readonly timeoutMs = 5000,
   ) {
     this.prefix = `${createInbox()}.`;
@@ -130,6 +130,21 @@ export class CasConflictError extends Error {
   }
 }
 
+/** Whether compare-and-set writes through this connection need the revision guard: its server is clustered. */
+export function guardsRevisions(nc: NatsConnection): boolean {
+  return nc.info?.cluster !== undefined;
+}
+
+/** The message id of a guarded write: the key and the revision it replaces (0: none). */
+export function revisionGuardId(key: string, expected: number): string {
+  return `${key}@${expected}`;
+}
+
+/** The conflict a guarded write meets when another write already replaced the revision it expected. */
+export function replacedConflict(key: string, expected: number): CasConflictError {
+  return new CasConflictError(key, `revision ${expected} was already replaced by another write`);
+}
+
 /** A JetStream API or publish error other than a conflict. */
 export class JetStreamReplyError extends Error {
   constructor(
@@ -170,9 +185,12 @@ export class CasSubjects {
     };
   }
 
-  /** Writes the value if the key's last revision is `expected` (0: the key has never been written). */
+  /**
+   * Writes the value if the key's last revision is `expected` (0: the key has never been written), with the
+   * revision guard on a clustered server (core/nats/cas.ts).
+   */
   async write(key: string, value: Uint8Array, expected: number): Promise<number> {
-    return (await this.publish(key, value, expected)).seq;
+    return this.guarded(key, expected, await this.publish(key, value, expected, this.guardId(key, expected)));
   }
 
   /**
@@ -204,7 +222,19 @@ export class CasSubjects {
     const h = natsHeaders();
     h.set('KV-Operation', 'DEL');
     h.set('Nats-Expected-Last-Subject-Sequence', String(expected));
-    return (await this.store(key, EMPTY, h)).seq;
+    const id = this.guardId(key, expected);
+    if (id !== undefined) h.set('Nats-Msg-Id', id);
+    return this.guarded(key, expected, await this.store(key, EMPTY, h));
+  }
+
+  private guardId(key: string, expected: number): string | undefined {
+    return guardsRevisions(this.req.nc) ? revisionGuardId(key, expected) : undefined;
+  }
+
+  /** A guarded write answered as a duplicate lost to another write of the same revision. */
+  private guarded(key: string, expected: number, ack: { seq: number; duplicate: boolean }): number {
+    if (ack.duplicate) throw replacedConflict(key, expected);
+    return ack.seq;
   }
 
   private async store(

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { KV } from '@nats-io/kv';
+import { isWrongRevision, kvWriteGuarded } from '../../core/nats/cas.js';
 import type { KvMirror } from '../../core/nats/kv-mirror.js';
 import { Role } from '../../core/auth/principal.js';
 import type { TokenAuthenticator } from '../../core/auth/tokens.js';
@@ -133,16 +134,14 @@ export async function putEnterprise(
     revision = await kv.put(e.taxCode, bytes);
   } else {
     try {
-      revision = await kv.update(e.taxCode, bytes, change.expected);
+      revision = await kvWriteGuarded(kv, e.taxCode, bytes, change.expected);
     } catch (err) {
+      if (!isWrongRevision(err)) throw err;
       const now = await kv.get(e.taxCode);
-      if (now !== null && now.revision !== change.expected) {
-        throw new PortstreamError(
-          ErrorCode.FailedPrecondition,
-          `enterprise ${e.taxCode} is at revision ${now.revision}, not ${change.expected}; read it again`,
-        );
-      }
-      throw err;
+      throw new PortstreamError(
+        ErrorCode.FailedPrecondition,
+        `enterprise ${e.taxCode} is at revision ${now?.revision ?? 0}, not ${change.expected}; read it again`,
+      );
     }
   }
   return { ...record, revision };
@@ -178,7 +177,7 @@ export async function seedRegister(kv: KV, file: string, log: Logger): Promise<n
       reason: `seeded from ${file}`,
     };
     try {
-      await kv.create(e.taxCode, encodeEnterpriseRecord(record));
+      await kvWriteGuarded(kv, e.taxCode, encodeEnterpriseRecord(record), 0);
       created++;
     } catch {
       // Created meanwhile (another gateway seeding, or an officer): theirs stands.

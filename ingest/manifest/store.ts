@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 import PQueue from 'p-queue';
 import { ErrorCode, PortstreamError } from '../../core/errors.js';
-import { kvStore, readModifyWrite } from '../../core/nats/cas.js';
+import { kvStore, kvWriteGuarded, readModifyWrite } from '../../core/nats/cas.js';
 import { CasConflictError } from '../../core/nats/pipelined.js';
 import {
   decodeContainerRecord,
@@ -449,7 +449,7 @@ export class ManifestStore {
   private async unclaim(key: string, holder: string): Promise<void> {
     const e = await this.deps.bills.get(key);
     if (e?.operation === 'PUT' && new TextDecoder().decode(e.value) === holder) {
-      await this.deps.bills.delete(key, { previousSeq: e.revision }).catch(() => undefined);
+      await kvWriteGuarded(this.deps.bills, key, EMPTY, e.revision, 'DEL').catch(() => undefined);
     }
   }
 
@@ -468,9 +468,11 @@ export class ManifestStore {
           const e = await this.deps.bills.get(n);
           const held = decodeOr(e, (b) => BillRecord.decode(b));
           if (held?.callId === next.callId && held.carrierCode === carrier && e) {
-            await this.deps.bills.delete(n, { previousSeq: e.revision }).catch(() => undefined);
+            await kvWriteGuarded(this.deps.bills, n, EMPTY, e.revision, 'DEL').catch(() => undefined);
           }
         }),
     );
   }
 }
+
+const EMPTY = new Uint8Array(0);

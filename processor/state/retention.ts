@@ -19,6 +19,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { isWrongRevision } from '../../core/nats/cas.js';
+import { revisionGuardId } from '../../core/nats/pipelined.js';
 import {
   decodeContainerRecord,
   encodeRetiredContainer,
@@ -164,12 +165,17 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
     const h = natsHeaders();
     h.set(KV_OPERATION, 'DEL');
     try {
-      await deps.js.publish(
+      const ack = await deps.js.publish(
         `${prefix}${c.key}`,
         encodeRetiredContainer({ watermarkTime: bk.watermarkTime ?? leftTime, leftTime, retiredTime: at }),
-        { headers: h, expect: { lastSubjectSequence: c.revision } },
+        // The revision guard (core/nats/cas.ts): no other write can replace the same revision meanwhile.
+        {
+          headers: h,
+          msgID: revisionGuardId(c.key, c.revision),
+          expect: { lastSubjectSequence: c.revision },
+        },
       );
-      return true;
+      return !ack.duplicate;
     } catch (err) {
       if (isWrongRevision(err)) return false;
       throw err;
