@@ -13,7 +13,13 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { Kvm, type KV } from '@nats-io/kv';
 import { connectNats } from '../core/nats/connect.js';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { isWrongRevision, kvStore, readModifyWrite, type CasStore } from '../core/nats/cas.js';
+import {
+  CasContendedError,
+  isWrongRevision,
+  kvStore,
+  readModifyWrite,
+  type CasStore,
+} from '../core/nats/cas.js';
 import { CasConflictError, revisionGuardId } from '../core/nats/pipelined.js';
 import { LocalNatsCluster } from '../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
@@ -52,6 +58,10 @@ function streamStore(nc: NatsConnection): CasStore {
 }
 
 let duplicates = 0;
+/** Read-modify-writes that gave up after too many conflicts and were started over. */
+let contended = 0;
+/** Of those, the ones answered while the write they duplicate was not stored yet (sequence 0). */
+let inFlight = 0;
 
 /** The KV key written with its expected revision and a message id naming that revision: key:expected. */
 function msgIdStore(nc: NatsConnection, kv: KV): CasStore {
@@ -67,6 +77,7 @@ function msgIdStore(nc: NatsConnection, kv: KV): CasStore {
         });
         if (ack.duplicate) {
           duplicates += 1;
+          if (ack.seq === 0) inFlight += 1;
           throw new CasConflictError(key, 'duplicate');
         }
         return ack.seq;
@@ -108,7 +119,17 @@ try {
             : streamStore(nc);
       for (let i = 0; i < perWriter; i++) {
         const id = `${w}.${i}`;
-        await readModifyWrite(store, 'shared', codec, (prev) => [...(prev ?? []), id]);
+        // One key and every writer on it: a writer that keeps losing gives up (CasContendedError) and starts over;
+        // only a write that was acked counts.
+        for (;;) {
+          try {
+            await readModifyWrite(store, 'shared', codec, (prev) => [...(prev ?? []), id]);
+            break;
+          } catch (err) {
+            if (!(err instanceof CasContendedError)) throw err;
+            contended += 1;
+          }
+        }
         acked.push(id);
       }
     }),
@@ -127,7 +148,8 @@ try {
       acked_writes: acked.length,
       in_final_value: held.size,
       lost_updates: lost.length,
-      ...(mode === 'msgid' ? { refused_as_duplicates: duplicates } : {}),
+      started_over: contended,
+      ...(mode === 'msgid' ? { refused_as_duplicates: duplicates, of_which_in_flight: inFlight } : {}),
       first_lost: lost.slice(0, 5),
     }),
   );

@@ -2,6 +2,7 @@
 // retryable (nak with a growing delay; dead-lettered once the deliveries are used up) or permanent (terminated
 // at once with a dead-letter record). ConsumerError.from() classifies anything a handler may throw.
 import { ErrorCode, PortstreamError } from '../errors.js';
+import { CasContendedError } from '../nats/cas.js';
 import { CasConflictError } from '../nats/pipelined.js';
 
 export const FailureKind = {
@@ -11,6 +12,13 @@ export const FailureKind = {
   Permanent: 'permanent',
 } as const;
 export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
+
+/**
+ * The nak delay of a key whose revision stayed claimed by a write the stream has not stored: such a claim, when
+ * its write was lost with its leader, lasts the bucket's duplicate window (2 minutes), and 9 redeliveries 15 s
+ * apart outlast it within max_deliver (10) instead of dead-lettering the message.
+ */
+export const CLAIMED_REVISION_RETRY_MS = 15_000;
 
 /** PortstreamError codes that another delivery cannot fix. */
 const PERMANENT_CODES: ReadonlySet<ErrorCode> = new Set([
@@ -62,6 +70,9 @@ export class ConsumerError extends Error {
         err.message,
         err,
       );
+    }
+    if (err instanceof CasContendedError && err.claimedInFlight) {
+      return ConsumerError.retryable(err.message, err, CLAIMED_REVISION_RETRY_MS);
     }
     if (err instanceof CasConflictError) return ConsumerError.retryable(err.message, err);
     if (err instanceof Error) return ConsumerError.retryable(err.message, err);

@@ -7,18 +7,36 @@
 // clustered stream's leader against what it has stored, not against writes it has proposed and not yet applied:
 // on nats-server 2.9.10 two writers that read the same revision are then both acked, and the second overwrites
 // the first (bench/cas-race.ts loses 27-78 of 600-800 acked updates on a 3-node cluster, none on one node). So a
-// guarded write also carries the message id `<key>@<revision it replaces>`: the leader records an id when it
-// proposes the write, and answers a second write with that id as a duplicate without storing it, in flight or
-// not; the duplicate is then a conflict like a refused revision. One write can replace a given revision of a key
-// (within the stream's duplicate window; after it, the stored revision has long moved on and the revision
-// check refuses it). Writes are guarded on a clustered server (where the leader's check has that gap), and
-// always on the low-rate paths that write through the KV client.
+// guarded write also carries the message id `<key>@<revision it replaces>`. The stream drops a message whose id it
+// already holds (within its duplicate window) and answers it as a duplicate, in the order of its log, so of two
+// writes racing for one revision the second is not stored whichever passed the leader's check; the duplicate is
+// then a conflict like a refused revision. (nats-server 2.9.10 answered every such duplicate with the sequence of
+// the write stored before it, `bench/cas-race.ts ... msgid`; a server that records ids when it proposes answers
+// sequence 0 while the first is in flight, CasConflictError.claimedInFlight.) So one write, at most, replaces a
+// given revision of a key: after the window the stored revision has long moved on and the revision check refuses
+// a late writer. Writes are guarded on a clustered server (where the leader's check has that gap), and always on
+// the low-rate paths that write through the KV client.
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Bucket, type KV } from '@nats-io/kv';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { CasConflictError, replacedConflict, revisionGuardId, type CasEntry } from './pipelined.js';
 
 const MAX_CAS_ATTEMPTS = 20;
+
+/**
+ * A read-modify-write that kept meeting conflicts. When the last was a revision claimed by a write the stream has
+ * not stored, that claim may be a write lost with its leader, which holds the revision for the stream's duplicate
+ * window (2 minutes for a bucket): `claimedInFlight` says so, and consumers retry such a key seldom enough that
+ * their deliveries outlast the window (core/consumer/errors.ts).
+ */
+export class CasContendedError extends Error {
+  readonly claimedInFlight: boolean;
+  constructor(key: string, cause: unknown) {
+    super(`${key}: too many concurrent writers`, { cause });
+    this.name = 'CasContendedError';
+    this.claimedInFlight = cause instanceof CasConflictError && cause.claimedInFlight;
+  }
+}
 
 export interface CasStore {
   get(key: string): Promise<CasEntry | null>;
@@ -60,7 +78,7 @@ export async function kvWriteGuarded(
       msgID: revisionGuardId(key, expected),
       expect: { lastSubjectSequence: expected },
     });
-    if (ack.duplicate) throw replacedConflict(key, expected);
+    if (ack.duplicate) throw replacedConflict(key, expected, ack.seq);
     return ack.seq;
   } catch (err) {
     if (isWrongRevision(err) && !(err instanceof CasConflictError)) {
@@ -110,5 +128,5 @@ export async function readModifyWrite<T>(
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
     }
   }
-  throw new Error(`${key}: too many concurrent writers`, { cause: lastErr });
+  throw new CasContendedError(key, lastErr);
 }

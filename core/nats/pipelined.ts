@@ -124,7 +124,15 @@ export interface CasEntry {
 
 /** The write lost a race: the key's revision is no longer the one expected. */
 export class CasConflictError extends Error {
-  constructor(key: string, detail: string) {
+  constructor(
+    key: string,
+    detail: string,
+    /**
+     * The revision is claimed by a guarded write the stream has not stored (yet): normally one in flight, stored
+     * within milliseconds; rarely one lost with its leader, whose claim lasts the stream's duplicate window.
+     */
+    readonly claimedInFlight = false,
+  ) {
     super(`${key}: ${detail}`);
     this.name = 'CasConflictError';
   }
@@ -140,9 +148,14 @@ export function revisionGuardId(key: string, expected: number): string {
   return `${key}@${expected}`;
 }
 
-/** The conflict a guarded write meets when another write already replaced the revision it expected. */
-export function replacedConflict(key: string, expected: number): CasConflictError {
-  return new CasConflictError(key, `revision ${expected} was already replaced by another write`);
+/**
+ * The conflict a guarded write meets when another write already claimed the revision it expected: the stream
+ * answered it as a duplicate of the write stored at `seq` (0: not stored yet).
+ */
+export function replacedConflict(key: string, expected: number, seq: number): CasConflictError {
+  return seq > 0
+    ? new CasConflictError(key, `revision ${expected} was already replaced by another write`)
+    : new CasConflictError(key, `revision ${expected} is claimed by another write in flight`, true);
 }
 
 /** A JetStream API or publish error other than a conflict. */
@@ -233,7 +246,7 @@ export class CasSubjects {
 
   /** A guarded write answered as a duplicate lost to another write of the same revision. */
   private guarded(key: string, expected: number, ack: { seq: number; duplicate: boolean }): number {
-    if (ack.duplicate) throw replacedConflict(key, expected);
+    if (ack.duplicate) throw replacedConflict(key, expected, ack.seq);
     return ack.seq;
   }
 

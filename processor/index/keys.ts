@@ -23,6 +23,7 @@
 // projection that stops between (3) and (5) leaves extra keys behind: harmless, since readers check every
 // candidate, and the key's next change removes them.
 import type { CasBucket, CasEntry } from '../../core/nats/pipelined.js';
+import { CasContendedError } from '../../core/nats/cas.js';
 import { CasConflictError } from '../../core/nats/pipelined.js';
 import { reverseKey, type Listed } from '../../core/state/list-index.js';
 
@@ -67,6 +68,7 @@ export async function projectKey(
   const carried = new Map<string, CasEntry | null>();
   // The value worked from: the delivered change, until the latest value is called for (undefined: read it).
   let from: CasEntry | null | undefined = change ?? undefined;
+  let lastConflict: CasConflictError | undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const fresh = from === undefined;
     const [recordEntry, src] = await Promise.all([
@@ -101,6 +103,7 @@ export async function projectKey(
       );
     } catch (err) {
       if (!(err instanceof CasConflictError)) throw err;
+      lastConflict = err;
       // The record that listed these removals was replaced: what to remove is worked out from the new one.
       for (const k of removed) carried.delete(k);
       from = undefined;
@@ -128,5 +131,5 @@ export async function projectKey(
     );
     return;
   }
-  throw new Error(`${recordKey}: too many concurrent writers`);
+  throw new CasContendedError(recordKey, lastConflict);
 }
