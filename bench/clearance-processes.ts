@@ -119,6 +119,18 @@ async function main(): Promise<void> {
       if (lagLeft > 0) throw new Error(`still ${lagLeft} behind after 120 s`);
     };
     await drained();
+    // What each process costs with nothing to do (timers, heartbeats, pull requests), measured before the load:
+    // part of every declaration's share below at this rate, and the part that does not scale with the rate.
+    const idleFrom = await cpu();
+    const idleMs = 5000;
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idleTo = await cpu();
+    const idlePercent = Object.fromEntries(
+      Object.keys(idleTo).map((k) => [
+        k,
+        +((((idleTo[k] ?? 0) - (idleFrom[k] ?? 0)) * 100_000) / idleMs).toFixed(2),
+      ]),
+    );
     const before = await cpu();
     const r = await clearanceLoad({
       address,
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
         p50_ms: +r.latency.ms(50).toFixed(2),
         p99_ms: +r.latency.ms(99).toFixed(2),
         cpu_us_per_declaration: perDecision,
+        idle_cpu_percent: idlePercent,
       }),
     );
   } finally {

@@ -13,9 +13,10 @@ import { natsRequestLatency } from './harness/baselines.js';
 import { clearanceLoad, declarations } from './harness/clearance.js';
 import { CpuMeter } from './harness/cpu.js';
 import { ingestBackground } from './harness/ingest-load.js';
-import { round } from './harness/measure.js';
+import { histogramDelta, histogramFrom, round, type HistogramSnapshot } from './harness/measure.js';
 import { CUSTOMS_TOKEN, OPERATOR_TOKEN, startSystem } from './harness/system.js';
 
+const COMMAND_SECONDS = 'portstream_customs_command_seconds';
 const rate = Number(process.argv[2] ?? 500);
 const eventsPerSec = Number(process.argv[3] ?? 10_000);
 const seconds = Number(process.argv[4] ?? 30);
@@ -39,6 +40,12 @@ try {
     decls: declarations(rate, (serial + 1) % 1_000_000),
     scenario: 'clearance.warmup',
   });
+  const page = async (): Promise<string> => (await fetch(`${sut.gatewayOps}/metrics`)).text();
+  const handlerOf = (text: string): HistogramSnapshot =>
+    histogramFrom(text, COMMAND_SECONDS, { command: 'submit', outcome: 'decided' });
+  // prom-client's event-loop lag figures cover the time since the previous scrape: this one starts the window.
+  const pageBefore = await page();
+  const handlerBefore = handlerOf(pageBefore);
   const cpu = new CpuMeter(() => pids);
   await cpu.start();
   const started = performance.now();
@@ -64,6 +71,23 @@ try {
       : Promise.resolve(undefined),
   ]);
   const wallS = (performance.now() - started) / 1000;
+  const pageAfter = await page();
+  const handler = histogramDelta(handlerBefore, handlerOf(pageAfter), [0.5, 0.99]);
+  // The gateway's garbage collection over the load, by kind (prom-client's nodejs_gc_duration_seconds).
+  const gc = Object.fromEntries(
+    ['minor', 'major', 'incremental'].map((kind) => {
+      const d = histogramDelta(
+        histogramFrom(pageBefore, 'nodejs_gc_duration_seconds', { kind }),
+        histogramFrom(pageAfter, 'nodejs_gc_duration_seconds', { kind }),
+        [0.99],
+      );
+      return [kind, { count: d.count, total_ms: round(d.mean * d.count * 1000) }];
+    }),
+  );
+  const lagMs = (name: string): number | null => {
+    const v = new RegExp(`^${name} (\\S+)$`, 'm').exec(pageAfter)?.[1];
+    return v === undefined ? null : round(Number(v) * 1000);
+  };
   const cores = await cpu.stop();
   clearance.account.check();
   background?.account.check();
@@ -80,6 +104,26 @@ try {
         p90_ms: round(clearance.latency.ms(90)),
         p99_ms: round(clearance.latency.ms(99)),
         max_ms: round(clearance.latency.maxMs),
+        // Inside the gateway's handler (portstream_customs_command_seconds): the rest of each latency is the
+        // call waiting for the gateway's event loop, the answer's way back, and the generator.
+        gateway_handler: {
+          decided: handler.count,
+          mean_ms: round(handler.mean * 1000),
+          p50_at_most_ms: handler.upperBounds[0] === undefined ? null : handler.upperBounds[0] * 1000,
+          p99_at_most_ms: handler.upperBounds[1] === undefined ? null : handler.upperBounds[1] * 1000,
+        },
+        // How late the gateway's event loop ran what was due (prom-client's monitorEventLoopDelay over the load):
+        // every await of a handler waits that long again before it goes on.
+        gateway_event_loop_lag_ms: {
+          p50: lagMs('nodejs_eventloop_lag_p50_seconds'),
+          p99: lagMs('nodejs_eventloop_lag_p99_seconds'),
+          max: lagMs('nodejs_eventloop_lag_max_seconds'),
+        },
+        gateway_gc_during_load: gc,
+        // The generator's own lateness in sending: part of each latency above, not the system's.
+        send_lag_p50_ms: round(clearance.sendLag.ms(50)),
+        send_lag_p99_ms: round(clearance.sendLag.ms(99)),
+        send_lag_max_ms: round(clearance.sendLag.maxMs),
         nats_request_p99_ms: round(req.ms(99), 3),
         p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
         cores_during_load: Object.fromEntries([...cores].map(([k, v]) => [k, round(v / wallS, 2)])),

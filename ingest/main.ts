@@ -27,7 +27,7 @@ import { RuleStore } from '../core/customs/rules/store.js';
 import { pipelinedLedger } from '../core/customs/ledger.js';
 import { Decider } from './customs/decide.js';
 import { createEnterpriseService, inForceWith, seedRegister } from './customs/enterprises.js';
-import { createCustomsService } from './customs/service.js';
+import { createCustomsService, customsCommandSeconds } from './customs/service.js';
 import { createManifestService } from './manifest/service.js';
 import { ManifestStore } from './manifest/store.js';
 import { EventPublisher } from './gateway/publisher.js';
@@ -162,6 +162,7 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     limiter: customsLimiter,
     signal: customsShutdown.signal,
     manifests: manifestStore,
+    commandSeconds: customsCommandSeconds(deps.registry),
   });
   const grpc = await startGrpcServer(
     {

@@ -15,6 +15,11 @@ import { openLoop } from './schedule.js';
 
 export interface ClearanceResult {
   latency: Latency;
+  /**
+   * How late the load generator started each call after its scheduled time: its own share of `latency` (a
+   * generator starved of CPU on a saturated machine sends late, and the open model counts that as latency).
+   */
+  sendLag: Latency;
   submitted: number;
   decided: number;
   pending: number;
@@ -68,6 +73,7 @@ export async function clearanceLoad(o: {
   const account = new LoadAccount(o.scenario ?? 'clearance', 'declarations');
   const r: ClearanceResult = {
     latency: new Latency(),
+    sendLag: new Latency(),
     submitted: 0,
     decided: 0,
     pending: 0,
@@ -84,6 +90,7 @@ export async function clearanceLoad(o: {
     }
     r.submitted++;
     account.offered++;
+    r.sendLag.record(performance.now() - scheduledAt);
     calls.push(
       new Promise<void>((resolve) => {
         client.submitDeclaration({ declaration }, md, { deadline: Date.now() + 5000 }, (err, res) => {

@@ -41,3 +41,47 @@ export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/** One histogram's cumulative bucket counts (`le` -> count) and its sum and count, from Prometheus text. */
+export interface HistogramSnapshot {
+  buckets: Map<number, number>;
+  sum: number;
+  count: number;
+}
+
+/** The series of histogram `name` whose labels include every `labels` pair, from a /metrics page. */
+export function histogramFrom(text: string, name: string, labels: Record<string, string>): HistogramSnapshot {
+  const snap: HistogramSnapshot = { buckets: new Map(), sum: 0, count: 0 };
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || !wanted.every((w) => line.includes(w))) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name}_bucket`)) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le !== undefined) snap.buckets.set(le === '+Inf' ? Infinity : Number(le), value);
+    } else if (line.startsWith(`${name}_sum`)) snap.sum = value;
+    else if (line.startsWith(`${name}_count`)) snap.count = value;
+  }
+  return snap;
+}
+
+/**
+ * What a histogram recorded between two snapshots: the mean, and for each quantile the upper bound of the
+ * bucket it falls in (the precision the buckets give).
+ */
+export function histogramDelta(
+  before: HistogramSnapshot,
+  after: HistogramSnapshot,
+  quantiles: readonly number[],
+): { count: number; mean: number; upperBounds: number[] } {
+  const count = after.count - before.count;
+  const bounds = [...after.buckets.keys()].sort((a, b) => a - b);
+  const upperBounds = quantiles.map((q) => {
+    const need = q * count;
+    for (const le of bounds) {
+      if ((after.buckets.get(le) ?? 0) - (before.buckets.get(le) ?? 0) >= need) return le;
+    }
+    return Infinity;
+  });
+  return { count, mean: count > 0 ? (after.sum - before.sum) / count : 0, upperBounds };
+}

@@ -23,6 +23,8 @@ const BEST_EFFORT_NICE = 10;
 export interface System {
   /** gRPC address of the gateway (IngestService and CustomsService). */
   address: string;
+  /** The gateway's operations endpoint (/metrics). */
+  gatewayOps: string;
   all: ServiceProcess[];
   /** Graceful stop of every service (SIGTERM), sink last so it writes what the others left. */
   stop(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startSystem(
     RATE_LIMIT_API_PER_SECOND: '0',
   };
   const port = await freePort();
+  const opsPort = await freePort();
   const started: ServiceProcess[] = [];
   const stopAll = async (): Promise<void> => {
     for (const s of [...started].reverse()) await s.stop();
@@ -97,7 +100,12 @@ export async function startSystem(
         command: 'ingest',
         name: 'gateway',
         dir,
-        env: { ...common, INGEST_PORT: String(port), INGEST_DEDUPE_CACHE_SIZE: '200000' },
+        env: {
+          ...common,
+          INGEST_PORT: String(port),
+          OPS_HTTP_PORT: String(opsPort),
+          INGEST_DEDUPE_CACHE_SIZE: '200000',
+        },
         readyMessage: 'ingest gateway ready',
       }),
     );
@@ -107,6 +115,7 @@ export async function startSystem(
   }
   return {
     address: `127.0.0.1:${port}`,
+    gatewayOps: `http://127.0.0.1:${opsPort}`,
     all: started,
     // Gateway, processor, then sink: each stops after what feeds it.
     stop: stopAll,

@@ -15,6 +15,7 @@ import type { SelectionKey } from '../../core/customs/rules/selection.js';
 import { RateLimiter } from '../../core/rate-limit.js';
 import { Decider } from '../../ingest/customs/decide.js';
 import { createCustomsService } from '../../ingest/customs/service.js';
+import type { Histogram } from 'prom-client';
 import { ManifestStore } from '../../ingest/manifest/store.js';
 import { startCustomsProjector, type ProjectorHandle } from '../../processor/customs/projector.js';
 import { testAuth } from '../../test-kit/auth.js';
@@ -28,6 +29,7 @@ export interface CustomsOptions {
   selection?: (version: string | undefined) => SelectionKey;
   maxWaitMs?: number;
   signal?: AbortSignal;
+  commandSeconds?: Histogram<'command' | 'outcome'>;
 }
 
 /** The decider over its own pipelined requests on nc (the gateway's hot path). */
@@ -57,6 +59,7 @@ export async function customsService(
     maxWaitMs: o.maxWaitMs ?? 5000,
     limiter: new RateLimiter('customs calls', { perSecond: 0, burst: 1 }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
+    ...(o.commandSeconds === undefined ? {} : { commandSeconds: o.commandSeconds }),
     manifests: new ManifestStore({
       ...(await ensureManifestBuckets(js, 1)),
       containers: buckets.containers,

@@ -8,7 +8,10 @@ import {
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { histogramFrom } from '../../bench/harness/measure.js';
+import { customsCommandSeconds } from '../../ingest/customs/service.js';
 import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
@@ -107,6 +110,7 @@ describe('customs service', () => {
   let operator: CustomsServiceClient;
   let anonymous: CustomsServiceClient;
   const shutdown = new AbortController();
+  const registry = new Registry();
 
   const startProjecting = async (): Promise<void> => {
     projector = await startProjector(nc, buckets);
@@ -154,7 +158,10 @@ describe('customs service', () => {
     buckets = await ensureBuckets(js, 1);
     await registerSampleEnterprises(buckets.enterprises);
     await startProjecting();
-    const service = await customsService(nc, buckets, { signal: shutdown.signal });
+    const service = await customsService(nc, buckets, {
+      signal: shutdown.signal,
+      commandSeconds: customsCommandSeconds(registry),
+    });
     grpc = await startGrpcServer(
       { host: '127.0.0.1', port: 0, maxReceiveMessageBytes: 4 * 1024 * 1024 },
       [service],
@@ -207,6 +214,15 @@ describe('customs service', () => {
     // The same number with other content is not a resubmission.
     const other = sample('red', { declarationNumber: green.declarationNumber });
     expect(await code(submit(customs, other))).toBe(status.ALREADY_EXISTS);
+
+    // Each submission was timed in the gateway: five decided (three, then two answered from the record), one refused.
+    const timed = async (outcome: string): Promise<number> =>
+      histogramFrom(await registry.metrics(), 'portstream_customs_command_seconds', {
+        command: 'submit',
+        outcome,
+      }).count;
+    expect(await timed('decided')).toBe(5);
+    expect(await timed('error')).toBe(1);
   });
 
   it('rejects an invalid declaration with INVALID_ARGUMENT naming the field', async () => {
