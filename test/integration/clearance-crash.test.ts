@@ -60,6 +60,23 @@ async function submissionsOnLedger(jsm: JetStreamManager): Promise<Map<string, D
   return out;
 }
 
+/** Resolves once `count()` has not changed for `quietMs`: the answers already on their way have arrived. */
+async function settled(count: () => number, quietMs = 300): Promise<void> {
+  let last = count();
+  let since = Date.now();
+  await waitFor(
+    () => {
+      const now = count();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs;
+    },
+    { timeoutMs: 10_000, intervalMs: 50, what: 'the answers on their way' },
+  );
+}
+
 describe('the deciding gateway killed mid-stream', () => {
   let nats: TestNats;
   let nc: NatsConnection;
@@ -115,16 +132,27 @@ describe('the deciding gateway killed mid-stream', () => {
       }
     });
     await waitFor(() => answered.size >= 100, { timeoutMs: 60_000, what: '100 submissions answered' });
-    // Stopped the moment one more decision is recorded (seen on the ledger's subject), then SIGKILLed: calls in
-    // flight are cut between the gateway receiving them and answering, some of them right after their append.
+    // Stopped the moment one more decision is recorded (seen on the ledger's subject): calls in flight are cut
+    // between the gateway receiving them and answering. The case that matters most is a decision recorded but
+    // never answered; whether the stop caught one shows once the answers already on their way have arrived. If it
+    // did not, the gateway goes on and is stopped at a later decision.
     const pid = first.svc.proc.pid as number;
-    const recorded = nc.subscribe(subjects.allCustomsCommands, {
-      callback: () => {
-        process.kill(pid, 'SIGSTOP');
-        recorded.unsubscribe();
-      },
-    });
-    await recorded.closed;
+    const jsm = await jetstreamManager(nc);
+    let stops = 0;
+    for (let caught = false; !caught; stops++) {
+      if (stops === 50) throw new Error('50 stops caught no recorded decision unanswered');
+      if (stops > 0) process.kill(pid, 'SIGCONT');
+      const recorded = nc.subscribe(subjects.allCustomsCommands, {
+        callback: () => {
+          process.kill(pid, 'SIGSTOP');
+          recorded.unsubscribe();
+        },
+      });
+      await recorded.closed;
+      await settled(() => answered.size);
+      const onLedger = await submissionsOnLedger(jsm);
+      caught = [...onLedger.keys()].some((n) => sent.has(n) && !answered.has(n));
+    }
     first.svc.proc.kill('SIGKILL');
     await first.svc.exited;
     await Promise.all(runs);
@@ -133,7 +161,6 @@ describe('the deciding gateway killed mid-stream', () => {
     const unanswered = [...sent.keys()].filter((n) => !answered.has(n));
     expect(failed.size).toBeGreaterThan(0);
 
-    const jsm = await jetstreamManager(nc);
     const before = await submissionsOnLedger(jsm);
     for (const [n, a] of answered) {
       const entries = before.get(n) ?? [];
@@ -190,7 +217,7 @@ describe('the deciding gateway killed mid-stream', () => {
     }
     expect([...sent.keys()].filter((n) => feed.get(n) !== 1)).toEqual([]);
     console.log(
-      `gateway SIGKILLed after ${answered.size} answered submissions: ${unanswered.length} unanswered ` +
+      `gateway SIGKILLed at its stop ${stops}, after ${answered.size} answered submissions: ${unanswered.length} unanswered ` +
         `(${recordedUnanswered} of them recorded before the kill), all re-sent; ${sent.size} declarations, ` +
         'each on the ledger and the decision feed exactly once',
     );
