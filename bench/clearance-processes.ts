@@ -15,12 +15,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { CUSTOMS_CONSUMER, INDEX_CONSUMER, SINK_CONSUMER } from '../core/consumer/index.js';
 import { loadConfig } from '../core/config.js';
 import { connectNats } from '../core/nats/connect.js';
+import { freePort } from '../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../core/nats/buckets.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS } from '../core/nats/topology.js';
 import { createNatsTopology } from '../cli/topology.js';
 import { clearanceLoad, declarations } from './harness/clearance.js';
-import { cpuSeconds } from './harness/cpu.js';
+import { cpuSeconds, syscalls } from './harness/cpu.js';
 import { waitCaughtUp, type LagProbe } from './harness/lag.js';
 
 const rate = Number(process.argv[2] ?? 500);
@@ -53,7 +54,13 @@ function start(
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-clearance-'));
-  const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats'), port: 0 });
+  // nats-server's monitoring port: messages it delivered to each client per declaration (connz).
+  const monitorPort = await freePort();
+  const nats = await LocalNatsServer.start({
+    storeDir: path.join(dir, 'nats'),
+    port: 0,
+    extraConfig: `http: "127.0.0.1:${monitorPort}"`,
+  });
   const nc = await connectNats({ url: nats.url, name: 'bench-clearance' });
   const children: ChildProcess[] = [];
   try {
@@ -131,7 +138,18 @@ async function main(): Promise<void> {
         +((((idleTo[k] ?? 0) - (idleFrom[k] ?? 0)) * 100_000) / idleMs).toFixed(2),
       ]),
     );
+    const io = async (): Promise<Record<string, { reads: number; writes: number }>> =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.entries(pids).map(async ([k, pid]) => [
+            k,
+            pid === undefined ? { reads: 0, writes: 0 } : await syscalls(pid),
+          ]),
+        ),
+      ) as Record<string, { reads: number; writes: number }>;
     const before = await cpu();
+    const ioBefore = await io();
+    const connzBefore = await messagesByClient(monitorPort);
     const r = await clearanceLoad({
       address,
       token: TOKEN,
@@ -141,6 +159,25 @@ async function main(): Promise<void> {
     });
     await drained();
     const after = await cpu();
+    const ioAfter = await io();
+    const connzAfter = await messagesByClient(monitorPort);
+    const perClient = Object.fromEntries(
+      [...connzAfter].map(([name, a]) => {
+        const b = connzBefore.get(name) ?? { in: 0, out: 0 };
+        return [
+          name,
+          { in: +((a.in - b.in) / r.decided).toFixed(2), out: +((a.out - b.out) / r.decided).toFixed(2) },
+        ];
+      }),
+    );
+    const perDecl = (f: (x: { reads: number; writes: number }) => number): Record<string, number> =>
+      Object.fromEntries(
+        Object.keys(ioAfter).map((k) => {
+          const a = ioAfter[k];
+          const b = ioBefore[k];
+          return [k, a && b ? +((f(a) - f(b)) / r.decided).toFixed(2) : 0];
+        }),
+      );
     const perDecision = Object.fromEntries(
       Object.keys(after).map((k) => [
         k,
@@ -158,6 +195,11 @@ async function main(): Promise<void> {
         p99_ms: +r.latency.ms(99).toFixed(2),
         cpu_us_per_declaration: perDecision,
         idle_cpu_percent: idlePercent,
+        // System calls per declaration (every thread of the process; nats-server's too).
+        writes_per_declaration: perDecl((x) => x.writes),
+        reads_per_declaration: perDecl((x) => x.reads),
+        // Messages each NATS client sent (in) and was delivered (out) per declaration, by connection name.
+        nats_messages_per_declaration: perClient,
       }),
     );
   } finally {
@@ -183,6 +225,23 @@ async function main(): Promise<void> {
     await nats.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Messages nats-server received from and delivered to its clients so far, summed by connection name. */
+async function messagesByClient(port: number): Promise<Map<string, { in: number; out: number }>> {
+  const res = await fetch(`http://127.0.0.1:${port}/connz?limit=4096`);
+  const body = (await res.json()) as {
+    connections?: { name?: string; cid: number; in_msgs: number; out_msgs: number }[];
+  };
+  const by = new Map<string, { in: number; out: number }>();
+  for (const c of body.connections ?? []) {
+    const name = c.name ?? `cid ${c.cid}`;
+    const t = by.get(name) ?? { in: 0, out: 0 };
+    t.in += c.in_msgs;
+    t.out += c.out_msgs;
+    by.set(name, t);
+  }
+  return by;
 }
 
 await main();

@@ -19,6 +19,21 @@ export async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /**
+ * Read and write system calls the process has made so far (syscr and syscw of /proc/<pid>/io; zeros when it is
+ * gone). On a VM where a loopback write that wakes another process is expensive, their count per unit of work says
+ * more than their bytes.
+ */
+export async function syscalls(pid: number): Promise<{ reads: number; writes: number }> {
+  try {
+    const io = await readFile(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
+
+/**
  * User + system CPU seconds of this process's main thread (the JavaScript event loop) so far: without the
  * native threads beside it (embedded ClickHouse, libuv's pool), which process-wide figures include.
  */

@@ -10,7 +10,9 @@ import { boot, onShutdown } from '../runtime.js';
 
 export async function runProcessorCommand(overrides: Env): Promise<void> {
   const rt = boot(overrides);
-  const nc = await connectFromConfig(rt, rt.config.NATS_URL, 'portstream-processor');
+  // Named after its roles, so nats-server's connection list tells a ledger projector from a state processor.
+  const name = `portstream-processor-${[...rt.config.PROCESSOR_ROLES].sort().join('-')}`;
+  const nc = await connectFromConfig(rt, rt.config.NATS_URL, name);
   const registry = new Registry();
   const ops = await startOpsEndpoint(rt, registry, { nats: natsCheck(nc) });
   const processor = await startProcessor({ config: rt.config, log: rt.log, nc, registry });
