@@ -10,7 +10,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 import { natsRequestLatency } from './harness/baselines.js';
-import { clearanceLoad, declarations } from './harness/clearance.js';
+import { startClearanceLoadProcess } from './harness/clearance.js';
 import { CpuMeter } from './harness/cpu.js';
 import { ingestBackground } from './harness/ingest-load.js';
 import { histogramDelta, histogramFrom, round, type HistogramSnapshot } from './harness/measure.js';
@@ -32,15 +32,23 @@ try {
   for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
   const req = await natsRequestLatency(nats.url, 1000, 5000);
   const serial = Date.now() % 1_000_000;
-  await clearanceLoad({
-    address: sut.address,
+  // The generator in a process of its own, warmed up at the rate (the gateway's customs path is compiled on its
+  // first calls, and so is the generator's client).
+  const generator = await startClearanceLoadProcess({
+    address: sut.customsAddress,
     token: CUSTOMS_TOKEN,
     ratePerSec: rate,
-    durationMs: 1000,
-    decls: declarations(rate, (serial + 1) % 1_000_000),
-    scenario: 'clearance.warmup',
+    durationMs: seconds * 1000,
+    count: rate * seconds,
+    serial,
+    scenario: 'clearance',
+    warmupMs: 1000,
+    warmupCount: rate,
+    warmupSerial: (serial + 1) % 1_000_000,
   });
-  const page = async (): Promise<string> => (await fetch(`${sut.gatewayOps}/metrics`)).text();
+  generator.warmup.check();
+  if (generator.pid !== undefined) pids.set('clearance load generator', generator.pid);
+  const page = async (): Promise<string> => (await fetch(`${sut.customsOps}/metrics`)).text();
   const handlerOf = (text: string): HistogramSnapshot =>
     histogramFrom(text, COMMAND_SECONDS, { command: 'submit', outcome: 'decided' });
   // prom-client's event-loop lag figures cover the time since the previous scrape: this one starts the window.
@@ -50,13 +58,7 @@ try {
   await cpu.start();
   const started = performance.now();
   const [clearance, background] = await Promise.all([
-    clearanceLoad({
-      address: sut.address,
-      token: CUSTOMS_TOKEN,
-      ratePerSec: rate,
-      durationMs: seconds * 1000,
-      decls: declarations(rate * seconds, serial),
-    }),
+    generator.run(),
     eventsPerSec > 0
       ? ingestBackground({
           address: sut.address,
@@ -89,6 +91,7 @@ try {
     return v === undefined ? null : round(Number(v) * 1000);
   };
   const cores = await cpu.stop();
+  await generator.close();
   clearance.account.check();
   background?.account.check();
   console.log(

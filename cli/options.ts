@@ -23,6 +23,15 @@ export const INGEST_FLAGS: Record<string, [string, string, string]> = {
   port: ['--port <port>', 'INGEST_PORT', 'gRPC port (0: any free port)'],
 };
 
+/** Only for `portstream ingest`: `up` and `cluster` need every service on their gateways. */
+export const GATEWAY_FLAGS: Record<string, [string, string, string]> = {
+  services: [
+    '--services <services>',
+    'INGEST_SERVICES',
+    'events,manifests,customs (default all): under event load run customs apart',
+  ],
+};
+
 export function addFlags(cmd: Command, ...sets: Record<string, [string, string, string]>[]): Command {
   for (const set of sets)
     for (const [flag, variable, help] of Object.values(set)) cmd.option(flag, `${help} [${variable}]`);

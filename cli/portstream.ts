@@ -13,7 +13,14 @@ import { runMigrateCommand } from './commands/migrate.js';
 import { runNotifyCommand } from './commands/notify.js';
 import { runSinkCommand } from './commands/sink.js';
 import { runUp } from './commands/up.js';
-import { addFlags, COMMON_FLAGS, INGEST_FLAGS, overridesFrom, PROCESSOR_FLAGS } from './options.js';
+import {
+  addFlags,
+  COMMON_FLAGS,
+  GATEWAY_FLAGS,
+  INGEST_FLAGS,
+  overridesFrom,
+  PROCESSOR_FLAGS,
+} from './options.js';
 
 const program = new Command()
   .name('portstream')
@@ -57,8 +64,9 @@ addFlags(
   program.command('ingest').description('run the ingest gateway (gRPC -> JetStream) against NATS_URL'),
   COMMON_FLAGS,
   INGEST_FLAGS,
+  GATEWAY_FLAGS,
 ).action(async (opts: Record<string, unknown>) => {
-  await runIngest(overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS));
+  await runIngest(overridesFrom(opts, COMMON_FLAGS, INGEST_FLAGS, GATEWAY_FLAGS));
 });
 
 addFlags(

@@ -105,6 +105,14 @@ export const SETTINGS = {
     doc: 'Address the ingest gRPC server binds.',
   },
   INGEST_PORT: { schema: port.default(50051), doc: 'Ingest gRPC port (0: any free port).' },
+  INGEST_SERVICES: {
+    schema: z
+      .string()
+      .default('events,manifests,customs')
+      .transform((v) => v.split(',').map((r) => r.trim()))
+      .pipe(z.array(z.enum(['events', 'manifests', 'customs'])).min(1)),
+    doc: "What a gateway serves, comma-separated: events (IngestService: terminal events), manifests (ManifestService: carriers' manifests), customs (CustomsService and EnterpriseService: declarations decided here, the register). Under event load run a customs gateway apart (INGEST_SERVICES=customs), so declarations never wait behind event batches on one event loop. `up` and `cluster` gateways serve all three.",
+  },
   INGEST_MAX_BATCH_EVENTS: {
     schema: positiveInt.max(100_000).default(5000),
     doc: 'Most events in one batch; a larger batch is refused with INVALID_ARGUMENT.',

@@ -1,5 +1,6 @@
-// Composition of the ingest gateway: JetStream topology, the event publisher, the IngestService (and any
-// other gateway services such as customs) on one gRPC server, and its shutdown sequence.
+// Composition of the ingest gateway: JetStream topology, and on one gRPC server the services it is set to serve
+// (INGEST_SERVICES: terminal events, carriers' manifests, customs declarations and the register), and its
+// shutdown sequence.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Counter, type Registry } from 'prom-client';
@@ -63,6 +64,62 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
   // Creates what is missing (a system started without its admin step); never changes an existing stream.
   await ensureStreams(jsm, topologyOptions(config), { update: false });
   const js = jetstream(nc);
+  const serves = new Set(config.INGEST_SERVICES);
+  // Reads and writes of state over pipelined requests: several in one socket write, no per-request Error.
+  const requests = new PipelinedRequests(nc, config.INGEST_PUBLISH_TIMEOUT_MS);
+  const parts: GatewayPart[] = [];
+  if (serves.has('events')) parts.push(await eventsPart(deps, js, requests));
+  if (serves.has('manifests') || serves.has('customs')) {
+    parts.push(await clearancePart(deps, js, jsm, requests, serves));
+  }
+  const grpc = await startGrpcServer(
+    {
+      host: config.INGEST_HOST,
+      port: config.INGEST_PORT,
+      maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
+      tls: deps.tls,
+    },
+    [...parts.flatMap((p) => p.services), ...(deps.extraServices ?? [])],
+    log,
+  );
+  log.info({ services: [...serves] }, 'gateway services');
+  return {
+    address: grpc.address,
+    port: grpc.port,
+    stop: async () => {
+      log.info('ingest gateway stopping');
+      const budget = config.SHUTDOWN_TIMEOUT_MS;
+      for (const p of parts) p.closing();
+      await Promise.race([
+        Promise.all(parts.map((p) => p.drain())),
+        new Promise((r) => setTimeout(r, budget).unref()),
+      ]);
+      await grpc.shutdown(budget);
+      for (const p of parts) await p.close();
+      requests.close();
+      log.info('ingest gateway stopped');
+    },
+  };
+}
+
+/** What one group of gateway services adds to the server, and how it stops. */
+interface GatewayPart {
+  services: ServiceRegistration[];
+  /** Told first on stop: stop taking new work (calls in progress are answered). */
+  closing(): void;
+  /** Resolves when the streams it reads are answered (bounded by the shutdown budget). */
+  drain(): Promise<void>;
+  /** After the gRPC server stopped: what it writes is flushed, what it watches is closed. */
+  close(): Promise<void>;
+}
+
+/** IngestService: terminal operators' events, validated, de-duplicated and persisted before they are acked. */
+async function eventsPart(
+  deps: IngestDeps,
+  js: ReturnType<typeof jetstream>,
+  requests: PipelinedRequests,
+): Promise<GatewayPart> {
+  const { config, log, nc } = deps;
   const publisher = new EventPublisher(js, {
     maxInflight: config.INGEST_MAX_INFLIGHT_PUBLISHES,
     maxPayloadBytes: nc.info ? nc.info.max_payload - HEADER_ROOM : 1024 * 1024 - HEADER_ROOM,
@@ -75,9 +132,8 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     registers: [deps.registry],
   });
   // Container state: an operator's event for a container at another terminal is refused (read on the hot path
-  // as pipelined direct gets); the manifest service writes each container's shipments.
+  // as pipelined direct gets).
   await ensureBucket(js, BUCKET_CONTAINERS, config.JS_REPLICAS);
-  const requests = new PipelinedRequests(nc, config.INGEST_PUBLISH_TIMEOUT_MS);
   const containerReads = new CasBucket(requests, BUCKET_CONTAINERS);
   const { registration, sessions } = createIngestService({
     auth: deps.auth,
@@ -98,16 +154,27 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     }),
     log: log.child({ component: 'ingest' }),
   });
-  // The same gateway takes customs declarations and decides them: the risk rules in force (reloaded when their
-  // file changes), the selection secret, the declaration's ledger on PS_CUSTOMS; and cargo manifests, whose bills
-  // say who may declare which containers (see its NATS user for the buckets).
-  const rules = new RuleStore(config.CUSTOMS_RULES_FILE, log.child({ component: 'rules' }));
-  const secrets = new SelectionSecrets(
-    config.CUSTOMS_SELECTION_SECRET_FILE,
-    log.child({ component: 'rules' }),
-  );
-  rules.watch();
-  secrets.watch();
+  return {
+    services: [registration],
+    closing: () => undefined,
+    drain: () => sessions.drain(),
+    close: () => publisher.idle(),
+  };
+}
+
+/**
+ * ManifestService (carriers' manifests: whose bills cover which containers) and CustomsService with
+ * EnterpriseService: declarations decided here, against the rules in force (reloaded when their file changes),
+ * the selection secret, the declaration's ledger on PS_CUSTOMS, the bills and the register customs keeps.
+ */
+async function clearancePart(
+  deps: IngestDeps,
+  js: ReturnType<typeof jetstream>,
+  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  requests: PipelinedRequests,
+  serves: ReadonlySet<string>,
+): Promise<GatewayPart> {
+  const { config, log } = deps;
   const [declarations, , register, containers, visits, manifestBuckets] = await Promise.all([
     ensureBucket(js, BUCKET_DECLARATIONS, config.JS_REPLICAS),
     ensureBucket(js, BUCKET_DECLARANTS, config.JS_REPLICAS),
@@ -117,20 +184,40 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     ensureManifestBuckets(js, config.JS_REPLICAS),
   ]);
   const manifestStore = new ManifestStore({ ...manifestBuckets, containers, visits });
-  // The enterprise register customs keeps (priority/AEO, watch lists, licences): served here, read by the decider.
-  if (config.CUSTOMS_ENTERPRISES_FILE !== undefined) {
-    await seedRegister(register, config.CUSTOMS_ENTERPRISES_FILE, log.child({ component: 'enterprises' }));
-  }
   const customsLimiter = new RateLimiter('customs calls', {
     perSecond: config.RATE_LIMIT_CUSTOMS_PER_SECOND,
     burst: config.RATE_LIMIT_CUSTOMS_BURST,
   });
-  const manifests = createManifestService({
-    store: manifestStore,
-    auth: deps.auth,
-    log: log.child({ component: 'manifests' }),
-    limiter: customsLimiter,
-  });
+  const services: ServiceRegistration[] = [];
+  if (serves.has('manifests')) {
+    services.push(
+      createManifestService({
+        store: manifestStore,
+        auth: deps.auth,
+        log: log.child({ component: 'manifests' }),
+        limiter: customsLimiter,
+      }),
+    );
+  }
+  if (!serves.has('customs')) {
+    return {
+      services,
+      closing: () => undefined,
+      drain: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+  }
+  const rules = new RuleStore(config.CUSTOMS_RULES_FILE, log.child({ component: 'rules' }));
+  const secrets = new SelectionSecrets(
+    config.CUSTOMS_SELECTION_SECRET_FILE,
+    log.child({ component: 'rules' }),
+  );
+  rules.watch();
+  secrets.watch();
+  // The enterprise register customs keeps (priority/AEO, watch lists, licences): served here, read by the decider.
+  if (config.CUSTOMS_ENTERPRISES_FILE !== undefined) {
+    await seedRegister(register, config.CUSTOMS_ENTERPRISES_FILE, log.child({ component: 'enterprises' }));
+  }
   // The decider reads the register from memory, kept current by a watch (reads go to the bucket until it has
   // caught up, or while it is down); a change made here is in force here when PutEnterprise returns.
   const registerMirror = new KvMirror(register, BUCKET_ENTERPRISES, log.child({ component: 'enterprises' }));
@@ -164,31 +251,18 @@ export async function startIngest(deps: IngestDeps): Promise<IngestHandle> {
     manifests: manifestStore,
     commandSeconds: customsCommandSeconds(deps.registry),
   });
-  const grpc = await startGrpcServer(
-    {
-      host: config.INGEST_HOST,
-      port: config.INGEST_PORT,
-      maxReceiveMessageBytes: config.INGEST_MAX_MESSAGE_BYTES,
-      tls: deps.tls,
-    },
-    [registration, customs, manifests, enterprises, ...(deps.extraServices ?? [])],
-    log,
-  );
+  services.push(customs, enterprises);
   return {
-    address: grpc.address,
-    port: grpc.port,
-    stop: async () => {
-      log.info('ingest gateway stopping');
-      const budget = config.SHUTDOWN_TIMEOUT_MS;
+    services,
+    closing: () => {
       customsShutdown.abort();
-      await Promise.race([sessions.drain(), new Promise((r) => setTimeout(r, budget).unref())]);
-      await grpc.shutdown(budget);
-      await publisher.idle();
-      requests.close();
+    },
+    drain: () => Promise.resolve(),
+    close: () => {
       registerMirror.stop();
       rules.close();
       secrets.close();
-      log.info('ingest gateway stopped');
+      return Promise.resolve();
     },
   };
 }

@@ -16,6 +16,8 @@ export interface HarnessChildOptions {
   /** File descriptor for the child's stdout when there is no onLine (e.g. a log file). */
   stdoutFd?: number;
   env?: NodeJS.ProcessEnv;
+  /** Give the child a pipe on stdin (child.process.stdin) instead of none. */
+  stdinPipe?: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export function runHarnessScript(name: string, args: string[], o: HarnessChildOp
   const fromSource = import.meta.url.endsWith('.ts');
   const script = fileURLToPath(new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   const child = spawn(process.execPath, [...(fromSource ? process.execArgv : []), script, ...args], {
-    stdio: ['ignore', onLine === undefined ? (o.stdoutFd ?? 2) : 'pipe', 'inherit'],
+    stdio: [o.stdinPipe ? 'pipe' : 'ignore', onLine === undefined ? (o.stdoutFd ?? 2) : 'pipe', 'inherit'],
     ...(env === undefined ? {} : { env }),
   });
   const done = new Promise<string>((resolve, reject) => {

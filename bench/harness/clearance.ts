@@ -4,22 +4,23 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { buildDeclaration } from '../../simulator/model/customs.js';
 import { declarationNumber, taxCode } from '../../simulator/model/ids.js';
 import { createRng } from '../../simulator/model/prng.js';
-import { Latency } from '../../core/latency.js';
+import { fromSnapshot, Latency, type LatencySnapshot, type LatencyView } from '../../core/latency.js';
 import {
   ClearanceStatus,
   CustomsServiceClient,
   type Declaration,
 } from '../../proto/gen/portstream/v1/customs.js';
-import { LoadAccount } from './load-account.js';
+import { runHarnessScript } from './child.js';
+import { LoadAccount, type LoadSummary } from './load-account.js';
 import { openLoop } from './schedule.js';
 
 export interface ClearanceResult {
-  latency: Latency;
+  latency: LatencyView;
   /**
    * How late the load generator started each call after its scheduled time: its own share of `latency` (a
    * generator starved of CPU on a saturated machine sends late, and the open model counts that as latency).
    */
-  sendLag: Latency;
+  sendLag: LatencyView;
   submitted: number;
   decided: number;
   pending: number;
@@ -66,14 +67,16 @@ export async function clearanceLoad(o: {
   onProgress?: (done: number) => void;
   /** Names the load in its account (default "clearance"). */
   scenario?: string;
-}): Promise<ClearanceResult> {
+}): Promise<ClearanceResult & { latency: Latency; sendLag: Latency }> {
   const client = new CustomsServiceClient(o.address, credentials.createInsecure());
   const md = new Metadata();
   md.set('authorization', `Bearer ${o.token}`);
   const account = new LoadAccount(o.scenario ?? 'clearance', 'declarations');
-  const r: ClearanceResult = {
-    latency: new Latency(),
-    sendLag: new Latency(),
+  const latency = new Latency();
+  const sendLag = new Latency();
+  const r: ClearanceResult & { latency: Latency; sendLag: Latency } = {
+    latency,
+    sendLag,
     submitted: 0,
     decided: 0,
     pending: 0,
@@ -90,7 +93,7 @@ export async function clearanceLoad(o: {
     }
     r.submitted++;
     account.offered++;
-    r.sendLag.record(performance.now() - scheduledAt);
+    sendLag.record(performance.now() - scheduledAt);
     calls.push(
       new Promise<void>((resolve) => {
         client.submitDeclaration({ declaration }, md, { deadline: Date.now() + 5000 }, (err, res) => {
@@ -103,7 +106,7 @@ export async function clearanceLoad(o: {
           } else if (res.decision && DECIDED.has(res.status)) {
             r.decided++;
             account.accepted++;
-            r.latency.record(performance.now() - scheduledAt);
+            latency.record(performance.now() - scheduledAt);
           } else {
             r.failed++;
             account.error(
@@ -119,4 +122,101 @@ export async function clearanceLoad(o: {
   await Promise.all(calls);
   client.close();
   return r;
+}
+
+/** What the clearance load generator process prints when it is done (one JSON line). */
+export interface ClearanceChildResult {
+  submitted: number;
+  decided: number;
+  pending: number;
+  failed: number;
+  latency: LatencySnapshot;
+  send_lag: LatencySnapshot;
+  account: LoadSummary;
+}
+
+/** What the clearance load generator process is asked to do (its one argument, as JSON). */
+export interface ClearanceChildPlan {
+  address: string;
+  token: string;
+  ratePerSec: number;
+  /** Declarations built in the child with declarations(count, serial), sent at the rate for durationMs. */
+  durationMs: number;
+  count: number;
+  serial: number;
+  scenario: string;
+  /** First, not measured: declarations(warmupCount, warmupSerial) at the rate for warmupMs (JIT, connection). */
+  warmupMs: number;
+  warmupCount: number;
+  warmupSerial: number;
+}
+
+/** A clearance load generator process, warmed up and waiting to be told to start. */
+export interface ClearanceLoadProcess {
+  pid: number | undefined;
+  /** Account of the warm-up (fails the run like the load's when anything was not answered as valid). */
+  warmup: LoadAccount;
+  /** Starts the measured load; resolves with its result (the process stays until close, for CPU meters). */
+  run(onProgress?: (done: number) => void): Promise<ClearanceResult>;
+  /** Tells the process to exit and waits for it. */
+  close(): Promise<void>;
+  /** Ends the process whatever it is doing (a run that failed must not leave it waiting). */
+  kill(): void;
+}
+
+/**
+ * clearanceLoad in a process of its own (bench/harness/clearance-load.ts), so that the generator measuring the
+ * latency neither shares an event loop with the event load generator nor waits behind it: a reply that has
+ * arrived is timed when this process's loop gets to it. Resolves once the child has warmed up; `run` starts the
+ * measured load, so the caller can start other load at the same moment.
+ */
+export async function startClearanceLoadProcess(plan: ClearanceChildPlan): Promise<ClearanceLoadProcess> {
+  let progress: ((done: number) => void) | undefined;
+  let done: (r: ClearanceChildResult) => void = () => undefined;
+  const finished = new Promise<ClearanceChildResult>((resolve) => {
+    done = resolve;
+  });
+  let ready: (warmup: LoadSummary) => void = () => undefined;
+  const warmedUp = new Promise<LoadSummary>((resolve) => {
+    ready = resolve;
+  });
+  const child = runHarnessScript('clearance-load', [JSON.stringify(plan)], {
+    stdinPipe: true,
+    onLine: (line) => {
+      const m = JSON.parse(line) as
+        { done: number } | { warmed: LoadSummary } | { result: ClearanceChildResult };
+      if ('result' in m) done(m.result);
+      else if ('warmed' in m) ready(m.warmed);
+      else progress?.(m.done);
+    },
+  });
+  const warmup = await Promise.race([warmedUp, child.done.then(() => undefined)]);
+  if (warmup === undefined) throw new Error('the clearance load generator exited before its warm-up ended');
+  return {
+    pid: child.process.pid,
+    warmup: LoadAccount.fromSummary(`${plan.scenario}.warmup`, 'declarations', warmup),
+    run: async (onProgress) => {
+      progress = onProgress;
+      child.process.stdin?.write('go\n');
+      const result = await Promise.race([finished, child.done.then(() => undefined)]);
+      if (result === undefined) throw new Error('the clearance load generator gave no result');
+      return {
+        submitted: result.submitted,
+        decided: result.decided,
+        pending: result.pending,
+        failed: result.failed,
+        latency: fromSnapshot(result.latency),
+        sendLag: fromSnapshot(result.send_lag),
+        account: LoadAccount.fromSummary(plan.scenario, 'declarations', result.account),
+      };
+    },
+    close: async () => {
+      child.process.stdin?.end();
+      await child.done;
+    },
+    kill: () => {
+      child.process.stdin?.end();
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill();
+    },
+  };
 }

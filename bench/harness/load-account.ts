@@ -106,4 +106,16 @@ export class LoadAccount {
     const first = this.summary().first_problem;
     if (first !== undefined) throw new BenchLoadError(this.scenario, first);
   }
+
+  /** The account another process kept (its summary), to check and print here. */
+  static fromSummary(scenario: string, unit: string, s: LoadSummary): LoadAccount {
+    const a = new LoadAccount(scenario, unit);
+    a.offered = s.offered;
+    a.accepted = s.accepted;
+    a.duplicate = s.duplicate;
+    a.rejected = s.rejected;
+    a.errors = s.errors;
+    a.firstProblem = s.first_problem;
+    return a;
+  }
 }

@@ -12,7 +12,7 @@ import { Event } from '../../proto/gen/portstream/v1/events.js';
 import { grpcEchoRate, jetstreamPublishRate, natsRequestLatency } from './baselines.js';
 import { benchBatch, benchLoad } from './events.js';
 import type { LoadAccount, LoadSummary } from './load-account.js';
-import { clearanceLoad, declarations } from './clearance.js';
+import { startClearanceLoadProcess, type ClearanceLoadProcess } from './clearance.js';
 import { ingestBackground, ingestLoad } from './ingest-load.js';
 import { round, RssSampler } from './measure.js';
 import { progress } from './progress.js';
@@ -68,6 +68,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   // Stopped in `finally` too: a scenario that fails must not leave the services running.
   let sut: Awaited<ReturnType<typeof startSystem>> | undefined;
   let nc: Awaited<ReturnType<typeof connectNats>> | undefined;
+  const generators: ClearanceLoadProcess[] = [];
   try {
     const sampleBatch = benchBatch(benchLoad('sample', 0), 0, BATCH);
     const eventBytes = Event.encode(sampleBatch[0] as Event).finish();
@@ -147,6 +148,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     sut = await startSystem(dir, nats.url, jsm);
     for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
     const address = sut.address;
+    const customsAddress = sut.customsAddress;
 
     const ingestCpu = new CpuMeter(() => pids);
     await ingestCpu.start();
@@ -227,37 +229,37 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     // Clearance: declarations at a fixed rate through the gateway and processor, with event load behind (the
     // processor applies it to container state and the sink writes it, as in production).
     const clearanceMs = opts.quick ? 3000 : 30_000;
-    // A warm-up at the rate first, not measured: the gateway's customs path is compiled on its first calls.
-    const warmupDecls = declarations(CLEARANCE_RATE, (Date.now() + 250_000) % 1_000_000);
-    bar = progress('clearance warm-up', warmupDecls.length);
-    const warmup = await clearanceLoad({
-      address,
+    // The generator in a process of its own (its event loop is not the event load's), first warmed up at the
+    // rate, not measured: the customs gateway's path is compiled on its first calls, and so is the generator's.
+    const clearanceCount = Math.ceil((CLEARANCE_RATE * clearanceMs) / 1000);
+    const generatorPlan = (scenario: string, durationMs: number, count: number, serial: number) => ({
+      address: customsAddress,
       token: CUSTOMS_TOKEN,
       ratePerSec: CLEARANCE_RATE,
-      durationMs: 1000,
-      decls: warmupDecls,
-      scenario: 'clearance.warmup',
-      onProgress: (n) => {
-        bar.update(n);
-      },
+      durationMs,
+      count,
+      serial,
+      scenario,
+      warmupMs: 1000,
+      warmupCount: CLEARANCE_RATE,
+      warmupSerial: serial + 1,
     });
-    bar.stop();
-    account(warmup.account);
-    const decls = declarations(Math.ceil((CLEARANCE_RATE * clearanceMs) / 1000), Date.now() % 1_000_000);
+    // Each set of declarations a run submits has its own serial (declarations() numbers them apart by serial
+    // modulo 10,000): a number used twice would be refused as taken (ALREADY_EXISTS) and fail the run.
+    const serialBase = (Date.now() % 2500) * 4;
+    const generator = await startClearanceLoadProcess(
+      generatorPlan('clearance', clearanceMs, clearanceCount, serialBase),
+    );
+    generators.push(generator);
+    account(generator.warmup);
+    if (generator.pid !== undefined) pids.set(CLEARANCE_GENERATOR, generator.pid);
     const clearanceCpu = new CpuMeter(() => pids);
     await clearanceCpu.start();
     const clearanceStarted = performance.now();
-    bar = progress('clearance', decls.length);
+    bar = progress('clearance', clearanceCount);
     const [clearance, background] = await Promise.all([
-      clearanceLoad({
-        address,
-        token: CUSTOMS_TOKEN,
-        ratePerSec: CLEARANCE_RATE,
-        durationMs: clearanceMs,
-        decls,
-        onProgress: (n) => {
-          bar.update(n);
-        },
+      generator.run((n) => {
+        bar.update(n);
       }),
       BACKGROUND_EVENTS > 0
         ? ingestBackground({
@@ -274,7 +276,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     ]);
     bar.stop();
     const clearanceFigures = {
-      stage: 'gRPC SubmitDeclaration -> gateway decision (one JetStream append) -> answer',
+      stage: 'gRPC SubmitDeclaration -> customs gateway decision (one JetStream append) -> answer',
       rate_per_s: CLEARANCE_RATE,
       background_events_per_s: BACKGROUND_EVENTS,
       background_events_acked: background?.acked ?? 0,
@@ -303,33 +305,29 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     ];
     const clearanceCaught = await waitCaughtUp(jsm, clearanceProbes, opts.quick ? 60_000 : 300_000);
     const clearanceCpuS = await clearanceCpu.stop();
+    await generator.close();
+    pids.delete(CLEARANCE_GENERATOR);
     const clearanceCatchUpS = (performance.now() - clearanceStarted) / 1000 - clearanceWallS;
 
     // CPU per declaration, on its own: the same rate without events behind, from the first submission until the
     // projection and the sink have all of it, every service process and nats-server (not the load generator).
     const aloneMs = opts.quick ? 2000 : 10_000;
-    const aloneDecls = declarations(
-      Math.ceil((CLEARANCE_RATE * aloneMs) / 1000),
-      (Date.now() + 500_000) % 1_000_000,
+    const aloneGenerator = await startClearanceLoadProcess(
+      generatorPlan('clearance.alone', aloneMs, Math.ceil((CLEARANCE_RATE * aloneMs) / 1000), serialBase + 2),
     );
+    generators.push(aloneGenerator);
+    account(aloneGenerator.warmup);
     const aloneCpu = new CpuMeter(() => pids);
     await aloneCpu.start();
-    bar = progress('clearance alone', aloneDecls.length);
-    const alone = await clearanceLoad({
-      address,
-      token: CUSTOMS_TOKEN,
-      ratePerSec: CLEARANCE_RATE,
-      durationMs: aloneMs,
-      decls: aloneDecls,
-      scenario: 'clearance.alone',
-      onProgress: (n) => {
-        bar.update(n);
-      },
+    bar = progress('clearance alone', Math.ceil((CLEARANCE_RATE * aloneMs) / 1000));
+    const alone = await aloneGenerator.run((n) => {
+      bar.update(n);
     });
     bar.stop();
     account(alone.account);
     await waitCaughtUp(jsm, clearanceProbes, opts.quick ? 60_000 : 300_000);
     const aloneCpuS = await aloneCpu.stop();
+    await aloneGenerator.close();
     await sut.stop();
     const rows = await countRows(dir, runId, load.ackedMap);
     await nc.close();
@@ -397,6 +395,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     throw err;
   } finally {
     rss.stop();
+    for (const g of generators) g.kill();
     await sut?.stop();
     if (nc && !nc.isClosed()) await nc.close();
     await nats.stop();
@@ -406,6 +405,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
 }
 
 const isLoadGenerator = (name: string): boolean => /load generator/.test(name);
+/** The clearance scenario's generator process, among the processes measured while it runs. */
+const CLEARANCE_GENERATOR = 'clearance load generator';
 
 /** CPU seconds of the services and nats-server, without the bench's load generators. */
 function servicesCpuS(m: ReadonlyMap<string, number>): number {

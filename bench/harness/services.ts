@@ -21,8 +21,12 @@ export interface ServiceOptions {
   /** Message of the log line that says the service is ready. */
   readyMessage: string;
   readyTimeoutMs?: number;
-  /** OS scheduling niceness (0-19): higher yields the CPU to the others when the machine is saturated. */
-  nice?: number;
+  /**
+   * Run in Linux's idle scheduling class (SCHED_IDLE, through chrt(1)): the process gets a core when no process
+   * of the normal class wants it, and a normal process that wakes takes the core from it at once. For what may
+   * lag and catch up, so that on a saturated machine it never delays what answers callers.
+   */
+  bestEffort?: boolean;
   /**
    * The built CLI to run under plain node (e.g. dist/cli/portstream.js), for a script that is not the CLI
    * itself. Without it, the CLI this process runs from, with the same loader.
@@ -63,10 +67,10 @@ export class ServiceProcess {
       o.cli === undefined
         ? [process.execPath, ...process.execArgv, self, o.command]
         : [process.execPath, o.cli, o.command];
-    // Through nice(1), which execs node: niceness is per thread on Linux, and only a process started niced has
-    // every thread niced (V8's GC and compiler threads, libuv's pool, an embedded ClickHouse's threads); setting
-    // it on the pid after the start reaches the main thread alone.
-    const [file, ...args] = o.nice === undefined ? node : ['nice', '-n', String(o.nice), ...node];
+    // Through chrt(1), which execs node: a scheduling policy is per thread on Linux, and only a process started
+    // under it has every thread under it (V8's GC and compiler threads, libuv's pool, an embedded ClickHouse's
+    // threads); setting it on the pid after the start reaches the main thread alone.
+    const [file, ...args] = o.bestEffort === true ? ['chrt', '--idle', '0', ...node] : node;
     const child = spawn(file as string, args, {
       env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,18 +13,15 @@ export const OPERATOR_TOKEN = 'bench-operator-token-0123456789';
 export const CUSTOMS_TOKEN = 'bench-customs-token-0123456789';
 export const FIRM_TOKEN = 'bench-admin-token-0123456789';
 
-/**
- * Niceness of the services that may lag and catch up (container state, the ClickHouse sink): when they and the
- * clearance path (gateway, decider, nats-server) want more CPU than there is, clearance gets it first. On
- * several machines ClickHouse has its own; on one, this is the deployment's choice (deploy/README.md).
- */
-const BEST_EFFORT_NICE = 10;
-
 export interface System {
-  /** gRPC address of the gateway (IngestService and CustomsService). */
+  /** gRPC address of the events gateway (IngestService, ManifestService). */
   address: string;
-  /** The gateway's operations endpoint (/metrics). */
+  /** The events gateway's operations endpoint (/metrics). */
   gatewayOps: string;
+  /** gRPC address of the customs gateway (CustomsService, EnterpriseService). */
+  customsAddress: string;
+  /** The customs gateway's operations endpoint (/metrics). */
+  customsOps: string;
   all: ServiceProcess[];
   /** Graceful stop of every service (SIGTERM), sink last so it writes what the others left. */
   stop(): Promise<void>;
@@ -57,15 +54,22 @@ export async function startSystem(
     RATE_LIMIT_CUSTOMS_PER_SECOND: '0',
     RATE_LIMIT_API_PER_SECOND: '0',
   };
-  const port = await freePort();
-  const opsPort = await freePort();
+  const [port, opsPort, customsPort, customsOpsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const started: ServiceProcess[] = [];
   const stopAll = async (): Promise<void> => {
     for (const s of [...started].reverse()) await s.stop();
   };
   try {
     // The sink first: its migrations create the tables; then the processor; the gateway last, so nothing is
-    // accepted before its readers exist.
+    // accepted before its readers exist. What may lag and catch up (the sink, the ledger projection, container
+    // state) runs best-effort (Linux's idle scheduling class): when it and what answers callers (the gateways,
+    // nats-server) want more CPU than there is, the others get it first, and at once. On several machines
+    // ClickHouse has its own; on one, this is the deployment's choice (deploy/README.md).
     started.push(
       await ServiceProcess.start({
         ...from,
@@ -74,13 +78,12 @@ export async function startSystem(
         dir,
         env: { ...common, PORTSTREAM_DATA_DIR: sinkDir },
         readyMessage: 'clickhouse sink started',
-        nice: BEST_EFFORT_NICE,
+        bestEffort: true,
         readyTimeoutMs: 60_000,
       }),
     );
     // The ledger projection and the state consumer in processes of their own, as deployed: both catch up
-    // behind what the gateway answers (the gateway decides), so both yield the CPU to it when the machine is
-    // saturated, as the sink does.
+    // behind what the gateways answer (the customs gateway decides).
     for (const role of ['state', 'customs'] as const) {
       started.push(
         await ServiceProcess.start({
@@ -89,11 +92,13 @@ export async function startSystem(
           name: role === 'customs' ? 'processor (customs)' : 'processor (state)',
           dir,
           env: { ...common, PROCESSOR_ROLES: role },
-          nice: BEST_EFFORT_NICE,
+          bestEffort: true,
           readyMessage: 'processor started',
         }),
       );
     }
+    // Two gateways, as a port runs them under event load: terminals' events (and carriers' manifests) on one,
+    // customs declarations on the other, so a declaration never waits behind an event batch on one event loop.
     started.push(
       await ServiceProcess.start({
         ...from,
@@ -102,9 +107,23 @@ export async function startSystem(
         dir,
         env: {
           ...common,
+          INGEST_SERVICES: 'events,manifests',
           INGEST_PORT: String(port),
           OPS_HTTP_PORT: String(opsPort),
           INGEST_DEDUPE_CACHE_SIZE: '200000',
+        },
+        readyMessage: 'ingest gateway ready',
+      }),
+      await ServiceProcess.start({
+        ...from,
+        command: 'ingest',
+        name: 'customs gateway',
+        dir,
+        env: {
+          ...common,
+          INGEST_SERVICES: 'customs',
+          INGEST_PORT: String(customsPort),
+          OPS_HTTP_PORT: String(customsOpsPort),
         },
         readyMessage: 'ingest gateway ready',
       }),
@@ -116,6 +135,8 @@ export async function startSystem(
   return {
     address: `127.0.0.1:${port}`,
     gatewayOps: `http://127.0.0.1:${opsPort}`,
+    customsAddress: `127.0.0.1:${customsPort}`,
+    customsOps: `http://127.0.0.1:${customsOpsPort}`,
     all: started,
     // Gateway, processor, then sink: each stops after what feeds it.
     stop: stopAll,

@@ -146,6 +146,8 @@ export async function runClusterCommand(o: ClusterOptions, overrides: Env): Prom
           CUSTOMS_SELECTION_SECRET_FILE: secretFile,
           INGEST_HOST: config.INGEST_HOST,
           INGEST_PORT: '0',
+          // The simulator spreads terminals and declarations over every gateway: each serves everything.
+          INGEST_SERVICES: 'events,manifests,customs',
         }),
       );
     }

@@ -67,7 +67,12 @@ export async function runUp(overrides: Env): Promise<void> {
     steps.unshift(['notify', () => notify.stop()]);
 
     const ingest = await startIngest({
-      config: { ...config, CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt) },
+      // The whole system in one process: its one gateway serves everything (INGEST_SERVICES is for `ingest`).
+      config: {
+        ...config,
+        CUSTOMS_SELECTION_SECRET_FILE: selectionSecretFor(rt),
+        INGEST_SERVICES: ['events', 'manifests', 'customs'],
+      },
       log: log.child({ component: 'ingest' }),
       nc,
       registry,

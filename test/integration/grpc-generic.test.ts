@@ -2,14 +2,6 @@
 // that lists exactly the services each port serves (so grpcurl never offers a method that answers UNIMPLEMENTED).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import {
-  credentials,
-  loadPackageDefinition,
-  type Client,
-  type GrpcObject,
-  type ServiceClientConstructor,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,20 +10,11 @@ import { silentLogger } from '../../core/logger.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { startIngest, type IngestHandle } from '../../ingest/main.js';
 import { testAuth } from '../../test-kit/auth.js';
+import { clientFor, grpcHealth } from '../helpers/health.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { startApiFixture, type ApiFixture } from './api-fixture.js';
 
 const require = createRequire(import.meta.url);
-
-function clientFor(protoFile: string, includeDir: string, service: string[], address: string): Client {
-  const pkg = loadPackageDefinition(
-    loadSync(protoFile, { includeDirs: [includeDir], keepCase: true, enums: String }),
-  );
-  let node: unknown = pkg;
-  for (const part of service) node = (node as GrpcObject)[part];
-  const Ctor = node as ServiceClientConstructor;
-  return new Ctor(address, credentials.createInsecure());
-}
 
 describe('generic gRPC tools', () => {
   let nats: TestNats;
@@ -59,29 +42,11 @@ describe('generic gRPC tools', () => {
   });
 
   it('answers grpc.health.v1 Check with SERVING for the server and the ingest service', async () => {
-    const healthDir = path.dirname(require.resolve('grpc-health-check/package.json'));
-    const client = clientFor(
-      path.join(healthDir, 'proto/health/v1/health.proto'),
-      healthDir,
-      ['grpc', 'health', 'v1', 'Health'],
-      ingest.address,
-    );
-    const check = (service: string): Promise<{ status: string }> =>
-      new Promise((resolve, reject) => {
-        (
-          client as unknown as Record<
-            string,
-            (req: object, cb: (e: Error | null, r: { status: string }) => void) => void
-          >
-        ).Check?.({ service }, (e, r) => {
-          if (e) reject(e);
-          else resolve(r);
-        });
-      });
-    expect((await check('')).status).toBe('SERVING');
-    expect((await check('portstream.v1.IngestService')).status).toBe('SERVING');
-    await expect(check('no.such.Service')).rejects.toMatchObject({ code: 5 });
-    client.close();
+    const health = grpcHealth(ingest.address);
+    expect(await health.check('')).toBe('SERVING');
+    expect(await health.check('portstream.v1.IngestService')).toBe('SERVING');
+    await expect(health.check('no.such.Service')).rejects.toMatchObject({ code: 5 });
+    health.close();
   });
 
   const STANDARD = [
