@@ -5,8 +5,9 @@
 // Most changes to a container or a declaration do not change where it is listed (a yard move, a decision), so a
 // step starts from the change it was delivered (the KV message: value and revision) and reads only the record of
 // the source key's index keys (`r.<c|d>.<id>`). A change that needs exactly the recorded keys writes nothing. A
-// key never projected gets its keys put and its record created from the change. Any other step reads the
-// source's latest value and goes:
+// key never projected gets its keys put and its record created from the change (a change whose write expected
+// an empty key is presumed to be such a key, without reading its record: a refused creation corrects it, the
+// keys it put carried as removals). Any other step reads the source's latest value and goes:
 //
 // (1) the revisions of the keys to remove are read, (2) the keys to add are put, (3) the record is
 // compare-and-set, (4) the source is read again, and (5) the keys to remove are deleted only if still at the
@@ -50,15 +51,25 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return b.every((k) => set.has(k));
 }
 
+/** A delivered change, and whether its write expected an empty key (it was the key's first message). */
+export interface DeliveredChange extends CasEntry {
+  first?: boolean;
+}
+
 /**
  * Brings the index (the list index bucket) up to date with the source key. `change` is the change that was
  * delivered (its value and revision; null when unknown, e.g. a back-fill), `source` the source bucket, `keysOf`
  * the index keys of a live value. Resolves once the index holds at least every key the latest value needs.
+ *
+ * A change marked `first` (its writer expected an empty key) needs a record created, almost always: its keys are
+ * put and the record created expecting none, without reading the record first. If one exists after all (a
+ * redelivery of the change, a key that lived before), the creation is refused and the step goes on as any other,
+ * from the latest value, the keys it put carried along as removals should that value not need them.
  */
 export async function projectKey(
   what: Listed,
   id: string,
-  change: CasEntry | null,
+  change: DeliveredChange | null,
   source: CasBucket,
   index: CasBucket,
   keysOf: (value: Uint8Array) => Promise<string[]>,
@@ -71,13 +82,31 @@ export async function projectKey(
   let lastConflict: CasConflictError | undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const fresh = from === undefined;
-    const [recordEntry, src] = await Promise.all([
-      index.get(recordKey),
-      from === undefined ? source.get(id) : Promise.resolve(from),
-    ]);
+    // The first attempt at a key's first change presumes there is no record (no read); a refused creation
+    // corrects it.
+    const presumeNew = attempt === 0 && change?.first === true && live(change);
+    const [recordEntry, src] = presumeNew
+      ? [null, change]
+      : await Promise.all([
+          index.get(recordKey),
+          from === undefined ? source.get(id) : Promise.resolve(from),
+        ]);
     const prev = decodeReverse(recordEntry);
     const rev = src?.revision ?? 0;
-    if (live(recordEntry) && prev.rev >= rev) return;
+    if (live(recordEntry) && prev.rev >= rev) {
+      if (carried.size === 0) return;
+      // The record is ahead of the source as read here: read again.
+      if (prev.rev > rev) {
+        from = undefined;
+        continue;
+      }
+      // The record lists what the latest value needs; left to remove: the keys a refused creation put that it
+      // does not list.
+      const listed = new Set(prev.keys);
+      for (const k of listed) carried.delete(k);
+      await removeCarried(index, carried);
+      return;
+    }
     const next = live(src) ? await keysOf(src.value) : [];
     if (live(recordEntry) && carried.size === 0 && sameKeys(next, prev.keys)) return;
     // A key never projected needs its record created, from whichever change came first; any other step works
@@ -93,7 +122,8 @@ export async function projectKey(
     const seen = await Promise.all(removed.map((k) => index.get(k)));
     removed.forEach((k, i) => carried.set(k, seen[i] ?? null));
     const had = new Set(prev.keys);
-    await Promise.all(next.filter((k) => !had.has(k)).map((k) => index.put(k, ONE)));
+    const added = next.filter((k) => !had.has(k));
+    const addedAt = await Promise.all(added.map((k) => index.put(k, ONE)));
     try {
       const record: Reverse = { rev, keys: next };
       await index.write(
@@ -106,6 +136,13 @@ export async function projectKey(
       lastConflict = err;
       // The record that listed these removals was replaced: what to remove is worked out from the new one.
       for (const k of removed) carried.delete(k);
+      // A creation that was refused put keys no record lists: removed later unless the latest value needs them
+      // (and only if still at the revision put here).
+      if (creating) {
+        added.forEach((k, i) => {
+          if (!carried.has(k)) carried.set(k, { value: ONE, revision: addedAt[i] ?? 0, operation: 'PUT' });
+        });
+      }
       from = undefined;
       continue;
     }
@@ -117,19 +154,24 @@ export async function projectKey(
       from = undefined;
       continue;
     }
-    await Promise.all(
-      [...carried].map(async ([k, e]) => {
-        if (!e || e.operation !== 'PUT') return;
-        try {
-          await index.delete(k, e.revision);
-        } catch (err) {
-          // Put again since it was read: another projection needs it.
-          if (err instanceof CasConflictError) return;
-          throw err;
-        }
-      }),
-    );
+    await removeCarried(index, carried);
     return;
   }
   throw new CasContendedError(recordKey, lastConflict);
+}
+
+/** Deletes each carried key if it is still at the revision carried (one put since was made for a reason). */
+async function removeCarried(index: CasBucket, carried: ReadonlyMap<string, CasEntry | null>): Promise<void> {
+  await Promise.all(
+    [...carried].map(async ([k, e]) => {
+      if (!e || e.operation !== 'PUT') return;
+      try {
+        await index.delete(k, e.revision);
+      } catch (err) {
+        // Put again since it was read: another projection needs it.
+        if (err instanceof CasConflictError) return;
+        throw err;
+      }
+    }),
+  );
 }

@@ -27,11 +27,11 @@ import {
 } from '../../core/consumer/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
-import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
+import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { decodeContainerRecord } from '../../core/state/container.js';
 import { decodeDeclarationState } from '../../core/state/declaration.js';
 import { containerIndexKeys, declarationIndexKeys, type Listed } from '../../core/state/list-index.js';
-import { projectKey } from './keys.js';
+import { projectKey, type DeliveredChange } from './keys.js';
 
 export { INDEX_CONSUMER };
 
@@ -59,7 +59,7 @@ export interface ListIndexHandle {
 /** A change delivered from a bucket's stream: the key and its value at that revision. */
 interface Change {
   id: string;
-  change: CasEntry;
+  change: DeliveredChange;
 }
 
 interface Source {
@@ -115,7 +115,7 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
        * the messages that named it.
        */
       const apply = async (batch: readonly Item<Change | undefined>[]): Promise<BatchOutcome> => {
-        const byKey = new Map<string, { change: CasEntry; msgs: JsMsg[] }>();
+        const byKey = new Map<string, { change: DeliveredChange; msgs: JsMsg[] }>();
         for (const { msg, value } of batch) {
           // A key no index entry can name: acked, nothing to project.
           if (value === undefined) continue;
@@ -150,7 +150,10 @@ export async function startListIndex(deps: ListIndexDeps): Promise<ListIndexHand
           if (!KEY.test(id)) return undefined;
           const op = msg.headers?.get('KV-Operation');
           const operation = op === 'DEL' || op === 'PURGE' ? op : 'PUT';
-          return { id, change: { value: msg.data, revision: msg.seq, operation } };
+          // A write that expected an empty key (compare-and-set from revision 0, as the state processor and the
+          // ledger projection create keys) stored the key's first message: its index record is presumed absent.
+          const first = msg.headers?.get('Nats-Expected-Last-Subject-Sequence') === '0';
+          return { id, change: { value: msg.data, revision: msg.seq, operation, first } };
         },
         handle: apply,
         maxMessages: INDEX_MAX_BATCH,

@@ -1,11 +1,13 @@
 // The list index projection on a real nats-server: several projectors of one key racing while its source value
 // changes (parties added and removed), some of them given a stale change, leave the index with exactly the
-// latest value's keys, never without one it needs; a change that keeps the keys writes nothing; the projection started on existing state indexes it (its first start back-fills); a deleted container
-// leaves every list.
+// latest value's keys, never without one it needs; a change that keeps the keys writes nothing; a key's first
+// change is indexed without a read, and one projected late leaves nothing behind; the projection started on
+// existing state indexes it (its first start back-fills); a deleted container leaves every list.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
+import { connectNats } from '../../core/nats/connect.js';
 import { ensureBuckets, type Buckets } from '../../core/nats/buckets.js';
 import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import {
@@ -149,6 +151,55 @@ describe('list index projection', () => {
     await project(['0300588569']);
     expect(await lastSeq()).toBeGreaterThan(before);
     expect(await indexed(n)).toEqual([`a.c.${n}`, `${indexPrefix.firm('0300588569', 'c')}${n}`]);
+  });
+
+  it('indexes a key’s first change without reading its record, and corrects a first change that was not', async () => {
+    // The projection on a connection of its own, so the messages it sends can be counted.
+    const own = await connectNats({ url: fx.nats.url, name: 'list-index-first' });
+    const ownRequests = new PipelinedRequests(own);
+    try {
+      const source = new CasBucket(ownRequests, buckets.names.containers);
+      const index = new CasBucket(ownRequests, buckets.names.listIndex);
+      const keysOf = (v: Uint8Array): Promise<string[]> =>
+        Promise.resolve(containerIndexKeys(decodeContainerRecord(v), []));
+      const wanted = (n: string, parties: string[]): string[] =>
+        containerIndexKeys(withParties(n, parties), []).filter((k) => listedId(k) === n);
+      const write = async (n: string, parties: string[]): Promise<CasEntry> => {
+        const value = encodeContainerRecord(withParties(n, parties));
+        return { value, revision: await buckets.containers.put(n, value), operation: 'PUT' };
+      };
+
+      // A new key: its keys and its record, one message each, and no read.
+      const fresh = containerNumber('FST', 1);
+      const created = await write(fresh, ['0100109106']);
+      const sentBefore = own.stats().outMsgs;
+      await projectKey('c', fresh, { ...created, first: true }, source, index, keysOf);
+      expect(own.stats().outMsgs - sentBefore).toBe(wanted(fresh, ['0100109106']).length + 1);
+      expect(await indexed(fresh)).toEqual(wanted(fresh, ['0100109106']));
+      // Redelivered: refused as a creation, then found up to date.
+      await projectKey('c', fresh, { ...created, first: true }, source, index, keysOf);
+      expect(await indexed(fresh)).toEqual(wanted(fresh, ['0100109106']));
+
+      // Projected late: the key has moved on and its record lists the newer value's keys. The late first
+      // change's keys are put, its creation refused, and what the latest value does not need is removed again.
+      const late = containerNumber('FST', 2);
+      const old = await write(late, ['0100109106']);
+      const newer = await write(late, ['0300588569']);
+      await projectKey('c', late, newer, source, index, keysOf);
+      await projectKey('c', late, { ...old, first: true }, source, index, keysOf);
+      expect(await indexed(late)).toEqual(wanted(late, ['0300588569']));
+
+      // A key that lived before (its record left from then) whose first change now needs other keys.
+      const reborn = containerNumber('FST', 3);
+      const before = await write(reborn, ['0100109106']);
+      await projectKey('c', reborn, before, source, index, keysOf);
+      const again = await write(reborn, ['0101243150']);
+      await projectKey('c', reborn, { ...again, first: true }, source, index, keysOf);
+      expect(await indexed(reborn)).toEqual(wanted(reborn, ['0101243150']));
+    } finally {
+      ownRequests.close();
+      await own.close();
+    }
   });
 
   it('the projection back-fills existing state and follows changes and deletes', async () => {
