@@ -38,6 +38,7 @@ export function withDeclarationCache(store: TrackingStore, ttlMs = 5000, maxEntr
     // Lists show the current state: never cached.
     declarationState: (no) => store.declarationState(no),
     listed: (prefix) => store.listed(prefix),
+    every: (what) => store.every(what),
     declaration: (no) => {
       const e = entries.get(no);
       if (e && performance.now() - e.at < ttlMs) return Promise.resolve(e.value);

@@ -1,5 +1,6 @@
 // The list reads: a caller's containers and declarations, by number, cursor-paginated and filtered. Candidates
-// come from the list index (core/state/list-index.ts: the caller's own keys, never a scan of every container),
+// come from the list index (core/state/list-index.ts: the caller's own keys, never a scan of every container;
+// for customs and admin, who may list all, the source bucket's keys),
 // and each is shown only as a point read would show it: a container through containerView (the status
 // GetContainerStatus answers), a declaration if the caller is a party to it, its decision through decisionFor.
 // So a stale or extra index key can neither show another party's row nor show a row differently.
@@ -66,12 +67,12 @@ function releasedFilter(v: ReleasedFilter): ReleasedFilter {
 const keepReleased = (f: ReleasedFilter, released: boolean): boolean =>
   f === ReleasedFilter.UNSPECIFIED || (f === ReleasedFilter.RELEASED) === released;
 
-/** The index prefixes whose keys are the caller's candidates. */
-function prefixes(p: Principal, what: Listed): string[] {
+/** The index prefixes whose keys are the caller's candidates; 'every' for a caller who may list all. */
+function prefixes(p: Principal, what: Listed): string[] | 'every' {
   switch (p.role) {
     case Role.Admin:
     case Role.Customs:
-      return [indexPrefix.all(what)];
+      return 'every';
     case Role.Firm:
       return [...new Set([...p.taxCodes, ...p.actsFor])]
         .filter(isIndexToken)
@@ -110,7 +111,9 @@ async function candidates(
   what: Listed,
   after: string,
 ): Promise<string[]> {
-  const lists = await Promise.all(prefixes(p, what).map((x) => store.listed(x)));
+  const from = prefixes(p, what);
+  const lists =
+    from === 'every' ? [await store.every(what)] : await Promise.all(from.map((x) => store.listed(x)));
   return [...new Set(lists.flat())].filter((id) => id > after).sort();
 }
 

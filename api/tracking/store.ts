@@ -25,7 +25,7 @@ import {
 import { CasBucket, PipelinedRequests, type CasEntry } from '../../core/nats/pipelined.js';
 import { STREAM_DECISIONS, subjects } from '../../core/nats/topology.js';
 import { decodeDeclarationState, type DeclarationState } from '../../core/state/declaration.js';
-import { listedId } from '../../core/state/list-index.js';
+import { isIndexToken, listedId, type Listed } from '../../core/state/list-index.js';
 import { Decision, type Declaration } from '../../proto/gen/portstream/v1/customs.js';
 import { VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
 import { decodeContainerRecord, type ContainerRecord } from '../../core/state/container.js';
@@ -56,6 +56,11 @@ export interface TrackingStore {
    * candidates for a list, each still to be checked against its record.
    */
   listed(prefix: string): Promise<string[]>;
+  /**
+   * Every live container (c) or declaration (d) number whose key is an index token, sorted: the candidates of
+   * a caller who may list all (customs, admin), read from the source bucket's keys.
+   */
+  every(what: Listed): Promise<string[]>;
   decisions(declarationNumber: string): Promise<Decision[]>;
 }
 
@@ -72,6 +77,8 @@ export class KvTrackingStore implements TrackingStore {
     private readonly requests: PipelinedRequests,
     /** The containers bucket's name (WatchContainer follows its key subjects) and its stream. */
     private readonly containersBucket: string,
+    /** The declarations bucket's name (every() lists its keys). */
+    private readonly declarationsBucket: string,
     /** Listed (vessel visit ids) through the KV client. */
     private readonly visits: KV,
     private readonly reads: { containers: CasBucket; visits: CasBucket; declarations: CasBucket },
@@ -97,6 +104,7 @@ export class KvTrackingStore implements TrackingStore {
       await jetstreamManager(nc),
       requests,
       names[0] as string,
+      names[2] as string,
       visits as KV,
       { containers: c, visits: v, declarations: d },
       names[3] as string,
@@ -212,14 +220,26 @@ export class KvTrackingStore implements TrackingStore {
       : undefined;
   }
 
-  /**
-   * Reads the keys under the prefix with a headers-only ordered consumer delivering each key's last message,
-   * deleted after the read (a key whose last message is a delete is not listed). The number of keys, from the
-   * stream's subject counts, bounds the read, so an empty list costs one request and no fetch timeout.
-   */
   async listed(prefix: string): Promise<string[]> {
-    const stream = `KV_${this.indexBucket}`;
-    const filter = `$KV.${this.indexBucket}.${prefix}>`;
+    return this.keysUnder(this.indexBucket, prefix, listedId);
+  }
+
+  async every(what: Listed): Promise<string[]> {
+    const bucket = what === 'c' ? this.containersBucket : this.declarationsBucket;
+    const ids = await this.keysUnder(bucket, '', (key) => key);
+    return ids.filter(isIndexToken);
+  }
+
+  /**
+   * The live keys of a bucket under a prefix, each as `idOf` makes it, sorted and without duplicates: a
+   * headers-only ordered consumer delivering each key's last message, deleted after the read (a key whose last
+   * message is a delete is not listed). The number of keys, from the stream's subject counts, bounds the read,
+   * so an empty list costs one request and no fetch timeout.
+   */
+  private async keysUnder(bucket: string, prefix: string, idOf: (key: string) => string): Promise<string[]> {
+    const stream = `KV_${bucket}`;
+    const subjectPrefix = `$KV.${bucket}.`;
+    const filter = `${subjectPrefix}${prefix}>`;
     const info = await this.jsm.streams.info(stream, { subjects_filter: filter });
     let left = Object.keys(info.state.subjects ?? {}).length;
     const ids = new Set<string>();
@@ -236,7 +256,7 @@ export class KvTrackingStore implements TrackingStore {
         for await (const m of batch) {
           got++;
           const op = m.headers?.get(KV_OPERATION) ?? '';
-          if (op === '' || op === 'PUT') ids.add(listedId(m.subject));
+          if (op === '' || op === 'PUT') ids.add(idOf(m.subject.slice(subjectPrefix.length)));
         }
         if (got === 0) break;
         left -= got;

@@ -9,8 +9,11 @@
 //                                customs linked to it)
 //   f.<tax code>.d.<declaration> the declarant or the trader
 //   t.<UN/LOCODE>.<terminal>.<container>  the container's current facility (operators)
-//   a.c.<container>, a.d.<declaration>    every one (customs, admin)
 //   r.c.<container>, r.d.<declaration>    the projection's own record of the keys it set for the source key
+// Customs and admin may list every container and declaration: their candidates are the keys of the source
+// buckets themselves (api/tracking/store.ts, every()), which hold exactly the live ones, so the index keeps no
+// list of all (it did until 2026-11-30: `a.c.<container>` and `a.d.<declaration>`, one write more per container
+// and per declaration; such keys left in an index are read by nothing and go with their key's next change).
 import type { ContainerRecord } from './container.js';
 import type { Declaration } from '../../proto/gen/portstream/v1/customs.js';
 
@@ -26,7 +29,6 @@ export const indexPrefix = {
   terminal: (unLocode: string, terminal: string): string => `t.${unLocode}.${terminal}.`,
   /** Every terminal of a port (an operator holding "<UN/LOCODE>:*"). */
   port: (unLocode: string): string => `t.${unLocode}.`,
-  all: (what: Listed): string => `a.${what}.`,
 } as const;
 
 /** The projection's record of what it indexed for a source key. */
@@ -49,7 +51,6 @@ export function containerIndexKeys(rec: ContainerRecord, declarationParties: rea
   const n = rec.status.containerNumber;
   const out = new Set<string>();
   if (!isIndexToken(n)) return [];
-  add(out, indexPrefix.all('c'), n);
   const f = rec.status.facility;
   if (f && f.unLocode !== '' && f.terminalCode !== '') {
     add(out, indexPrefix.terminal(f.unLocode, f.terminalCode), n, f.unLocode, f.terminalCode);
@@ -67,7 +68,6 @@ export function declarationIndexKeys(d: Declaration): string[] {
   const no = d.declarationNumber;
   const out = new Set<string>();
   if (!isIndexToken(no)) return [];
-  add(out, indexPrefix.all('d'), no);
   for (const t of [d.declarantTaxCode, d.traderTaxCode]) {
     if (t !== '') add(out, indexPrefix.firm(t, 'd'), no, t);
   }

@@ -25,6 +25,7 @@ import { LocalNatsServer } from '../../core/nats/local-server.js';
 import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
+import { indexPrefix } from '../../core/state/list-index.js';
 import { startListIndex } from '../../processor/index/projection.js';
 import { startContainerRetention } from '../../processor/state/retention.js';
 import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
@@ -407,7 +408,7 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     }
   });
 
-  it('list index: the processor’s projection writes it, the API lists a caller’s keys and cannot write it', async () => {
+  it('list index: the processor’s projection writes it, the API lists a caller’s keys and every container, and cannot write it', async () => {
     const pnc = await as('processor');
     const pjs = jetstream(pnc, { timeout: API_TIMEOUT_MS });
     const buckets = await ensureBuckets(pjs, 1);
@@ -423,13 +424,18 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const store = await KvTrackingStore.open(anc, 1);
     try {
       const n = containerNumber('PRM', 9);
-      await buckets.containers.put(n, encodeContainerRecord(newContainerRecord(n)));
-      await waitFor(async () => (await store.listed('a.c.')).includes(n), {
+      const rec = newContainerRecord(n);
+      rec.status.facility = { unLocode: 'VNHPH', terminalCode: 'HICT' };
+      await buckets.containers.put(n, encodeContainerRecord(rec));
+      const terminal = indexPrefix.terminal('VNHPH', 'HICT');
+      await waitFor(async () => (await store.listed(terminal)).includes(n), {
         timeoutMs: 10_000,
         what: 'the projection to index the container',
       });
+      // Customs' and admin's candidates: the containers bucket's own keys, read as the api user.
+      expect(await store.every('c')).toContain(n);
       const kv = await new Kvm(jetstream(anc, { timeout: API_TIMEOUT_MS })).open('ps_list_index');
-      await expect(kv.put(`a.c.${n}`, '1')).rejects.toThrow(DENIED);
+      await expect(kv.put(`${terminal}${n}`, '1')).rejects.toThrow(DENIED);
     } finally {
       store.close();
       await index.stop();

@@ -194,9 +194,14 @@ describe('container retention', () => {
       });
       return prev;
     });
+    // Indexed: the projection's record of the container's keys exists (a container that left the port on no
+    // manifest and no declaration is on no list).
     for (const n of all) {
-      await waitFor(async () => (await listed(n)).includes(`a.c.${n}`), { what: `${n} listed` });
+      await waitFor(async () => (await buckets.listIndex.get(`r.c.${n}`))?.operation === 'PUT', {
+        what: `${n} indexed`,
+      });
     }
+    expect(await listed(cleared)).not.toEqual([]);
     expect(await listed(shipped)).toContain(`f.${FIRM}.c.${shipped}`);
     const stays = [recent, inYard, shipped, declared];
     const before = new Map(await Promise.all(stays.map(async (n) => [n, await entry(n)] as const)));
@@ -262,6 +267,7 @@ describe('container retention', () => {
     expect(back?.bookkeeping.recentEventIds).toHaveLength(1);
     expect(back?.bookkeeping.recentEventIds[0]).toContain(`${gone}-back`);
     expect(back?.bookkeeping.enteredTime).toEqual(at(20));
-    await waitFor(async () => (await listed(gone)).includes(`a.c.${gone}`), { what: `${gone} listed again` });
+    const atGate = `t.${FACILITY.unLocode}.${FACILITY.terminalCode}.${gone}`;
+    await waitFor(async () => (await listed(gone)).includes(atGate), { what: `${gone} listed again` });
   });
 });

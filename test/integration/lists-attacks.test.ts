@@ -155,15 +155,17 @@ describe('firm lists', () => {
     ).declarationNumber;
     await fx.until(A1, (s) => s.declarationNumbers.includes(aDecl), 'A declared');
     await fx.until(B1, (s) => s.declarationNumbers.includes(bDecl), 'B declared');
-    // The index follows the state: wait until it lists everything for customs.
+    // The index follows the state: wait until it has projected every change (customs' lists read the buckets'
+    // own keys, so they show the state has all of it).
     await waitFor(
       async () => {
         const all = new Set(numbers(await listAll('customs')));
         const decls = await declsAll('customs');
         return [A1, A2, A3, A_NEXT, SHARED, B1].every((c) => all.has(c)) && decls.length === 2;
       },
-      { timeoutMs: 20_000, what: 'the list index to catch up' },
+      { timeoutMs: 20_000, what: 'the state to hold everything' },
     );
+    await fx.untilIndexed();
   }, 120_000);
   afterAll(async () => {
     await fx.close();

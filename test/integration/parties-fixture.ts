@@ -4,7 +4,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { INDEX_CONSUMER } from '../../core/consumer/index.js';
 import type { Facility, VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import { Registry } from 'prom-client';
 import { startApi, type ApiHandle } from '../../api/main.js';
@@ -62,6 +63,8 @@ export interface PartiesFixture {
   history(party: Party, container: string): Promise<ListContainerEventsResponse>;
   /** Waits until the admin's view of the container satisfies the probe (the processor applies asynchronously). */
   until(container: string, ok: (s: ContainerStatus) => boolean, what: string): Promise<ContainerStatus>;
+  /** Waits until the list index has projected every change to a container or a declaration made so far. */
+  untilIndexed(): Promise<void>;
   /** Waits until ClickHouse holds at least n events of the container. */
   untilHistory(container: string, n: number): Promise<void>;
   close(): Promise<void>;
@@ -205,6 +208,17 @@ export async function startPartiesFixture(): Promise<PartiesFixture> {
         },
         { timeoutMs: 15_000, what: `${container}: ${what}` },
       ),
+    untilIndexed: async () => {
+      const jsm = await jetstreamManager(nc);
+      const streams = [buckets.names.containers, buckets.names.declarations].map((b) => `KV_${b}`);
+      await waitFor(
+        async () => {
+          const infos = await Promise.all(streams.map((st) => jsm.consumers.info(st, INDEX_CONSUMER)));
+          return infos.every((ci) => ci.num_pending === 0 && ci.num_ack_pending === 0);
+        },
+        { timeoutMs: 20_000, what: 'the list index to catch up' },
+      );
+    },
     untilHistory: async (container, n) => {
       await waitFor(
         async () => {
