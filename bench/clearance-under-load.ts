@@ -107,6 +107,7 @@ try {
         p90_ms: round(clearance.latency.ms(90)),
         p99_ms: round(clearance.latency.ms(99)),
         max_ms: round(clearance.latency.maxMs),
+        max_ms_by_second: clearance.maxBySecondMs.map((ms) => round(ms, 1)),
         // Inside the gateway's handler (portstream_customs_command_seconds): the rest of each latency is the
         // call waiting for the gateway's event loop, the answer's way back, and the generator.
         gateway_handler: {

@@ -58,6 +58,7 @@ const result: ClearanceChildResult = {
   latency: r.latency.snapshot(),
   send_lag: r.sendLag.snapshot(),
   account: r.account.summary(),
+  max_by_second_ms: r.maxBySecondMs,
 };
 process.stdout.write(JSON.stringify({ result }) + '\n');
 await closed;

@@ -27,6 +27,11 @@ export interface ClearanceResult {
   failed: number;
   /** Decided and pending declarations count as accepted; errors and unknown statuses fail the run. */
   account: LoadAccount;
+  /**
+   * The slowest decision of each second of the load, by the second its declaration was scheduled in (0 for a
+   * second with none decided): where in the run the tail fell, to set beside what else ran then.
+   */
+  maxBySecondMs: number[];
 }
 
 const DECIDED: ReadonlySet<ClearanceStatus> = new Set([
@@ -82,6 +87,7 @@ export async function clearanceLoad(o: {
     pending: 0,
     failed: 0,
     account,
+    maxBySecondMs: Array.from({ length: Math.ceil(o.durationMs / 1000) }, () => 0),
   };
   const calls: Promise<void>[] = [];
   await openLoop(o.ratePerSec, o.durationMs, (i, scheduledAt) => {
@@ -106,7 +112,10 @@ export async function clearanceLoad(o: {
           } else if (res.decision && DECIDED.has(res.status)) {
             r.decided++;
             account.accepted++;
-            latency.record(performance.now() - scheduledAt);
+            const ms = performance.now() - scheduledAt;
+            latency.record(ms);
+            const second = Math.floor(i / o.ratePerSec);
+            if (ms > (r.maxBySecondMs[second] ?? Infinity)) r.maxBySecondMs[second] = ms;
           } else {
             r.failed++;
             account.error(
@@ -133,6 +142,7 @@ export interface ClearanceChildResult {
   latency: LatencySnapshot;
   send_lag: LatencySnapshot;
   account: LoadSummary;
+  max_by_second_ms: number[];
 }
 
 /** What the clearance load generator process is asked to do (its one argument, as JSON). */
@@ -208,6 +218,7 @@ export async function startClearanceLoadProcess(plan: ClearanceChildPlan): Promi
         latency: fromSnapshot(result.latency),
         sendLag: fromSnapshot(result.send_lag),
         account: LoadAccount.fromSummary(plan.scenario, 'declarations', result.account),
+        maxBySecondMs: result.max_by_second_ms,
       };
     },
     close: async () => {

@@ -313,6 +313,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       p99_ms: round(clearance.latency.ms(99)),
       max_ms: round(clearance.latency.maxMs),
       p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
+      max_ms_by_second: clearance.maxBySecondMs.map((ms) => round(ms, 1)),
     };
     partial.clearance = clearanceFigures;
     account(clearance.account);
