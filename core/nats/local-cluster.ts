@@ -57,6 +57,35 @@ export async function jetStreamReady(url: string, timeoutMs = 1000): Promise<boo
   }
 }
 
+/**
+ * Whether the cluster at url can place a stream on `replicas` peers. Every node answering the JetStream API is
+ * not enough: the meta leader places a stream only on peers it has heard report in, and right after the cluster
+ * forms it may not have heard every one, so a replicated create fails with "no suitable peers for placement".
+ * This creates a small in-memory stream with that many replicas and deletes it again.
+ */
+export async function placementReady(url: string, replicas: number, timeoutMs = 2000): Promise<boolean> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ servers: url, timeout: timeoutMs, reconnect: false });
+  } catch {
+    return false;
+  }
+  const name = `portstream_placement_probe_${process.pid}_${Date.now()}`;
+  try {
+    const config = { name, subjects: [`${name}.x`], num_replicas: replicas, storage: 'memory' };
+    const m = await nc.request(`$JS.API.STREAM.CREATE.${name}`, JSON.stringify(config), {
+      timeout: timeoutMs,
+    });
+    if (m.json<{ error?: unknown }>().error !== undefined) return false;
+    await nc.request(`$JS.API.STREAM.DELETE.${name}`, '', { timeout: timeoutMs });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await nc.close();
+  }
+}
+
 async function until(what: string, deadline: number, probe: () => Promise<boolean>): Promise<void> {
   for (;;) {
     if (await probe()) return;
@@ -137,11 +166,21 @@ export class LocalNatsCluster {
     return n;
   }
 
-  /** Waits until every running node answers the JetStream API (meta leader elected, all peers joined). */
+  /**
+   * Waits until every running node answers the JetStream API (meta leader elected, all peers joined) and, with
+   * every node running, until a stream can be placed on all of them.
+   */
   async waitReady(timeoutMs = this.readyTimeoutMs): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (const n of this.nodes.filter((x) => x.running)) {
+    const running = this.nodes.filter((x) => x.running);
+    for (const n of running) {
       await until(`JetStream on ${n.url}`, deadline, () => jetStreamReady(n.url));
+    }
+    const first = running[0];
+    if (first && running.length === this.nodes.length) {
+      await until(`placement on ${running.length} peers`, deadline, () =>
+        placementReady(first.url, running.length),
+      );
     }
   }
 
