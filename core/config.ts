@@ -143,7 +143,7 @@ export const SETTINGS = {
   },
   INGEST_MAX_AGE_DAYS: {
     schema: positiveInt.default(366),
-    doc: 'Events older than this are rejected.',
+    doc: "Events older than this are rejected. The processor (state role) reads it too: a retired container's delete marker is removed once no event it guards against can still come, this long plus the events stream's max_age after the container's newest event. Give gateways and processors the same value (deploy/ sets it in the settings every service reads).",
   },
   INGEST_DEDUPE_CACHE_SIZE: {
     schema: z.coerce.number().int().min(0).default(1_000_000),

@@ -21,7 +21,8 @@ import { CUSTOMS_CONSUMER, startCustomsProjector } from './customs/projector.js'
 import { INDEX_CONSUMER, startListIndex } from './index/projection.js';
 import { createProcessorMetrics } from './metrics.js';
 import { STATE_CONSUMER, startStateConsumer } from './state/consumer.js';
-import { startContainerRetention } from './state/retention.js';
+import { startIndexCompaction } from './index/compaction.js';
+import { startContainerRetention, sweepIntervalMs } from './state/retention.js';
 
 export interface ProcessorDeps {
   config: Config;
@@ -77,6 +78,7 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     consumers.push({ stream: STREAM_CUSTOMS, consumer: CUSTOMS_CONSUMER });
   }
   if (roles.includes('state')) {
+    const retentionMs = deps.config.PROCESSOR_CONTAINER_RETENTION_HOURS * 3_600_000;
     parts.push(
       await startStateConsumer({
         js,
@@ -95,11 +97,17 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
     parts.push(
       startContainerRetention({
         js,
+        jsm,
         buckets,
         logger: log,
-        retentionMs: deps.config.PROCESSOR_CONTAINER_RETENTION_HOURS * 3_600_000,
+        retentionMs,
         onRetired: (n) => {
           metrics.containersRetired.inc(n);
+        },
+        // A retirement marker goes once no event it guards against can still be accepted and delivered.
+        lateEventsMs: deps.config.INGEST_MAX_AGE_DAYS * 86_400_000,
+        onRemoved: (n) => {
+          metrics.keysRemoved.inc({ bucket: 'containers' }, n);
         },
       }),
     );
@@ -113,6 +121,19 @@ export async function startProcessor(deps: ProcessorDeps): Promise<ProcessorHand
         logger: log,
         ackWaitMs,
         consumerMetrics: runtimeMetrics,
+      }),
+    );
+    // Delete markers and records of retired keys leave the index, so it holds what is listed now.
+    parts.push(
+      startIndexCompaction({
+        js,
+        jsm,
+        buckets,
+        logger: log,
+        intervalMs: sweepIntervalMs(retentionMs),
+        onRemoved: (n) => {
+          metrics.keysRemoved.inc({ bucket: 'list_index' }, n);
+        },
       }),
     );
     consumers.push(

@@ -64,3 +64,36 @@ export function arrivalEvent(id: string, manifest: string[] = []): Event {
 export function discBatch(prefix: string, n: number, serialBase = 0): Event[] {
   return Array.from({ length: n }, (_, i) => equipmentEvent(`${prefix}-${i}`, serialBase + i));
 }
+
+/**
+ * An equipment event of `type` for `container` at `time`, at FACILITY: discharges and loads name VESSEL, a
+ * discharge puts it in the yard.
+ */
+export function containerMove(
+  id: string,
+  type: EquipmentEventType,
+  container: string,
+  time: Date,
+  classifier = EventClassifier.ACTUAL,
+): Event {
+  const onVessel = type === EquipmentEventType.DISC || type === EquipmentEventType.LOAD;
+  return {
+    eventId: id,
+    eventTime: time,
+    classifier,
+    facility: FACILITY,
+    payload: {
+      $case: 'equipment',
+      value: {
+        type,
+        containerNumber: container,
+        isoSizeType: '45G1',
+        emptyIndicator: EmptyIndicator.LADEN,
+        seals: [],
+        vessel: onVessel ? VESSEL : undefined,
+        yardPosition: type === EquipmentEventType.DISC ? { block: 'A1', bay: 1, row: 1, tier: 1 } : undefined,
+        truckPlate: '',
+      },
+    },
+  };
+}

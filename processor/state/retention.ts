@@ -12,16 +12,38 @@
 //
 // Why explicit deletes and not the bucket's max_age: with nats-server 2.9 a KV bucket has no per-key TTL, and a
 // bucket max_age would expire every container, in the terminal or not, by its last change.
-// The markers stay (tens of bytes each, instead of a record of a few KB): removing them needs STREAM.PURGE,
-// which the processor's NATS user does not hold.
-import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+//
+// The marker itself is a key nats-server keeps in memory, so it goes too once nothing needs it (core/nats/compact.ts:
+// deleted by its sequence): once no event at or before its watermark can still reach the state consumer (a gateway
+// accepts an event at most INGEST_MAX_AGE_DAYS late, and the events stream keeps it at most its max_age), and once
+// the list index projection has acked it (nothing older of the key can then be delivered to it, so it cannot
+// list the container again). Until both hold the marker stays; with an events stream that has no max_age every
+// marker stays.
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { INDEX_CONSUMER } from '../../core/consumer/index.js';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import type { Logger } from '../../core/logger.js';
 import type { Buckets } from '../../core/nats/buckets.js';
 import { isWrongRevision } from '../../core/nats/cas.js';
+import {
+  ackFloor,
+  inBatches,
+  deleteStored,
+  scanLatest,
+  startSweeps,
+  type Sweeps,
+} from '../../core/nats/compact.js';
+import { STREAM_EVENTS } from '../../core/nats/topology.js';
 import { revisionGuardId } from '../../core/nats/pipelined.js';
 import {
   decodeContainerRecord,
+  decodeRetiredContainer,
   encodeRetiredContainer,
   type ContainerRecord,
 } from '../../core/state/container.js';
@@ -31,6 +53,7 @@ import { readDeclarationStatuses } from './customs.js';
 
 export interface RetentionDeps {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   buckets: Buckets;
   logger: Logger;
   /** How long after leaving a container is kept (PROCESSOR_CONTAINER_RETENTION_HOURS). */
@@ -41,6 +64,13 @@ export interface RetentionDeps {
   now?: () => Date;
   /** Counts the containers removed. */
   onRetired?: (count: number) => void;
+  /**
+   * How late a gateway still accepts an event (INGEST_MAX_AGE_DAYS): with it, a retirement marker is removed once
+   * no event it guards against can still arrive (see markerCutoff); without it markers stay.
+   */
+  lateEventsMs?: number;
+  /** Counts the retirement markers removed. */
+  onRemoved?: (count: number) => void;
   /** Sweep at start and then every intervalMs (default true); false: only when sweep() is called. */
   timer?: boolean;
 }
@@ -52,17 +82,16 @@ export interface SweepResult {
   retired: number;
   /** Left beyond the retention but still needed (an open shipment or declaration). */
   kept: number;
+  /** Retirement markers removed (old enough that no event they guard against can still arrive). */
+  removed: number;
 }
 
-export interface RetentionHandle {
-  /** One sweep now (also what the timer runs); sweeps never overlap. */
-  sweep(): Promise<SweepResult>;
-  stop(): Promise<void>;
-}
+export type RetentionHandle = Sweeps<SweepResult>;
 
 /** Most candidates judged per sweep: bounds the memory of one sweep; the next sweep takes the rest. */
 const MAX_CANDIDATES = 10_000;
-const FETCH = 500;
+/** Deletes in flight at once. */
+const DELETE_WIDTH = 32;
 const KV_OPERATION = 'KV-Operation';
 
 /** Declarations still being decided: the container may still be linked, inspected or released. */
@@ -94,9 +123,30 @@ export function retirable(rec: ContainerRecord, cutoff: Date): boolean {
 }
 
 interface Candidate {
+  kind: 'record';
   key: string;
   revision: number;
   rec: ContainerRecord;
+}
+
+/** A retirement marker old enough to be removed. */
+interface Marker {
+  kind: 'marker';
+  key: string;
+  seq: number;
+}
+
+type Judged = Candidate | Marker | 'live' | undefined;
+
+interface Scan {
+  scanned: number;
+  found: Candidate[];
+  expired: Marker[];
+}
+
+/** Time between sweeps for a retention: a tenth of it, between one minute and one hour. */
+export function sweepIntervalMs(retentionMs: number): number {
+  return Math.min(3_600_000, Math.max(60_000, Math.floor(retentionMs / 10)));
 }
 
 export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
@@ -105,48 +155,37 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
   const bucket = deps.buckets.names.containers;
   const stream = `KV_${bucket}`;
   const prefix = `$KV.${bucket}.`;
-  const intervalMs =
-    deps.intervalMs ?? Math.min(3_600_000, Math.max(60_000, Math.floor(deps.retentionMs / 10)));
-  const state = { stopping: false };
-  let running: Promise<SweepResult> | undefined;
+  const intervalMs = deps.intervalMs ?? sweepIntervalMs(deps.retentionMs);
+  let stopping = (): boolean => false;
 
-  /** The records left beyond the retention with no open shipment, read in one pass over the bucket's stream. */
-  const candidates = async (cutoff: Date): Promise<{ scanned: number; found: Candidate[] }> => {
-    const found: Candidate[] = [];
-    let scanned = 0;
-    // An ordered consumer over each key's latest message, deleted on the server once read.
-    const oc = await deps.js.consumers.get(stream, {
-      filter_subjects: `${prefix}>`,
-      deliver_policy: DeliverPolicy.LastPerSubject,
+  /**
+   * The records left beyond the retention with no open shipment, and the retirement markers old enough to go,
+   * read in one pass over the bucket's stream.
+   */
+  const candidates = async (cutoff: Date, markerCutoff: Date | undefined): Promise<Scan> => {
+    const out: Scan = { scanned: 0, found: [], expired: [] };
+    await scanLatest(deps.js, { stream, filter: `${prefix}>` }, (m) => {
+      const c = judge(m, cutoff, markerCutoff);
+      if (c === 'live') out.scanned++;
+      else if (c?.kind === 'record') {
+        out.scanned++;
+        if (out.found.length < MAX_CANDIDATES) out.found.push(c);
+      } else if (c?.kind === 'marker' && out.expired.length < MAX_CANDIDATES) out.expired.push(c);
+      return !stopping() && out.found.length < MAX_CANDIDATES;
     });
-    try {
-      for (;;) {
-        if (state.stopping || found.length >= MAX_CANDIDATES) break;
-        const batch = await oc.fetch({ max_messages: FETCH, expires: 1000 });
-        let n = 0;
-        let pending = -1;
-        for await (const m of batch) {
-          n++;
-          pending = m.info.pending;
-          const c = judge(m, cutoff);
-          if (c === 'live') scanned++;
-          else if (c !== undefined) {
-            scanned++;
-            if (found.length < MAX_CANDIDATES) found.push(c);
-          }
-        }
-        if (n === 0 || pending === 0) break;
-      }
-    } finally {
-      await oc.delete().catch((err: unknown) => {
-        log.warn({ err }, 'scan consumer not deleted; the server removes it when idle');
-      });
-    }
-    return { scanned, found };
+    return out;
   };
 
-  const judge = (m: JsMsg, cutoff: Date): Candidate | 'live' | undefined => {
+  const judge = (m: JsMsg, cutoff: Date, markerCutoff: Date | undefined): Judged => {
+    const key = m.subject.slice(prefix.length);
     const op = m.headers?.get(KV_OPERATION) ?? '';
+    if (op === 'DEL' && markerCutoff !== undefined) {
+      const retired = decodeRetiredContainer(m.data);
+      if (retired && retired.watermarkTime.getTime() < markerCutoff.getTime()) {
+        return { kind: 'marker', key, seq: m.seq };
+      }
+      return undefined;
+    }
     if ((op !== '' && op !== 'PUT') || m.data.length === 0) return undefined;
     let rec: ContainerRecord;
     try {
@@ -155,7 +194,39 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
       return 'live';
     }
     if (!retirable(rec, cutoff)) return 'live';
-    return { key: m.subject.slice(prefix.length), revision: m.seq, rec };
+    return { kind: 'record', key, revision: m.seq, rec };
+  };
+
+  /**
+   * When markers may go: an event at or before a marker's watermark is accepted by a gateway at most
+   * lateEventsMs after it, and is then delivered from the events stream for at most the stream's max_age. Past
+   * both no event the marker guards against can reach the state consumer. Undefined (keep every marker) without
+   * lateEventsMs or when the events stream keeps messages without an age limit.
+   */
+  const markerCutoff = async (at: Date): Promise<Date | undefined> => {
+    if (deps.lateEventsMs === undefined) return undefined;
+    let maxAgeNs: number;
+    try {
+      maxAgeNs = (await deps.jsm.streams.info(STREAM_EVENTS)).config.max_age;
+    } catch (err) {
+      // No events stream yet: no age to count from, so every marker stays this sweep.
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+      throw err;
+    }
+    if (maxAgeNs <= 0) return undefined;
+    return new Date(at.getTime() - deps.lateEventsMs - maxAgeNs / 1e6);
+  };
+
+  /**
+   * Removes the markers the list index projection has already taken: it acks a marker once it took the container
+   * off every list, and nothing at or below its ack floor is delivered to it again.
+   */
+  const removeMarkers = async (expired: readonly Marker[]): Promise<number> => {
+    if (expired.length === 0) return 0;
+    const floor = await ackFloor(deps.jsm, stream, INDEX_CONSUMER);
+    const ready = expired.filter((m) => m.seq <= floor);
+    const deleted = await inBatches(ready, DELETE_WIDTH, (m) => deleteStored(deps.jsm, stream, m.seq));
+    return deleted.filter(Boolean).length;
   };
 
   /** Writes the marker if the record is still the revision judged; false when it changed meanwhile. */
@@ -185,11 +256,11 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
   const sweepOnce = async (): Promise<SweepResult> => {
     const at = now();
     const cutoff = new Date(at.getTime() - deps.retentionMs);
-    const { scanned, found } = await candidates(cutoff);
+    const { scanned, found, expired } = await candidates(cutoff, await markerCutoff(at));
     let retired = 0;
     let kept = 0;
     for (const c of found) {
-      if (state.stopping) break;
+      if (stopping()) break;
       const numbers = linkedDeclarations(c.rec);
       const statuses =
         numbers.length === 0
@@ -202,32 +273,23 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
       if (await retire(c, at)) retired++;
     }
     if (retired > 0) deps.onRetired?.(retired);
-    log.info({ scanned, retired, kept, cutoff }, 'container retention sweep');
-    return { scanned, retired, kept };
+    const removed = stopping() ? 0 : await removeMarkers(expired);
+    if (removed > 0) deps.onRemoved?.(removed);
+    log.info({ scanned, retired, kept, removed, cutoff }, 'container retention sweep');
+    return { scanned, retired, kept, removed };
   };
 
-  const sweep = (): Promise<SweepResult> => {
-    running ??= sweepOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const tick = (): void => {
-    sweep().catch((err: unknown) => {
-      log.error({ err }, 'container retention sweep failed; the next one retries');
-    });
-  };
-  const timer = deps.timer === false ? undefined : setInterval(tick, intervalMs);
-  timer?.unref();
-  if (timer) tick();
-
-  return {
-    sweep,
-    async stop() {
-      state.stopping = true;
-      clearInterval(timer);
-      await running?.catch(() => undefined);
+  return startSweeps(
+    (isStopping) => {
+      stopping = isStopping;
+      return sweepOnce();
     },
-  };
+    {
+      intervalMs,
+      ...(deps.timer === undefined ? {} : { timer: deps.timer }),
+      onError: (err) => {
+        log.error({ err }, 'container retention sweep failed; the next one retries');
+      },
+    },
+  );
 }

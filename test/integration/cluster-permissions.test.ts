@@ -26,12 +26,17 @@ import { CasBucket, PipelinedRequests } from '../../core/nats/pipelined.js';
 import { startIngest } from '../../ingest/main.js';
 import { startProcessor } from '../../processor/main.js';
 import { indexPrefix } from '../../core/state/list-index.js';
+import { startIndexCompaction } from '../../processor/index/compaction.js';
 import { startListIndex } from '../../processor/index/projection.js';
 import { startContainerRetention } from '../../processor/state/retention.js';
 import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
 import { KvTrackingStore } from '../../api/tracking/store.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
-import { encodeContainerRecord, newContainerRecord } from '../../core/state/container.js';
+import {
+  decodeContainerRecord,
+  encodeContainerRecord,
+  newContainerRecord,
+} from '../../core/state/container.js';
 import { waitFor } from '../../test-kit/poll.js';
 import {
   ClearanceStatus,
@@ -187,8 +192,11 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     ).rejects.toThrow(DENIED);
 
     const kv = await new Kvm(js).create('ps_containers', { replicas: 1 });
-    await kv.put('MSCU1234565', 'in yard');
-    expect((await kv.get('MSCU1234565'))?.string()).toBe('in yard');
+    const inYard = newContainerRecord('MSCU1234565');
+    inYard.status.location = ContainerLocation.IN_YARD;
+    await kv.put('MSCU1234565', encodeContainerRecord(inYard));
+    const stored = await kv.get('MSCU1234565');
+    expect(stored && decodeContainerRecord(stored.value).status.location).toBe(ContainerLocation.IN_YARD);
     await expect(new Kvm(js).create('other_bucket')).rejects.toThrow(DENIED);
 
     expect((await js.publish('ps.customs.decisions.D1', new Uint8Array([7]))).stream).toBe(STREAM_DECISIONS);
@@ -216,12 +224,13 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     const nc = await as('api');
     const js = jetstream(nc, { timeout: API_TIMEOUT_MS });
     const kv = await new Kvm(js).open('ps_containers');
-    expect((await kv.get('MSCU1234565'))?.string()).toBe('in yard');
+    const stored = await kv.get('MSCU1234565');
+    expect(stored && decodeContainerRecord(stored.value).status.location).toBe(ContainerLocation.IN_YARD);
     // The tracking store's point reads: direct gets over pipelined requests (core/nats/pipelined.ts).
     const requests = new PipelinedRequests(nc);
     const got = await new CasBucket(requests, 'ps_containers').get('MSCU1234565');
     requests.close();
-    expect(new TextDecoder().decode(got?.value)).toBe('in yard');
+    expect(got && decodeContainerRecord(got.value).status.containerNumber).toBe('MSCU1234565');
     await expect(kv.put('MSCU1234565', 'gone')).rejects.toThrow(DENIED);
     // WatchDecisions: an ordered consumer from the start of PS_DECISIONS.
     const decisions = await js.consumers.get(STREAM_DECISIONS);
@@ -529,33 +538,83 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
     }
   });
 
-  it('container retention: the processor’s sweep scans and removes as its own user, leaves no scan consumer and cannot delete the index durable', async () => {
+  it('container retention and index compaction: the processor’s sweeps scan, remove and purge as its own user, leave no scan consumer and cannot delete the index durable', async () => {
     const pnc = await as('processor');
     const pjs = jetstream(pnc, { timeout: API_TIMEOUT_MS });
     const pjsm = await jetstreamManager(pnc, { timeout: API_TIMEOUT_MS });
     const buckets = await ensureBuckets(pjs, 1);
+    const index = await startListIndex({
+      js: pjs,
+      jsm: pjsm,
+      nc: pnc,
+      buckets,
+      logger: silentLogger(),
+      ackWaitMs: 2000,
+    });
     const n = containerNumber('PRM', 11);
     const rec = newContainerRecord(n);
     rec.status.location = ContainerLocation.LEFT_TERMINAL;
     rec.bookkeeping.leftTime = new Date(Date.now() - 30 * 24 * 3_600_000);
     await buckets.containers.put(n, encodeContainerRecord(rec));
+    // Events are accepted a day late here; the events stream keeps them 7 days: a marker for a container
+    // that left 30 days ago guards against nothing.
     const retention = startContainerRetention({
       js: pjs,
+      jsm: pjsm,
       buckets,
       logger: silentLogger(),
       retentionMs: 24 * 3_600_000,
+      lateEventsMs: 24 * 3_600_000,
+      timer: false,
+    });
+    const compaction = startIndexCompaction({
+      js: pjs,
+      jsm: pjsm,
+      buckets,
+      logger: silentLogger(),
+      intervalMs: 60_000,
       timer: false,
     });
     try {
       expect((await retention.sweep()).retired).toBeGreaterThanOrEqual(1);
+      expect((await buckets.containers.get(n))?.operation).toBe('DEL');
+      await waitFor(
+        async () => {
+          const i = await pjsm.consumers.info('KV_ps_containers', 'processor-index');
+          console.log(
+            JSON.stringify({
+              p: i.num_pending,
+              a: i.num_ack_pending,
+              d: i.delivered,
+              f: i.ack_floor,
+              r: i.num_redelivered,
+            }),
+          );
+          return i.num_pending === 0 && i.num_ack_pending === 0;
+        },
+        { timeoutMs: 10_000, what: 'the projection to take the retirement', intervalMs: 1000 },
+      );
+      expect((await retention.sweep()).removed).toBeGreaterThanOrEqual(1);
+      expect(await buckets.containers.get(n)).toBeNull();
+      expect((await compaction.sweep()).records).toBeGreaterThanOrEqual(1);
+      expect(await buckets.listIndex.get(`r.c.${n}`)).toBeNull();
     } finally {
+      await compaction.stop();
       await retention.stop();
+      await index.stop();
     }
-    expect((await buckets.containers.get(n))?.operation).toBe('DEL');
     const adminJsm = await jetstreamManager(await as('admin'), { timeout: API_TIMEOUT_MS });
-    const names: string[] = [];
-    for await (const c of adminJsm.consumers.list('KV_ps_containers')) names.push(c.name);
-    expect(names.filter((c) => c !== 'processor-index')).toEqual([]);
+    for (const stream of ['KV_ps_containers', 'KV_ps_list_index']) {
+      const names: string[] = [];
+      for await (const c of adminJsm.consumers.list(stream)) names.push(c.name);
+      expect(names.filter((c) => c !== 'processor-index')).toEqual([]);
+    }
     await expect(pjsm.consumers.delete('KV_ps_containers', 'processor-index')).rejects.toThrow(DENIED);
+    // Deleting a message is allowed on those two buckets only, and purging on none.
+    const declared = await buckets.declarations.put('PRMDELETE1', '{}');
+    await expect(pjsm.streams.deleteMessage('KV_ps_declarations', declared, false)).rejects.toThrow(DENIED);
+    await expect(
+      pjsm.streams.purge('KV_ps_containers', { filter: `$KV.ps_containers.${n}` }),
+    ).rejects.toThrow(DENIED);
   });
 });

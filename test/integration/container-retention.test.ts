@@ -26,16 +26,11 @@ import {
 import { containerCodec, linkDeclaration } from '../../processor/state/customs.js';
 import { startContainerRetention } from '../../processor/state/retention.js';
 import { ClearanceStatus, Declaration, Decision } from '../../proto/gen/portstream/v1/customs.js';
-import {
-  EmptyIndicator,
-  EquipmentEventType,
-  EventClassifier,
-  type Event,
-} from '../../proto/gen/portstream/v1/events.js';
+import { EquipmentEventType, EventClassifier, type Event } from '../../proto/gen/portstream/v1/events.js';
 import { CargoFlow } from '../../proto/gen/portstream/v1/manifest.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
-import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
+import { containerMove, containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
 import { waitFor } from '../../test-kit/poll.js';
 
@@ -46,33 +41,13 @@ const at = (days: number): Date => new Date(T0 + days * DAY);
 const RETENTION_MS = 7 * DAY;
 const FIRM = '0100109106';
 
-function eq(
+const eq = (
   id: string,
   type: EquipmentEventType,
   container: string,
   days: number,
   classifier = EventClassifier.ACTUAL,
-): Event {
-  return {
-    eventId: id,
-    eventTime: at(days),
-    classifier,
-    facility: FACILITY,
-    payload: {
-      $case: 'equipment',
-      value: {
-        type,
-        containerNumber: container,
-        isoSizeType: '45G1',
-        emptyIndicator: EmptyIndicator.LADEN,
-        seals: [],
-        vessel: type === EquipmentEventType.DISC || type === EquipmentEventType.LOAD ? VESSEL : undefined,
-        yardPosition: type === EquipmentEventType.DISC ? { block: 'A1', bay: 1, row: 1, tier: 1 } : undefined,
-        truckPlate: '',
-      },
-    },
-  };
-}
+): Event => containerMove(id, type, container, at(days), classifier);
 
 /** A declaration as ps_declarations holds it, with its current status. */
 function declarationState(no: string, status: ClearanceStatus): Uint8Array {
@@ -210,6 +185,7 @@ describe('container retention', () => {
     let retiredCount = 0;
     const retention = startContainerRetention({
       js,
+      jsm,
       buckets,
       logger: silentLogger(),
       retentionMs: RETENTION_MS,
@@ -219,7 +195,7 @@ describe('container retention', () => {
     });
     try {
       const first = await retention.sweep();
-      expect(first).toEqual({ scanned: all.length, retired: 3, kept: 1 });
+      expect(first).toEqual({ scanned: all.length, retired: 3, kept: 1, removed: 0 });
       expect(retiredCount).toBe(3);
       for (const n of [gone, loaded, cleared]) {
         const e = await entry(n);
@@ -229,7 +205,7 @@ describe('container retention', () => {
         await waitFor(async () => (await listed(n)).length === 0, { what: `${n} off every list` });
       }
       // A second sweep finds nothing more to do: the markers are not records.
-      expect(await retention.sweep()).toEqual({ scanned: all.length - 3, retired: 0, kept: 1 });
+      expect(await retention.sweep()).toEqual({ scanned: all.length - 3, retired: 0, kept: 1, removed: 0 });
     } finally {
       await retention.stop();
     }
