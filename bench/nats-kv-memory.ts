@@ -7,7 +7,8 @@
 // each, every key replaced by a KV delete marker once written (what retention does to a container that left),
 // on two fresh servers: one keeps the markers (as before processor/index/compaction.ts and the retention's marker
 // removal), the other deletes each marker by its sequence (core/nats/compact.ts). RSS after each step; the
-// second generation shows whether memory follows the keys held or every key ever written.
+// second generation shows whether memory follows the keys held or every key ever written; `seconds` is how long
+// each step took (the deletes are one request each, 256 in flight).
 //   npx tsx bench/nats-kv-memory.ts 1000000 300 retire
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -87,7 +88,9 @@ if (!retire) {
   for (const markers of ['kept', 'deleted'] as const) {
     await withServer(async (js, jsm, rssMb) => {
       const stream = `KV_${BUCKET}`;
+      let last = performance.now();
       const step = async (what: string): Promise<void> => {
+        const seconds = Number(((performance.now() - last) / 1000).toFixed(1));
         const info = await jsm.streams.info(stream);
         console.log(
           JSON.stringify({
@@ -96,8 +99,10 @@ if (!retire) {
             subjects: info.state.num_subjects ?? 0,
             messages: info.state.messages,
             nats_rss_mb: await rssMb(),
+            seconds,
           }),
         );
+        last = performance.now();
       };
       await step('start');
       for (const generation of ['A', 'B']) {

@@ -35,9 +35,12 @@ export interface ScanOptions {
  */
 export async function scanLatest(
   js: JetStreamClient,
+  jsm: JetStreamManager,
   opts: ScanOptions,
   visit: (m: JsMsg) => boolean,
 ): Promise<void> {
+  // An empty stream answers no fetch before it expires: nothing to wait for.
+  if ((await jsm.streams.info(opts.stream)).state.messages === 0) return;
   const oc = await js.consumers.get(opts.stream, {
     filter_subjects: opts.filter,
     deliver_policy: DeliverPolicy.LastPerSubject,
@@ -97,6 +100,9 @@ export async function ackFloor(jsm: JetStreamManager, stream: string, durable: s
     throw err;
   }
 }
+
+/** Deletes (and reads before them) a sweep keeps in flight at once. */
+export const SWEEP_WIDTH = 32;
 
 /** Runs `work` over `items`, at most `width` at a time; resolves with the results in order. */
 export async function inBatches<T, R>(

@@ -21,6 +21,7 @@ import {
   deleteStored,
   scanLatest,
   startSweeps,
+  SWEEP_WIDTH,
   type Sweeps,
 } from '../../core/nats/compact.js';
 
@@ -50,7 +51,6 @@ export type IndexCompactionHandle = Sweeps<CompactionResult>;
 
 /** Most keys removed per sweep: bounds one sweep's memory and time; the next sweep takes the rest. */
 const MAX_PER_SWEEP = 50_000;
-const DELETE_WIDTH = 32;
 const RECORD = /^r\.([cd])\.(.+)$/;
 
 interface Found {
@@ -89,7 +89,7 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
 
   const scan = async (): Promise<{ scanned: number; dead: Found[]; empty: EmptyRecord[] }> => {
     const out = { scanned: 0, dead: [] as Found[], empty: [] as EmptyRecord[] };
-    await scanLatest(deps.js, { stream, filter: `${prefix}>` }, (m) => {
+    await scanLatest(deps.js, deps.jsm, { stream, filter: `${prefix}>` }, (m) => {
       out.scanned++;
       const key = m.subject.slice(prefix.length);
       const op = m.headers?.get('KV-Operation') ?? '';
@@ -116,7 +116,7 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
   };
 
   const remove = async (found: readonly Found[]): Promise<number> => {
-    const deleted = await inBatches(found, DELETE_WIDTH, (f) =>
+    const deleted = await inBatches(found, SWEEP_WIDTH, (f) =>
       stopping() ? Promise.resolve(false) : deleteStored(deps.jsm, stream, f.seq),
     );
     return deleted.filter(Boolean).length;
@@ -131,7 +131,7 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
         c: await ackFloor(deps.jsm, sources.c.stream, INDEX_CONSUMER),
         d: await ackFloor(deps.jsm, sources.d.stream, INDEX_CONSUMER),
       };
-      const judged = await inBatches(empty, DELETE_WIDTH, (r) => gone(r, floors));
+      const judged = await inBatches(empty, SWEEP_WIDTH, (r) => gone(r, floors));
       records = await remove(empty.filter((_, i) => judged[i] === true));
     }
     if (markers + records > 0) deps.onRemoved?.(markers + records);

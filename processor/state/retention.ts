@@ -37,6 +37,7 @@ import {
   deleteStored,
   scanLatest,
   startSweeps,
+  SWEEP_WIDTH,
   type Sweeps,
 } from '../../core/nats/compact.js';
 import { STREAM_EVENTS } from '../../core/nats/topology.js';
@@ -90,8 +91,6 @@ export type RetentionHandle = Sweeps<SweepResult>;
 
 /** Most candidates judged per sweep: bounds the memory of one sweep; the next sweep takes the rest. */
 const MAX_CANDIDATES = 10_000;
-/** Deletes in flight at once. */
-const DELETE_WIDTH = 32;
 const KV_OPERATION = 'KV-Operation';
 
 /** Declarations still being decided: the container may still be linked, inspected or released. */
@@ -164,7 +163,7 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
    */
   const candidates = async (cutoff: Date, markerCutoff: Date | undefined): Promise<Scan> => {
     const out: Scan = { scanned: 0, found: [], expired: [] };
-    await scanLatest(deps.js, { stream, filter: `${prefix}>` }, (m) => {
+    await scanLatest(deps.js, deps.jsm, { stream, filter: `${prefix}>` }, (m) => {
       const c = judge(m, cutoff, markerCutoff);
       if (c === 'live') out.scanned++;
       else if (c?.kind === 'record') {
@@ -225,7 +224,7 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
     if (expired.length === 0) return 0;
     const floor = await ackFloor(deps.jsm, stream, INDEX_CONSUMER);
     const ready = expired.filter((m) => m.seq <= floor);
-    const deleted = await inBatches(ready, DELETE_WIDTH, (m) => deleteStored(deps.jsm, stream, m.seq));
+    const deleted = await inBatches(ready, SWEEP_WIDTH, (m) => deleteStored(deps.jsm, stream, m.seq));
     return deleted.filter(Boolean).length;
   };
 
