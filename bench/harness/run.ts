@@ -6,6 +6,7 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../core/nats/connect.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { GC_TRACE_ENV, NatsGcTrace } from './nats-gc.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CUSTOMS_CONSUMER, INDEX_CONSUMER } from '../../core/consumer/index.js';
 import { BUCKET_CONTAINERS, BUCKET_DECLARATIONS } from '../../core/nats/buckets.js';
@@ -58,7 +59,13 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   const ingestMs = opts.quick ? 3000 : 60_000;
   const sustainMs = opts.quick ? 1000 : 60_000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-bench-'));
-  const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
+  // nats-server traces its garbage collections, to place them against the scenarios (nats-gc.ts).
+  const gc = new NatsGcTrace();
+  const nats = await LocalNatsServer.start({
+    storeDir: path.join(dir, 'nats'),
+    env: GC_TRACE_ENV,
+    onStderrLine: gc.onLine,
+  });
   const pids = new Map<string, number>([['bench (load generators)', process.pid]]);
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const rss = new RssSampler(() => pids);
@@ -298,6 +305,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         : Promise.resolve(undefined),
     ]);
     bar.stop();
+    const clearanceEnded = performance.now();
     const clearanceFigures = {
       stage: 'gRPC SubmitDeclaration -> customs gateway decision (one JetStream append) -> answer',
       rate_per_s: CLEARANCE_RATE,
@@ -314,6 +322,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       max_ms: round(clearance.latency.maxMs),
       p99_ratio_to_nats_request_p99: round(clearance.latency.ms(99) / req.ms(99)),
       max_ms_by_second: clearance.maxBySecondMs.map((ms) => round(ms, 1)),
+      // nats-server's collections whose marking overlapped the scenario, in seconds from its start.
+      nats_gc: gc.during(clearanceStarted, clearanceEnded),
     };
     partial.clearance = clearanceFigures;
     account(clearance.account);
@@ -410,6 +420,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
           [...clearanceCpuS].map(([k, v]) => [k, round(v / (clearanceWallS + clearanceCatchUpS), 2)]),
         ),
       },
+      // nats-server's garbage collections over the whole run (GODEBUG=gctrace=1).
+      nats_gc: gc.summary(),
       memory: {
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
         // The services alone (the target's "no process above 400 MB"), without the bench's load generators.

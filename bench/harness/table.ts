@@ -4,8 +4,8 @@ export function resultTable(r: Record<string, unknown>): string {
   const walk = (prefix: string, v: unknown): void => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}.${k}` : k, x);
-    } else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) {
-      // A series of figures (e.g. one per second) reads best on one line.
+    } else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')) {
+      // A series of figures or spans (e.g. one per second) reads best on one line.
       rows.push([prefix, v.join(' ')]);
     } else if (Array.isArray(v)) {
       v.forEach((x, i) => {

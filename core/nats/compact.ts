@@ -30,14 +30,15 @@ export interface ScanOptions {
 
 /**
  * Calls `visit` with each subject's latest message, in one pass over the stream: an ordered consumer with
- * deliver_policy last_per_subject, deleted on the server once read. `visit` returns false to stop after the
+ * deliver_policy last_per_subject, deleted on the server once read. `visit` (awaited when it returns a promise,
+ * so a caller may act on what it has gathered before reading on) returns false to stop after the
  * batch in hand.
  */
 export async function scanLatest(
   js: JetStreamClient,
   jsm: JetStreamManager,
   opts: ScanOptions,
-  visit: (m: JsMsg) => boolean,
+  visit: (m: JsMsg) => boolean | Promise<boolean>,
 ): Promise<void> {
   // An empty stream answers no fetch before it expires: nothing to wait for.
   if ((await jsm.streams.info(opts.stream)).state.messages === 0) return;
@@ -54,7 +55,7 @@ export async function scanLatest(
       for await (const m of batch) {
         n++;
         pending = m.info.pending;
-        if (more && !visit(m)) more = false;
+        if (more && !(await visit(m))) more = false;
       }
       if (n === 0 || pending === 0) break;
     }

@@ -15,6 +15,10 @@ export interface LocalNatsOptions {
   extraConfig?: string;
   serverName?: string;
   startTimeoutMs?: number;
+  /** Environment added to this process's for the server (e.g. GODEBUG for the bench's collector trace). */
+  env?: Record<string, string>;
+  /** Called with each line the server writes to stderr after it is ready (its log, a GODEBUG trace). */
+  onStderrLine?: (line: string) => void;
 }
 
 export class LocalNatsServer {
@@ -69,6 +73,7 @@ export class LocalNatsServer {
     const proc = spawn(this.opts.bin ?? 'nats-server', ['-c', confPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      ...(this.opts.env === undefined ? {} : { env: { ...process.env, ...this.opts.env } }),
     });
     this.proc = proc;
     const killOnExit = (): void => {
@@ -118,6 +123,15 @@ export class LocalNatsServer {
     };
     proc.stderr.on('data', keep);
     proc.stdout.on('data', keep);
+    const onLine = this.opts.onStderrLine;
+    if (onLine) {
+      let partial = '';
+      proc.stderr.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      });
+    }
   }
 
   /** Graceful stop (SIGTERM), waiting for the process to exit. */

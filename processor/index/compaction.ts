@@ -49,8 +49,12 @@ export interface CompactionResult {
 
 export type IndexCompactionHandle = Sweeps<CompactionResult>;
 
-/** Most keys removed per sweep: bounds one sweep's memory and time; the next sweep takes the rest. */
+/** Most keys removed per sweep: bounds one sweep's time; the next sweep takes the rest. */
 const MAX_PER_SWEEP = 50_000;
+/** Most records that list nothing judged (one read of their source each) per sweep. */
+const MAX_JUDGED = 200_000;
+/** Keys gathered before they are acted on. */
+const CHUNK = 1000;
 const RECORD = /^r\.([cd])\.(.+)$/;
 
 interface Found {
@@ -87,27 +91,6 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
   } as const;
   let stopping = (): boolean => false;
 
-  const scan = async (): Promise<{ scanned: number; dead: Found[]; empty: EmptyRecord[] }> => {
-    const out = { scanned: 0, dead: [] as Found[], empty: [] as EmptyRecord[] };
-    await scanLatest(deps.js, deps.jsm, { stream, filter: `${prefix}>` }, (m) => {
-      out.scanned++;
-      const key = m.subject.slice(prefix.length);
-      const op = m.headers?.get('KV-Operation') ?? '';
-      if (op === 'DEL' || op === 'PURGE' || key.startsWith('a.')) out.dead.push({ key, seq: m.seq });
-      else {
-        const r = RECORD.exec(key);
-        const rev = r && m.data.length > 0 ? emptyRecordRev(m.data) : undefined;
-        const what = r?.[1];
-        const id = r?.[2];
-        if (rev !== undefined && (what === 'c' || what === 'd') && id !== undefined) {
-          out.empty.push({ key, seq: m.seq, what, id, rev });
-        }
-      }
-      return !stopping() && out.dead.length + out.empty.length < MAX_PER_SWEEP;
-    });
-    return out;
-  };
-
   /** Whether an empty record's source key is gone and its durable is past the change it was written from. */
   const gone = async (r: EmptyRecord, floors: Record<'c' | 'd', number>): Promise<boolean> => {
     if (r.rev > floors[r.what]) return false;
@@ -122,21 +105,51 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
     return deleted.filter(Boolean).length;
   };
 
+  /**
+   * One pass over the index, acting every CHUNK keys found so memory stays bounded: markers go at once; records
+   * that list nothing go once judged gone. Records of containers still held (on no list, e.g. gone from the
+   * terminal but not yet retired) are judged and kept, at most MAX_JUDGED a sweep, and the pass reads on past them.
+   */
   const sweepOnce = async (): Promise<CompactionResult> => {
-    const { scanned, dead, empty } = await scan();
-    const markers = await remove(dead);
-    let records = 0;
-    if (empty.length > 0 && !stopping()) {
-      const floors = {
-        c: await ackFloor(deps.jsm, sources.c.stream, INDEX_CONSUMER),
-        d: await ackFloor(deps.jsm, sources.d.stream, INDEX_CONSUMER),
-      };
-      const judged = await inBatches(empty, SWEEP_WIDTH, (r) => gone(r, floors));
-      records = await remove(empty.filter((_, i) => judged[i] === true));
-    }
-    if (markers + records > 0) deps.onRemoved?.(markers + records);
-    log.info({ scanned, markers, records }, 'list index compaction sweep');
-    return { scanned, markers, records };
+    // Read once, before anything is judged: a floor only rises, so an older one judges conservatively.
+    const floors = {
+      c: await ackFloor(deps.jsm, sources.c.stream, INDEX_CONSUMER),
+      d: await ackFloor(deps.jsm, sources.d.stream, INDEX_CONSUMER),
+    };
+    const result: CompactionResult = { scanned: 0, markers: 0, records: 0 };
+    let judged = 0;
+    let dead: Found[] = [];
+    let empty: EmptyRecord[] = [];
+    const flush = async (): Promise<void> => {
+      result.markers += await remove(dead);
+      const verdicts = await inBatches(empty, SWEEP_WIDTH, (r) => gone(r, floors));
+      judged += empty.length;
+      result.records += await remove(empty.filter((_, i) => verdicts[i] === true));
+      dead = [];
+      empty = [];
+    };
+    await scanLatest(deps.js, deps.jsm, { stream, filter: `${prefix}>` }, async (m) => {
+      result.scanned++;
+      const key = m.subject.slice(prefix.length);
+      const op = m.headers?.get('KV-Operation') ?? '';
+      if (op === 'DEL' || op === 'PURGE' || key.startsWith('a.')) dead.push({ key, seq: m.seq });
+      else {
+        const r = RECORD.exec(key);
+        const rev = r && m.data.length > 0 ? emptyRecordRev(m.data) : undefined;
+        const what = r?.[1];
+        const id = r?.[2];
+        if (rev !== undefined && (what === 'c' || what === 'd') && id !== undefined) {
+          empty.push({ key, seq: m.seq, what, id, rev });
+        }
+      }
+      if (dead.length + empty.length >= CHUNK) await flush();
+      return !stopping() && result.markers + result.records < MAX_PER_SWEEP && judged < MAX_JUDGED;
+    });
+    if (!stopping()) await flush();
+    const removed = result.markers + result.records;
+    if (removed > 0) deps.onRemoved?.(removed);
+    log.info({ ...result, judged }, 'list index compaction sweep');
+    return result;
   };
 
   return startSweeps(

@@ -25,7 +25,11 @@ import { startContainerRetention } from '../../processor/state/retention.js';
 import { EquipmentEventType, type Event } from '../../proto/gen/portstream/v1/events.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation } from '../../proto/gen/portstream/v1/tracking.js';
-import { decodeContainerRecord } from '../../core/state/container.js';
+import {
+  decodeContainerRecord,
+  encodeContainerRecord,
+  newContainerRecord,
+} from '../../core/state/container.js';
 import { containerMove, containerNumber, FACILITY } from '../../test-kit/events.js';
 import { waitFor } from '../../test-kit/poll.js';
 import { startTestNats, type TestNats } from '../helpers/nats.js';
@@ -100,22 +104,28 @@ describe('key compaction', () => {
     const later = containerNumber('CMP', 2); // gate-out on day 2: its marker must stay on day 10
     const unseen = containerNumber('CMP', 3); // gate-out on day 1, retired while the index projection is down
     const inYard = containerNumber('CMP', 4); // discharged, still in the yard
+    const bare = containerNumber('CMP', 5); // a record on no list (no facility, no manifest), held
     const all = [early, later, unseen, inYard];
     await publish(all.map((n) => containerMove(`${n}-disc`, EquipmentEventType.DISC, n, at(0))));
+    // Indexed before any leaves: each stays on its terminal's list until it is retired.
+    await applied();
+    await indexed();
     await publish([
       containerMove(`${early}-gtot`, EquipmentEventType.GTOT, early, at(1)),
       containerMove(`${later}-gtot`, EquipmentEventType.GTOT, later, at(2)),
     ]);
+    await buckets.containers.put(bare, encodeContainerRecord(newContainerRecord(bare)));
     await applied();
     await indexed();
     // A key of the list of all an index written before 2026-11-30 holds: read by nothing.
     await buckets.listIndex.put(`a.c.${inYard}`, '1');
-    const kept = [`r.c.${inYard}`, `${TERMINAL}${inYard}`];
+    // What stays in the index: the yard container's keys, and the record (listing nothing) of the one on no list.
+    const kept = [`r.c.${inYard}`, `${TERMINAL}${inYard}`, `r.c.${bare}`];
     expect(await subjectsOf(buckets.names.listIndex)).toEqual(
       expect.arrayContaining([...kept, `${TERMINAL}${early}`, `${TERMINAL}${later}`]),
     );
-    const inYardRevisions = await Promise.all(kept.map((k) => revisionOf('listIndex', k)));
-    const inYardRecord = await revisionOf('containers', inYard);
+    const keptRevisions = await Promise.all(kept.map((k) => revisionOf('listIndex', k)));
+    const heldRecords = await Promise.all([inYard, bare].map((n) => revisionOf('containers', n)));
 
     // Events are accepted up to 8.5 days late and kept an hour: on day 10 a marker whose newest event is before
     // day 1.5 minus an hour guards against nothing.
@@ -128,32 +138,32 @@ describe('key compaction', () => {
     });
     const compaction = startIndexCompaction({ ...deps(), intervalMs: 60_000, timer: false });
     try {
-      expect(await retention.sweep()).toEqual({ scanned: 4, retired: 2, kept: 0, removed: 0 });
+      expect(await retention.sweep()).toEqual({ scanned: 5, retired: 2, kept: 0, removed: 0 });
       await indexed();
       // Gate-out of the third while the projection is down; retired before the projection saw any of it.
       await index?.stop();
       index = undefined;
       await publish([containerMove(`${unseen}-gtot`, EquipmentEventType.GTOT, unseen, at(1))]);
       await applied();
-      expect(await retention.sweep()).toEqual({ scanned: 2, retired: 1, kept: 0, removed: 1 });
+      expect(await retention.sweep()).toEqual({ scanned: 3, retired: 1, kept: 0, removed: 1 });
       expect(await buckets.containers.get(early)).toBeNull();
       expect((await buckets.containers.get(later))?.operation).toBe('DEL');
       // Not taken by the projection yet: its marker stays, whatever its age.
-      expect(await retention.sweep()).toEqual({ scanned: 1, retired: 0, kept: 0, removed: 0 });
+      expect(await retention.sweep()).toEqual({ scanned: 2, retired: 0, kept: 0, removed: 0 });
       expect((await buckets.containers.get(unseen))?.operation).toBe('DEL');
 
       index = await startListIndex({ ...deps(), ackWaitMs: 5000 });
       await indexed();
-      expect(await retention.sweep()).toEqual({ scanned: 1, retired: 0, kept: 0, removed: 1 });
-      expect(await subjectsOf(buckets.names.containers)).toEqual([later, inYard].sort());
-      expect(await revisionOf('containers', inYard)).toBe(inYardRecord);
+      expect(await retention.sweep()).toEqual({ scanned: 2, retired: 0, kept: 0, removed: 1 });
+      expect(await subjectsOf(buckets.names.containers)).toEqual([later, inYard, bare].sort());
+      expect(await Promise.all([inYard, bare].map((n) => revisionOf('containers', n)))).toEqual(heldRecords);
 
-      // The index: three terminal keys deleted on gate-out, the key of a list of all, and the records of the
-      // three retired containers; the container in the yard keeps its keys at their revisions.
-      expect(await compaction.sweep()).toEqual({ scanned: 3 + 1 + 3 + 2, markers: 4, records: 3 });
-      expect(await subjectsOf(buckets.names.listIndex)).toEqual(kept.sort());
-      expect(await Promise.all(kept.map((k) => revisionOf('listIndex', k)))).toEqual(inYardRevisions);
-      expect(await compaction.sweep()).toEqual({ scanned: 2, markers: 0, records: 0 });
+      // The index: the terminal keys of the three retired containers (taken off on retirement), the key of a list
+      // of all, and their records; the held ones keep their keys and records at their revisions.
+      expect(await compaction.sweep()).toEqual({ scanned: 3 + 1 + 3 + 3, markers: 4, records: 3 });
+      expect(await subjectsOf(buckets.names.listIndex)).toEqual([...kept].sort());
+      expect(await Promise.all(kept.map((k) => revisionOf('listIndex', k)))).toEqual(keptRevisions);
+      expect(await compaction.sweep()).toEqual({ scanned: 3, markers: 0, records: 0 });
     } finally {
       await compaction.stop();
       await retention.stop();
