@@ -6,6 +6,7 @@ import {
   EventClassifier,
   TransportCallLocation,
   TransportEventType,
+  type EquipmentEvent,
   type Event,
 } from '../proto/gen/portstream/v1/events.js';
 
@@ -67,7 +68,7 @@ export function discBatch(prefix: string, n: number, serialBase = 0): Event[] {
 
 /**
  * An equipment event of `type` for `container` at `time`, at FACILITY: discharges and loads name VESSEL, a
- * discharge puts it in the yard.
+ * discharge puts it in the yard; `over` replaces any of the equipment fields.
  */
 export function containerMove(
   id: string,
@@ -75,6 +76,7 @@ export function containerMove(
   container: string,
   time: Date,
   classifier = EventClassifier.ACTUAL,
+  over: Partial<EquipmentEvent> = {},
 ): Event {
   const onVessel = type === EquipmentEventType.DISC || type === EquipmentEventType.LOAD;
   return {
@@ -93,6 +95,7 @@ export function containerMove(
         vessel: onVessel ? VESSEL : undefined,
         yardPosition: type === EquipmentEventType.DISC ? { block: 'A1', bay: 1, row: 1, tier: 1 } : undefined,
         truckPlate: '',
+        ...over,
       },
     },
   };

@@ -38,7 +38,7 @@ import { applyContainerEvents, GATE_OUT_WITHOUT_RELEASE } from '../../processor/
 import { startStateConsumer, STATE_CONSUMER } from '../../processor/state/consumer.js';
 import { linkDeclaration } from '../../processor/state/customs.js';
 import { visitContainers } from '../../processor/state/visit.js';
-import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
+import { containerMove, containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 import { startTestNats } from '../helpers/nats.js';
 import type { TestNats } from '../helpers/nats.js';
 import { waitFor } from '../../test-kit/poll.js';
@@ -58,26 +58,8 @@ function eqEvent(
   min: number,
   over: Partial<EquipmentEvent> = {},
 ): Event {
-  return {
-    eventId: id,
-    eventTime: at(min),
-    classifier: EventClassifier.ACTUAL,
-    facility: FACILITY,
-    payload: {
-      $case: 'equipment',
-      value: {
-        type,
-        containerNumber: container,
-        isoSizeType: '45G1',
-        emptyIndicator: EmptyIndicator.LADEN,
-        seals: [],
-        vessel: undefined,
-        yardPosition: undefined,
-        truckPlate: '',
-        ...over,
-      },
-    },
-  };
+  const bare = { vessel: undefined, yardPosition: undefined, ...over };
+  return containerMove(id, type, container, at(min), EventClassifier.ACTUAL, bare);
 }
 
 function trEvent(

@@ -33,7 +33,7 @@ import {
 } from '../../processor/state/container.js';
 import { aggregateCustoms } from '../../core/state/release.js';
 import { applyVisitEvents } from '../../processor/state/visit.js';
-import { containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
+import { containerMove, containerNumber, FACILITY, VESSEL } from '../../test-kit/events.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
 const at = (min: number): Date => new Date(T0 + min * 60_000);
@@ -49,26 +49,11 @@ function eqEvent(
   over: Partial<EquipmentEvent> = {},
   classifier = EventClassifier.ACTUAL,
 ): Event {
-  return {
-    eventId: id,
-    eventTime: at(min),
-    classifier,
-    facility: FACILITY,
-    payload: {
-      $case: 'equipment',
-      value: {
-        type,
-        containerNumber: C,
-        isoSizeType: '45G1',
-        emptyIndicator: EmptyIndicator.LADEN,
-        seals: [],
-        vessel: undefined,
-        yardPosition: undefined,
-        truckPlate: '',
-        ...over,
-      },
-    },
-  };
+  return containerMove(id, type, C, at(min), classifier, {
+    vessel: undefined,
+    yardPosition: undefined,
+    ...over,
+  });
 }
 
 function trEvent(
