@@ -190,6 +190,8 @@ describe('dashboard', () => {
     await waitFor(async () => ((await views()).find((v) => v.id === 'dwell')?.xs.length ?? 0) > 0, {
       what: 'the dwell chart to show the stays',
     });
+    // After the reload each chart is drawn when its own query answers: wait for the six, not only those two.
+    await waitFor(async () => (await views()).length === 6, { what: 'every chart drawn after the reload' });
     await check([]);
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     expect(problems).toEqual([]);

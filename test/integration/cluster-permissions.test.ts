@@ -581,18 +581,9 @@ describe('NATS least privilege (deploy/nats/accounts.conf)', () => {
       await waitFor(
         async () => {
           const i = await pjsm.consumers.info('KV_ps_containers', 'processor-index');
-          console.log(
-            JSON.stringify({
-              p: i.num_pending,
-              a: i.num_ack_pending,
-              d: i.delivered,
-              f: i.ack_floor,
-              r: i.num_redelivered,
-            }),
-          );
           return i.num_pending === 0 && i.num_ack_pending === 0;
         },
-        { timeoutMs: 10_000, what: 'the projection to take the retirement', intervalMs: 1000 },
+        { timeoutMs: 10_000, what: 'the projection to take the retirement' },
       );
       expect((await retention.sweep()).removed).toBeGreaterThanOrEqual(1);
       expect(await buckets.containers.get(n)).toBeNull();
