@@ -127,14 +127,23 @@ export interface Sweeps<R> {
 
 /**
  * Runs `once` at start and every `intervalMs` (unless `timer` is false: only when sweep() is called), one at a
- * time; a failed sweep goes to `onError` and the next one tries again.
+ * time; a failed sweep goes to `onError` and the next one tries again. A timed sweep whose result `more` says it
+ * stopped at a cap is followed by the next one `soonMs` later instead of a full interval, so a backlog (the first
+ * sweeps after an upgrade) is worked off in hours, not days, with a pause between sweeps.
  */
 export function startSweeps<R>(
   once: (stopping: () => boolean) => Promise<R>,
-  opts: { intervalMs: number; timer?: boolean; onError: (err: unknown) => void },
+  opts: {
+    intervalMs: number;
+    timer?: boolean;
+    onError: (err: unknown) => void;
+    more?: (result: R) => boolean;
+    soonMs?: number;
+  },
 ): Sweeps<R> {
   let stopping = false;
   let running: Promise<R> | undefined;
+  let soon: NodeJS.Timeout | undefined;
   const sweep = (): Promise<R> => {
     running ??= once(() => stopping).finally(() => {
       running = undefined;
@@ -142,7 +151,14 @@ export function startSweeps<R>(
     return running;
   };
   const tick = (): void => {
-    sweep().catch(opts.onError);
+    sweep().then((r) => {
+      if (stopping || soon !== undefined || opts.more?.(r) !== true) return;
+      soon = setTimeout(() => {
+        soon = undefined;
+        tick();
+      }, opts.soonMs ?? 60_000);
+      soon.unref();
+    }, opts.onError);
   };
   const timer = opts.timer === false ? undefined : setInterval(tick, opts.intervalMs);
   timer?.unref();
@@ -152,6 +168,7 @@ export function startSweeps<R>(
     async stop() {
       stopping = true;
       clearInterval(timer);
+      clearTimeout(soon);
       await running?.catch(() => undefined);
     },
   };

@@ -90,6 +90,8 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
     d: { stream: `KV_${names.declarations}`, kv: deps.buckets.declarations },
   } as const;
   let stopping = (): boolean => false;
+  // Whether the last sweep stopped at a cap, with more left for the next.
+  let capped = false;
 
   /** Whether an empty record's source key is gone and its durable is past the change it was written from. */
   const gone = async (r: EmptyRecord, floors: Record<'c' | 'd', number>): Promise<boolean> => {
@@ -146,6 +148,7 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
       return !stopping() && result.markers + result.records < MAX_PER_SWEEP && judged < MAX_JUDGED;
     });
     if (!stopping()) await flush();
+    capped = result.markers + result.records >= MAX_PER_SWEEP || judged >= MAX_JUDGED;
     const removed = result.markers + result.records;
     if (removed > 0) deps.onRemoved?.(removed);
     log.info({ ...result, judged }, 'list index compaction sweep');
@@ -160,6 +163,7 @@ export function startIndexCompaction(deps: IndexCompactionDeps): IndexCompaction
     {
       intervalMs: deps.intervalMs,
       ...(deps.timer === undefined ? {} : { timer: deps.timer }),
+      more: () => capped,
       onError: (err) => {
         log.error({ err }, 'list index compaction sweep failed; the next one retries');
       },

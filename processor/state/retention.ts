@@ -156,6 +156,8 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
   const prefix = `$KV.${bucket}.`;
   const intervalMs = deps.intervalMs ?? sweepIntervalMs(deps.retentionMs);
   let stopping = (): boolean => false;
+  // Whether the last sweep stopped at a cap, with more left for the next.
+  let capped = false;
 
   /**
    * The records left beyond the retention with no open shipment, and the retirement markers old enough to go,
@@ -256,6 +258,7 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
     const at = now();
     const cutoff = new Date(at.getTime() - deps.retentionMs);
     const { scanned, found, expired } = await candidates(cutoff, await markerCutoff(at));
+    capped = found.length >= MAX_CANDIDATES || expired.length >= MAX_CANDIDATES;
     let retired = 0;
     let kept = 0;
     for (const c of found) {
@@ -286,6 +289,7 @@ export function startContainerRetention(deps: RetentionDeps): RetentionHandle {
     {
       intervalMs,
       ...(deps.timer === undefined ? {} : { timer: deps.timer }),
+      more: () => capped,
       onError: (err) => {
         log.error({ err }, 'container retention sweep failed; the next one retries');
       },
