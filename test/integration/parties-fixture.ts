@@ -36,6 +36,7 @@ import {
 } from '../../proto/gen/portstream/v1/tracking.js';
 import { clientAs, testAuth, TOKENS } from '../../test-kit/auth.js';
 import { HICT } from '../helpers/manifests.js';
+import { containerMove } from '../../test-kit/events.js';
 import { waitFor } from '../../test-kit/poll.js';
 import { unary } from '../helpers/rpc.js';
 import { SINK_CONFIG, startClickHouse, startNats, type ChFixture, type NatsFixture } from './sink-fixture.js';
@@ -78,28 +79,17 @@ export function move(
   container: string,
   over: { vessel?: VesselRef; at?: Date; facility?: Facility } = {},
 ): Event {
-  return {
-    eventId: `pt-${Date.now().toString(36)}-${++serial}`,
-    eventTime: over.at ?? new Date(Date.now() - 60_000 + serial),
-    classifier: EventClassifier.ACTUAL,
-    facility: over.facility ?? HICT,
-    payload: {
-      $case: 'equipment',
-      value: {
-        type,
-        containerNumber: container,
-        isoSizeType: '45G1',
-        emptyIndicator: 0,
-        seals: [],
-        vessel: over.vessel,
-        yardPosition:
-          type === EquipmentEventType.DISC || type === EquipmentEventType.GTIN
-            ? { block: 'A1', bay: 1, row: 1, tier: 1 }
-            : undefined,
-        truckPlate: type === EquipmentEventType.GTOT || type === EquipmentEventType.GTIN ? '15C-12345' : '',
-      },
-    },
-  };
+  const id = `pt-${Date.now().toString(36)}-${++serial}`;
+  const at = over.at ?? new Date(Date.now() - 60_000 + serial);
+  const inYard = type === EquipmentEventType.DISC || type === EquipmentEventType.GTIN;
+  const atGate = type === EquipmentEventType.GTOT || type === EquipmentEventType.GTIN;
+  const event = containerMove(id, type, container, at, EventClassifier.ACTUAL, {
+    emptyIndicator: 0,
+    vessel: over.vessel,
+    yardPosition: inYard ? { block: 'A1', bay: 1, row: 1, tier: 1 } : undefined,
+    truckPlate: atGate ? '15C-12345' : '',
+  });
+  return { ...event, facility: over.facility ?? HICT };
 }
 
 export async function startPartiesFixture(): Promise<PartiesFixture> {
