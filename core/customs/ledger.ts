@@ -12,6 +12,7 @@ import type { DeclarationState } from '../state/declaration.js';
 import type { RuleSet } from './rules/schema.js';
 import type { SelectionKey } from './rules/selection.js';
 import { transition } from './transition.js';
+import { encodeWith } from '../proto/writer.js';
 
 /** The first submission's declarant and content digest: the number belongs to these. */
 export interface NumberBinding {
@@ -33,7 +34,9 @@ export const EMPTY_HEAD: LedgerHead = { seq: 0, state: undefined, binding: undef
 
 /** sha-256 of the declaration's protobuf encoding, as submitted. */
 export function declarationDigest(d: Declaration): Uint8Array {
-  return createHash('sha256').update(Declaration.encode(d).finish()).digest();
+  return createHash('sha256')
+    .update(encodeWith((w) => Declaration.encode(d, w)))
+    .digest();
 }
 
 /** The state a ledger entry records (its own decision last, with no position yet); undefined without one. */
@@ -121,7 +124,8 @@ export function pipelinedLedger(req: PipelinedRequests): LedgerStore {
     async append(entry, expectedSeq) {
       const n = entry.declarationNumber;
       try {
-        return await subjectsOf.write(n, DeclarationCommand.encode(entry).finish(), expectedSeq);
+        const bytes = encodeWith((w) => DeclarationCommand.encode(entry, w));
+        return await subjectsOf.write(n, bytes, expectedSeq);
       } catch (err) {
         if (err instanceof CasConflictError) throw new LedgerConflict(n);
         throw err;
@@ -132,7 +136,7 @@ export function pipelinedLedger(req: PipelinedRequests): LedgerStore {
 
 /** The decision's bytes as published on the decision feed (no ledger fields, no position). */
 export function decisionBytes(d: Decision): Uint8Array {
-  return Decision.encode({ ...d, position: 0 }).finish();
+  return encodeWith((w) => Decision.encode({ ...d, position: 0 }, w));
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Facility } from '../../proto/gen/portstream/v1/common.js';
 import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/gen/portstream/v1/tracking.js';
+import { encodeWith } from '../proto/writer.js';
 
 export interface ContainerRecord {
   status: ContainerStatus;
@@ -22,18 +23,11 @@ export const CONTAINER_MAX_SEALS = 16;
 /** Flags kept per container (the newest this many). */
 export const CONTAINER_MAX_FLAGS = 32;
 
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 export function encodeContainerRecord(r: ContainerRecord): Uint8Array {
-  return concatBytes(
-    ContainerStatus.encode(r.status).finish(),
-    ContainerBookkeeping.encode(r.bookkeeping).finish(),
-  );
+  return encodeWith((w) => {
+    ContainerStatus.encode(r.status, w);
+    ContainerBookkeeping.encode(r.bookkeeping, w);
+  });
 }
 
 export function decodeContainerRecord(bytes: Uint8Array): ContainerRecord {

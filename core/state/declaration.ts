@@ -2,6 +2,7 @@
 // processor and read by the customs API. JSON so operators can read it with `nats kv get`; the declaration
 // and decisions inside are base64 protobuf so no field is lost in translation.
 import { Declaration, Decision } from '../../proto/gen/portstream/v1/customs.js';
+import { encodeWith } from '../proto/writer.js';
 
 export interface DeclarationState {
   declaration: Declaration;
@@ -27,10 +28,10 @@ const unb64 = (s: string): Uint8Array => Buffer.from(s, 'base64');
 export function encodeDeclarationState(s: DeclarationState): Uint8Array {
   const wire: Wire = {
     v: 1,
-    declaration: b64(Declaration.encode(s.declaration).finish()),
+    declaration: b64(encodeWith((w) => Declaration.encode(s.declaration, w))),
     revision: s.revision,
     applied: s.appliedCommands,
-    decisions: s.decisions.map((d) => b64(Decision.encode(d).finish())),
+    decisions: s.decisions.map((d) => b64(encodeWith((w) => Decision.encode(d, w)))),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
 }

@@ -6,7 +6,7 @@
 import type { VesselRef } from '../../proto/gen/portstream/v1/common.js';
 import { VisitBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { VesselVisit } from '../../proto/gen/portstream/v1/tracking.js';
-import { concatBytes } from './container.js';
+import { encodeWith } from '../proto/writer.js';
 
 export interface VisitRecord {
   visit: VesselVisit;
@@ -41,7 +41,10 @@ export function visitIdOf(
 }
 
 export function encodeVisitRecord(r: VisitRecord): Uint8Array {
-  return concatBytes(VesselVisit.encode(r.visit).finish(), VisitBookkeeping.encode(r.bookkeeping).finish());
+  return encodeWith((w) => {
+    VesselVisit.encode(r.visit, w);
+    VisitBookkeeping.encode(r.bookkeeping, w);
+  });
 }
 
 export function decodeVisitRecord(bytes: Uint8Array): VisitRecord {

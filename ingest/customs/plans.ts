@@ -14,6 +14,7 @@ import {
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { CommandPlan } from './decide.js';
+import { encodeWith } from '../../core/proto/writer.js';
 
 export const OPEN = new Set<ClearanceStatus>([
   ClearanceStatus.PENDING,
@@ -44,8 +45,8 @@ function failedPrecondition(message: string): PortstreamError {
   return new PortstreamError(ErrorCode.FailedPrecondition, message);
 }
 
-const encoded = (d: Declaration): Buffer => Buffer.from(Declaration.encode(d).finish());
-const sameContent = (a: Declaration, b: Declaration): boolean => encoded(a).equals(encoded(b));
+const encoded = (d: Declaration): Uint8Array => encodeWith((w) => Declaration.encode(d, w));
+const sameContent = (a: Declaration, b: Declaration): boolean => Buffer.compare(encoded(a), encoded(b)) === 0;
 const sameBinding = (a: NumberBinding, b: NumberBinding): boolean =>
   a.declarantTaxCode === b.declarantTaxCode && Buffer.from(a.digest).equals(Buffer.from(b.digest));
 

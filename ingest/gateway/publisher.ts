@@ -10,6 +10,7 @@ import { ErrorCode, PortstreamError } from '../../core/errors.js';
 import { subjects, type EventKind } from '../../core/nats/topology.js';
 import { EventGroup } from '../../proto/gen/portstream/v1/records.js';
 import type { Event } from '../../proto/gen/portstream/v1/events.js';
+import { encodeWith } from '../../core/proto/writer.js';
 
 export type PersistOutcome = 'accepted' | 'duplicate';
 
@@ -76,7 +77,9 @@ export class EventPublisher {
     receivedTime: Date,
     source: string,
   ): Generator<{ items: Indexed[]; data: Uint8Array }> {
-    const data = EventGroup.encode({ receivedTime, source, events: members.map((m) => m.event) }).finish();
+    const data = encodeWith((w) =>
+      EventGroup.encode({ receivedTime, source, events: members.map((m) => m.event) }, w),
+    );
     if (data.length <= this.opts.maxPayloadBytes || members.length === 1) {
       yield { items: members, data };
       return;

@@ -36,6 +36,7 @@ import {
   CustomsStatus,
   VesselVisitStatus,
 } from '../../proto/gen/portstream/v1/tracking.js';
+import { encodeWith } from '../../core/proto/writer.js';
 
 export interface ManifestStoreDeps {
   manifests: KV;
@@ -202,7 +203,9 @@ export class ManifestStore {
       });
     }
     const carrier = manifest.carrierCode;
-    const digest = createHash('sha256').update(CargoManifest.encode(manifest).finish()).digest();
+    const digest = createHash('sha256')
+      .update(encodeWith((w) => CargoManifest.encode(manifest, w)))
+      .digest();
     const current = await this.header(callId, carrier);
     const prev = current?.header;
     // The same filing again (a retry after a lost answer or a failure part-way): finish it, answer its version.
