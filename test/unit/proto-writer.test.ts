@@ -9,7 +9,11 @@ import { ContainerBookkeeping } from '../../proto/gen/portstream/v1/records.js';
 import { ContainerStatus } from '../../proto/gen/portstream/v1/tracking.js';
 
 const status = (n: string, blocker = ''): ContainerStatus =>
-  ContainerStatus.fromPartial({ containerNumber: n, releaseBlocker: blocker, seals: ['S1', 'S2'] });
+  ContainerStatus.fromPartial({
+    containerNumber: n,
+    releaseBlocker: blocker,
+    seals: [{ number: 'S1' }, { number: 'S2' }],
+  });
 const fresh = (s: ContainerStatus): Uint8Array => ContainerStatus.encode(s).finish();
 const reused = (s: ContainerStatus): Uint8Array => encodeWith((w) => ContainerStatus.encode(s, w));
 
