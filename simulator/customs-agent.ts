@@ -125,24 +125,34 @@ export class CustomsAgent {
     const d = item.declaration;
     await sleep(item.inspectionDelayMs / this.opts.timeScale, this.opts.signal);
     if (this.opts.signal?.aborted === true) return;
+    // Whether an attempt went unanswered: its result may have been recorded although the call then failed.
+    const seen = { unanswered: false };
     try {
-      await this.retrying<RecordInspectionResultResponse>((client, cb) =>
-        client.recordInspectionResult(
-          {
-            declarationNumber: d.declarationNumber,
-            outcome: item.inspectionOutcome,
-            inspector: 'HQ-HP-KV3',
-            remarks: item.reasons.join('; '),
-          },
-          this.metadata,
-          this.deadline(),
-          cb,
-        ),
+      await this.retrying<RecordInspectionResultResponse>(
+        (client, cb) =>
+          client.recordInspectionResult(
+            {
+              declarationNumber: d.declarationNumber,
+              outcome: item.inspectionOutcome,
+              inspector: 'HQ-HP-KV3',
+              remarks: item.reasons.join('; '),
+            },
+            this.metadata,
+            this.deadline(),
+            cb,
+          ),
+        () => {
+          seen.unanswered = true;
+        },
       );
       this.stats.inspectionsRecorded++;
       this.stats.ledger?.inspected.add(d.declarationNumber);
     } catch (err) {
-      this.log.warn({ err, declaration: d.declarationNumber }, 'inspection result not recorded');
+      if (seen.unanswered) this.stats.ledger?.inspectionUnconfirmed.add(d.declarationNumber);
+      this.log.warn(
+        { err, declaration: d.declarationNumber, unanswered: seen.unanswered },
+        'inspection result not recorded',
+      );
     }
   }
 
@@ -150,7 +160,8 @@ export class CustomsAgent {
     return { deadline: new Date(Date.now() + this.opts.deadlineMs) };
   }
 
-  private async retrying<Res>(call: Unary<Res>): Promise<Res> {
+  /** Calls until answered; onRetryable hears of each attempt that failed in a way a retry may follow. */
+  private async retrying<Res>(call: Unary<Res>, onRetryable?: () => void): Promise<Res> {
     for (let attempt = 1; ; attempt++) {
       try {
         const client = this.clients[this.calls++ % this.clients.length] as CustomsServiceClient;
@@ -161,6 +172,7 @@ export class CustomsAgent {
           });
         });
       } catch (err) {
+        if (isRetryable(err)) onRetryable?.();
         if (!isRetryable(err) || attempt >= this.opts.maxAttempts || this.opts.signal?.aborted === true)
           throw err;
         await sleep(backoffDelay(DEFAULT_BACKOFF, attempt, this.opts.random), this.opts.signal);

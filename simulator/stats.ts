@@ -46,6 +46,12 @@ export interface SimulationLedger {
   readonly submitted: Set<string>;
   /** Declaration numbers whose inspection or document-check result was recorded. */
   readonly inspected: Set<string>;
+  /**
+   * Declaration numbers whose result was sent but not confirmed: an attempt got no answer (the node serving it
+   * died, a deadline passed) and the call then failed, which a retry refused as the declaration was no longer
+   * held. The unanswered attempt may have been recorded, or not.
+   */
+  readonly inspectionUnconfirmed: Set<string>;
 }
 
 export function createStats(opts: { ledger?: boolean } = {}): SimulationStats {
@@ -69,7 +75,13 @@ export function createStats(opts: { ledger?: boolean } = {}): SimulationStats {
     submitLatencyMs: { count: 0, sum: 0, max: 0, samples: [] },
   };
   if (opts.ledger === true) {
-    stats.ledger = { accepted: new Set(), duplicate: new Set(), submitted: new Set(), inspected: new Set() };
+    stats.ledger = {
+      accepted: new Set(),
+      duplicate: new Set(),
+      submitted: new Set(),
+      inspected: new Set(),
+      inspectionUnconfirmed: new Set(),
+    };
   }
   return stats;
 }
