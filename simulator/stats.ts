@@ -48,8 +48,8 @@ export interface SimulationLedger {
   readonly inspected: Set<string>;
   /**
    * Declaration numbers whose result was sent but not confirmed: an attempt got no answer (the node serving it
-   * died, a deadline passed) and the call then failed, which a retry refused as the declaration was no longer
-   * held. The unanswered attempt may have been recorded, or not.
+   * died, a deadline passed) and the call then failed all the same. The unanswered attempt may have been recorded,
+   * or not.
    */
   readonly inspectionUnconfirmed: Set<string>;
 }

@@ -18,6 +18,11 @@ export type Transition =
   /** Can never succeed (e.g. amend after clearance): dead-letter it with this reason. */
   | { kind: 'refused'; reason: string };
 
+/** The note of an inspection result's decision; a retry of the same result is recognised by it (plans.ts). */
+export function inspectionNote(passed: boolean, inspector: string, remarks: string): string {
+  return `inspection ${passed ? 'passed' : 'failed'} by ${inspector}${remarks ? `: ${remarks}` : ''}`;
+}
+
 const OPEN = new Set([
   ClearanceStatus.PENDING,
   ClearanceStatus.DOCUMENT_CHECK,
@@ -111,7 +116,7 @@ export function transition(
         if (!passed && cmd.outcome !== InspectionOutcome.FAILED)
           return { kind: 'refused', reason: 'no outcome' };
         next = passed ? ClearanceStatus.CLEARED : ClearanceStatus.REFUSED;
-        note = `inspection ${passed ? 'passed' : 'failed'} by ${cmd.inspector}${cmd.reason ? `: ${cmd.reason}` : ''}`;
+        note = inspectionNote(passed, cmd.inspector, cmd.reason);
       }
       const decision: Decision = {
         ...base(prev.revision),

@@ -4,13 +4,14 @@
 // declarant's tax code and the digest of the declaration as submitted, recorded in its first ledger entry.
 import { randomUUID } from 'node:crypto';
 import { declarationDigest, type LedgerHead, type NumberBinding } from '../../core/customs/ledger.js';
+import { inspectionNote } from '../../core/customs/transition.js';
 import { ErrorCode, PortstreamError } from '../../core/errors.js';
 import type { DeclarationState } from '../../core/state/declaration.js';
 import {
   ClearanceStatus,
   Declaration,
   type Decision,
-  type InspectionOutcome,
+  InspectionOutcome,
 } from '../../proto/gen/portstream/v1/customs.js';
 import { DeclarationAction, DeclarationCommand } from '../../proto/gen/portstream/v1/records.js';
 import type { CommandPlan } from './decide.js';
@@ -161,7 +162,11 @@ export function cancelPlan(n: string, reason: string, source: string): CommandPl
 const lastHold = (s: DeclarationState | undefined): number =>
   s?.decisions.findLastIndex((d: Decision) => HELD.has(d.status)) ?? -1;
 
-/** An inspection result: one per hold (its command id names the hold it ends). */
+/**
+ * An inspection result: one per hold (its command id names the hold it ends). The same result again (a retry
+ * after a lost answer: same outcome, inspector and remarks) is answered with the decision it got; any other
+ * result for that hold is refused, the declaration being no longer held.
+ */
 export function inspectionPlan(
   n: string,
   outcome: InspectionOutcome,
@@ -177,8 +182,16 @@ export function inspectionPlan(
         inspector,
         reason: remarks,
       }),
-    // A second result for the same hold, even a retry, is refused: the declaration is no longer held.
-    applied: () => undefined,
+    applied: (head, cmd) => {
+      const s = head.state;
+      if (s === undefined || !s.appliedCommands.includes(cmd.commandId)) return undefined;
+      const answer = s.decisions[lastHold(s) + 1];
+      const passed = outcome === InspectionOutcome.PASSED;
+      const same =
+        answer?.status === (passed ? ClearanceStatus.CLEARED : ClearanceStatus.REFUSED) &&
+        answer.note === inspectionNote(passed, inspector, remarks);
+      return same ? answer : undefined;
+    },
     check: (head) => void requireStatus(n, head, HELD, 'take an inspection result'),
   };
 }

@@ -264,8 +264,8 @@ describe('portstream cluster: 3 NATS nodes, 2 gateways, 2 processors, a sink, ea
       const out: string[] = [];
       for (const n of ledger.submitted) {
         const onStream = perDeclaration.get(n) ?? [];
-        // An inspection result whose call went unanswered and was then refused on retry (the declaration no longer
-        // held) may have been recorded: one decision or two, never more, the stream and KV agreeing.
+        // An inspection result whose call went unanswered and then failed may have been recorded: one decision or
+        // two, never more, the stream and KV agreeing.
         const expected = ledger.inspected.has(n) ? 2 : 1;
         const alsoRight = ledger.inspectionUnconfirmed.has(n) ? 2 : expected;
         const entry = await declarations.get(n);

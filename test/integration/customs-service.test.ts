@@ -320,6 +320,9 @@ describe('customs service', () => {
     const passed = await inspect(customs, yellow.declarationNumber, InspectionOutcome.PASSED);
     expect(passed.decision).toMatchObject({ status: ClearanceStatus.CLEARED, channel: Channel.YELLOW });
     expect(passed.decision?.note).toContain('inspection passed by Officer Tran');
+    // The same result again (a retry after a lost answer) is answered with the decision it got, not recorded again.
+    const again = await inspect(customs, yellow.declarationNumber, InspectionOutcome.PASSED);
+    expect(again.decision).toEqual(passed.decision);
     const failed = await inspect(admin, red.declarationNumber, InspectionOutcome.FAILED);
     expect(failed.decision?.status).toBe(ClearanceStatus.REFUSED);
     expect((await get(customs, red.declarationNumber)).status).toBe(ClearanceStatus.REFUSED);

@@ -2960,7 +2960,11 @@ export const CustomsServiceService = {
       Buffer.from(WatchDecisionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchDecisionsResponse => WatchDecisionsResponse.decode(value),
   },
-  /** The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. */
+  /**
+   * The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. The
+   * same result sent again (outcome, inspector, remarks) is answered with the decision it got; any other result
+   * for a declaration no longer held is FAILED_PRECONDITION.
+   */
   recordInspectionResult: {
     path: '/portstream.v1.CustomsService/RecordInspectionResult' as const,
     requestStream: false as const,
@@ -2996,7 +3000,11 @@ export interface CustomsServiceServer extends UntypedServiceImplementation {
    * saw misses nothing.
    */
   watchDecisions: handleServerStreamingCall<WatchDecisionsRequest, WatchDecisionsResponse>;
-  /** The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. */
+  /**
+   * The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. The
+   * same result sent again (outcome, inspector, remarks) is answered with the decision it got; any other result
+   * for a declaration no longer held is FAILED_PRECONDITION.
+   */
   recordInspectionResult: handleUnaryCall<RecordInspectionResultRequest, RecordInspectionResultResponse>;
 }
 
@@ -3084,7 +3092,11 @@ export interface CustomsServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchDecisionsResponse>;
-  /** The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. */
+  /**
+   * The outcome of a document check (yellow) or physical inspection (red): releases or refuses the goods. The
+   * same result sent again (outcome, inspector, remarks) is answered with the decision it got; any other result
+   * for a declaration no longer held is FAILED_PRECONDITION.
+   */
   recordInspectionResult(
     request: RecordInspectionResultRequest,
     callback: (error: ServiceError | null, response: RecordInspectionResultResponse) => void,
