@@ -1,6 +1,6 @@
 // What one statement costs embedded ClickHouse (chDB) here: whole-process CPU per statement, the part of every
 // INSERT that does not depend on its rows. A SELECT 1; the sink's key lookup for 500 keys; a one-row INSERT into
-// a copy of `decisions` with no views, and into `decisions` itself (its key view and hourly rollup: three parts);
+// a copy of `decisions` with no views, and into `decisions` itself (its two hourly rollups: three parts);
 // then event batches of 1, 1,000 and 10,000 rows through the sink's writer (the key lookup, then the events table,
 // its two projections and its views). Every INSERT goes through the sink's own client (core/clickhouse/client.ts).
 // Run it in the folder whose disk you want priced: on this VM a file created under /tmp costs up to a millisecond

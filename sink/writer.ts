@@ -1,8 +1,10 @@
-// Writes one batch of keyed rows to ClickHouse at most once per key. Rows whose key is already in
-// <db>.sink_keys (written by an earlier batch, whose acks may have been lost) or earlier in the same batch are
-// dropped before the INSERT, so the rollups' materialized views never see a second copy. The INSERT carries a
-// token derived from the keys it writes: if it succeeded but the answer was lost (timeout, crash of the
-// connection), the retry is recognised by ClickHouse and dropped for the table and its views alike.
+// Writes one batch of keyed rows to ClickHouse at most once per key. Rows whose key is already written (by an
+// earlier batch, whose acks may have been lost) or earlier in the same batch are dropped before the INSERT, so
+// the rollups' materialized views never see a second copy. Events' keys are looked up in <db>.sink_keys (a key
+// view fills it); declarations' and decisions' in their own tables, whose sort keys start with the declaration
+// number. The INSERT carries a token derived from the keys it writes: if it succeeded but the answer was lost
+// (timeout, crash of the connection), the retry is recognised by ClickHouse and dropped for the table and its
+// views alike.
 import { createHash } from 'node:crypto';
 import type { ClickHouse } from '../core/clickhouse/client.js';
 import type { KeyedRow, RecordKind, RecordMapping } from './rows.js';
@@ -26,12 +28,19 @@ export async function writeBatch(
 ): Promise<WriteResult> {
   const unique = new Map<string, KeyedRow>();
   for (const r of rows) if (!unique.has(r.key)) unique.set(r.key, r);
-  const seen = await existingKeys(ch, mapping.kind, [...unique.keys()]);
-  let fresh = [...unique.values()].filter((r) => !seen.has(r.key));
-  const recheck = fresh.filter((r) => redelivered.has(r.key));
-  if (recheck.length > 0) {
-    const present = await presentRows(ch, mapping.kind, recheck);
-    fresh = fresh.filter((r) => !present.has(r.key));
+  let fresh: KeyedRow[];
+  if (mapping.kind === 'event') {
+    const seen = await existingKeys(ch, mapping.kind, [...unique.keys()]);
+    fresh = [...unique.values()].filter((r) => !seen.has(r.key));
+    const recheck = fresh.filter((r) => redelivered.has(r.key));
+    if (recheck.length > 0) {
+      const present = await presentRows(ch, mapping.kind, recheck);
+      fresh = fresh.filter((r) => !present.has(r.key));
+    }
+  } else {
+    // A customs table is its own record of what was written (migration 0009).
+    const present = await presentRows(ch, mapping.kind, [...unique.values()]);
+    fresh = [...unique.values()].filter((r) => !present.has(r.key));
   }
   if (fresh.length > 0) {
     const keys = fresh.map((r) => r.key).sort();
@@ -47,15 +56,25 @@ export async function writeBatch(
 
 /**
  * Keys of rows already in the table itself, looked up through its sort key (container or declaration number
- * first: a range read each). Only for rows of redelivered messages: the key view is written after the table
- * within one INSERT, so a sink killed in between leaves rows whose keys are missing, and the next sink must not
- * insert them again (process-faults found such doubles in events, sink-recovery in declarations).
+ * first: a range read each). For declarations and decisions, every row's. For events only the rows of
+ * redelivered messages: the key view is written after the table within one INSERT, so a sink killed in between
+ * leaves rows whose keys are missing, and the next sink must not insert them again (process-faults found such
+ * doubles in events).
  */
 async function presentRows(
   ch: ClickHouse,
   kind: RecordKind,
   rows: readonly KeyedRow[],
 ): Promise<Set<string>> {
+  const chunk = ch.embedded ? LOOKUP_CHUNK.embedded : LOOKUP_CHUNK.http;
+  const found = new Set<string>();
+  for (let i = 0; i < rows.length; i += chunk) {
+    for (const key of await presentChunk(ch, kind, rows.slice(i, i + chunk))) found.add(key);
+  }
+  return found;
+}
+
+async function presentChunk(ch: ClickHouse, kind: RecordKind, rows: readonly KeyedRow[]): Promise<string[]> {
   const column = kind === 'event' ? 'container_number' : 'declaration_number';
   const narrow = [
     ...new Set(
@@ -98,7 +117,7 @@ async function presentRows(
       throw new Error(`unknown record kind ${String(never)}`);
     }
   }
-  return new Set(found.map((r) => r.key));
+  return found.map((r) => r.key);
 }
 
 export async function existingKeys(ch: ClickHouse, kind: string, keys: string[]): Promise<Set<string>> {

@@ -41,6 +41,12 @@ describe('ClickHouse migrations', () => {
       { db: f.ch.database },
     );
     expect(tables.map((t) => t.name)).toEqual(TABLES);
+    // Only events keep a key view: declarations and decisions are looked up in their own tables (0009).
+    const keyViews = await f.ch.query<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = {db:String} AND name LIKE '%_keys_mv' ORDER BY name`,
+      { db: f.ch.database },
+    );
+    expect(keyViews.map((t) => t.name)).toEqual(['events_keys_mv']);
 
     await f.ch.insert('sink_keys', [{ kind: 'event', key: 'kept' }], 'test:kept');
     const second = await runMigrations(f.ch, silentLogger());

@@ -12,7 +12,7 @@ import { EquipmentEventType, EventClassifier, type Event } from '../../proto/gen
 import { decisionRow, eventRow, MAPPINGS } from '../../sink/rows.js';
 import { writeBatch } from '../../sink/writer.js';
 import { arrivalEvent, containerNumber, equipmentEvent } from '../../test-kit/events.js';
-import { startClickHouse, type ChFixture } from './sink-fixture.js';
+import { countRows, startClickHouse, type ChFixture } from './sink-fixture.js';
 
 const T0 = Date.parse('2026-01-10T08:00:30Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);
@@ -75,8 +75,11 @@ describe('ClickHouse rollups', () => {
     // Every record twice in the batch, then the whole batch again (as after a crash before the acks).
     expect(await writeBatch(f.ch, eventsMapping, [...rows, ...rows])).toEqual({ inserted: 8, skipped: 8 });
     expect(await writeBatch(f.ch, eventsMapping, rows)).toEqual({ inserted: 0, skipped: 8 });
-    await writeBatch(f.ch, decisionsMapping, [...decisionRows, ...decisionRows]);
-    await writeBatch(f.ch, decisionsMapping, decisionRows);
+    expect(await writeBatch(f.ch, decisionsMapping, [...decisionRows, ...decisionRows])).toEqual({
+      inserted: 5,
+      skipped: 5,
+    });
+    expect(await writeBatch(f.ch, decisionsMapping, decisionRows)).toEqual({ inserted: 0, skipped: 5 });
   });
   afterAll(async () => {
     await f.cleanup();
@@ -87,6 +90,12 @@ describe('ClickHouse rollups', () => {
       `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${f.ch.database}.events`,
     );
     expect(r).toEqual({ n: 8, ids: 8 });
+    expect(await countRows(f.ch, 'decisions')).toBe(5);
+    // Decisions are found in their own table (migration 0009): sink_keys holds only the events' keys.
+    const kinds = await f.ch.query<{ kind: string; n: string }>(
+      `SELECT kind, count() AS n FROM ${f.ch.database}.sink_keys GROUP BY kind ORDER BY kind`,
+    );
+    expect(kinds.map((k) => [k.kind, Number(k.n)])).toEqual([['event', 8]]);
   });
 
   it('counts actual events per minute, terminal and kind', async () => {
