@@ -3,6 +3,7 @@
 // behind, and the latencies, the same run's NATS request p99 and the cores each process kept busy. About a
 // minute, against the full run's quarter of an hour; the full run stays the figure of record.
 //   npm run build && npx tsx bench/clearance-under-load.ts [declarationsPerSec=500] [eventsPerSec=10000] [seconds=30]
+//     [warmupSeconds=6]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
 import { natsRequestLatency } from './harness/baselines.js';
-import { startClearanceLoadProcess } from './harness/clearance.js';
+import { CLEARANCE_WARMUP_S, startClearanceLoadProcess } from './harness/clearance.js';
 import { CpuMeter } from './harness/cpu.js';
 import { ingestBackground } from './harness/ingest-load.js';
 import { histogramDelta, histogramFrom, round, type HistogramSnapshot } from './harness/measure.js';
@@ -20,6 +21,7 @@ const COMMAND_SECONDS = 'portstream_customs_command_seconds';
 const rate = Number(process.argv[2] ?? 500);
 const eventsPerSec = Number(process.argv[3] ?? 10_000);
 const seconds = Number(process.argv[4] ?? 30);
+const warmupSeconds = Number(process.argv[5] ?? CLEARANCE_WARMUP_S);
 
 const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-clearance-'));
 const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
@@ -32,8 +34,8 @@ try {
   for (const s of sut.all) if (s.pid !== undefined) pids.set(s.name, s.pid);
   const req = await natsRequestLatency(nats.url, 1000, 5000);
   const serial = Date.now() % 1_000_000;
-  // The generator in a process of its own, warmed up at the rate (the gateway's customs path is compiled on its
-  // first calls, and so is the generator's client).
+  // The generator in a process of its own, warmed up at the rate (the gateway's customs path is optimized over
+  // its first seconds of calls, and so is the generator's client).
   const generator = await startClearanceLoadProcess({
     address: sut.customsAddress,
     token: CUSTOMS_TOKEN,
@@ -42,8 +44,8 @@ try {
     count: rate * seconds,
     serial,
     scenario: 'clearance',
-    warmupMs: 1000,
-    warmupCount: rate,
+    warmupMs: warmupSeconds * 1000,
+    warmupCount: Math.ceil(rate * warmupSeconds),
     warmupSerial: (serial + 1) % 1_000_000,
   });
   generator.warmup.check();

@@ -41,6 +41,14 @@ const DECIDED: ReadonlySet<ClearanceStatus> = new Set([
   ClearanceStatus.REFUSED,
 ]);
 
+/**
+ * Seconds of declarations at the rate before a clearance load is measured. The customs gateway and the generator
+ * use about twice the CPU per declaration over their first seconds at the rate while V8 is still optimizing
+ * their paths (a full run's `clearance.cores_by_second`): with 1 s of warm-up, the measured load started while
+ * they were (bench/README, tenth round).
+ */
+export const CLEARANCE_WARMUP_S = 6;
+
 /** Declarations a run will submit, built before the clock starts so generation does not count as latency. */
 export function declarations(count: number, runSerial: number): Declaration[] {
   const rng = createRng(runSerial);

@@ -67,6 +67,64 @@ export class CpuMeter {
   }
 }
 
+/** cpuSeconds, read synchronously: the time it was read is then known to within microseconds. */
+function cpuSecondsNow(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Cores each named process kept busy, interval by interval (CPU seconds over the wall seconds between two
+ * readings of that process): where in a scenario a process was busy, to set beside where its latency fell. Each
+ * reading is synchronous and timed at once, so a late timer or a busy event loop stretches an interval without
+ * skewing its figure.
+ */
+export class CpuTimeline {
+  readonly cores = new Map<string, number[]>();
+  private last = new Map<string, { cpu: number; at: number }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pids: () => Map<string, number>,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  private read(): Map<string, { cpu: number; at: number }> {
+    const now = new Map<string, { cpu: number; at: number }>();
+    for (const [name, pid] of this.pids()) now.set(name, { cpu: cpuSecondsNow(pid), at: performance.now() });
+    return now;
+  }
+
+  start(): void {
+    this.last = this.read();
+    this.timer = setInterval(() => {
+      this.sample();
+    }, this.intervalMs);
+  }
+
+  private sample(): void {
+    const now = this.read();
+    for (const [name, r] of now) {
+      const before = this.last.get(name);
+      if (before === undefined) continue;
+      let row = this.cores.get(name);
+      if (row === undefined) this.cores.set(name, (row = []));
+      row.push((r.cpu - before.cpu) / Math.max(0.001, (r.at - before.at) / 1000));
+    }
+    this.last = now;
+  }
+
+  stop(): Map<string, number[]> {
+    clearInterval(this.timer);
+    return this.cores;
+  }
+}
+
 /** Busy and total jiffies of the whole machine so far (/proc/stat, first line). */
 async function machineTicks(): Promise<{ busy: number; total: number }> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';

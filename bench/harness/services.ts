@@ -63,10 +63,13 @@ export class ServiceProcess {
     if (o.cli === undefined && !/cli[/\\]portstream\.[jt]s$/.test(self)) {
       throw new Error(`${self} is not the portstream CLI: pass the CLI to start ${o.name} from (cli)`);
     }
+    // With BENCH_PROFILE_DIR set, each service writes a V8 CPU profile there when it stops (node --cpu-prof).
+    const profile = process.env.BENCH_PROFILE_DIR;
+    const prof = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
     const node =
       o.cli === undefined
-        ? [process.execPath, ...process.execArgv, self, o.command]
-        : [process.execPath, o.cli, o.command];
+        ? [process.execPath, ...process.execArgv, ...prof, self, o.command]
+        : [process.execPath, ...prof, o.cli, o.command];
     // Through chrt(1), which execs node: a scheduling policy is per thread on Linux, and only a process started
     // under it has every thread under it (V8's GC and compiler threads, libuv's pool, an embedded ClickHouse's
     // threads); setting it on the pid after the start reaches the main thread alone.
