@@ -1,7 +1,7 @@
 // Load generator of the clearance scenario, run as its own process (startClearanceLoadProcess in clearance.ts
-// spawns it): a warm-up at the rate, then {"warmed": LoadSummary}; on a line on stdin, the measured load,
-// declarations at a fixed rate over gRPC (open model), with {"done": n} lines as answers come (at most ten a
-// second), then one {"result": ClearanceChildResult} line.
+// spawns it): the measured load's declarations built, a warm-up at the rate, then {"warmed": LoadSummary}; on a
+// line on stdin, the measured load, declarations at a fixed rate over gRPC (open model), with {"done": n} lines
+// as answers come (at most ten a second), then one {"result": ClearanceChildResult} line.
 //   node clearance-load.js '<ClearanceChildPlan as JSON>'
 import { createInterface } from 'node:readline';
 import {
@@ -12,8 +12,12 @@ import {
 } from './clearance.js';
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as ClearanceChildPlan;
-const load = (durationMs: number, count: number, serial: number, scenario: string, progress: boolean) => {
-  const decls = declarations(count, serial);
+const load = (
+  durationMs: number,
+  decls: ReturnType<typeof declarations>,
+  scenario: string,
+  progress: boolean,
+) => {
   let last = 0;
   return clearanceLoad({
     address: plan.address,
@@ -31,7 +35,15 @@ const load = (durationMs: number, count: number, serial: number, scenario: strin
   });
 };
 
-const warm = await load(plan.warmupMs, plan.warmupCount, plan.warmupSerial, `${plan.scenario}.warmup`, false);
+// The measured load's declarations are built first, before the warm-up: building thousands takes the generator
+// most of a core for a while, which must not fall in the measured load's first second.
+const measured = declarations(plan.count, plan.serial);
+const warm = await load(
+  plan.warmupMs,
+  declarations(plan.warmupCount, plan.warmupSerial),
+  `${plan.scenario}.warmup`,
+  false,
+);
 process.stdout.write(JSON.stringify({ warmed: warm.account.summary() }) + '\n');
 // Waits for the parent's go (a line, or stdin closed), and after the result for stdin to close (the parent has
 // read this process's CPU by then).
@@ -49,7 +61,7 @@ await Promise.race([
   }),
   closed,
 ]);
-const r = await load(plan.durationMs, plan.count, plan.serial, plan.scenario, true);
+const r = await load(plan.durationMs, measured, plan.scenario, true);
 const result: ClearanceChildResult = {
   submitted: r.submitted,
   decided: r.decided,
