@@ -67,16 +67,17 @@ export class NatsGcTrace {
 
   /**
    * The cycles whose marking overlapped [fromMs, toMs) (performance.now() times), each as "start-end" seconds
-   * from fromMs, with their marking and assists.
+   * from fromMs, with their CPU, marking and assists.
    */
   during(
     fromMs: number,
     toMs: number,
-  ): { cycles: number; mark_s: number; assist_s: number; marking_s: string[] } {
+  ): { cycles: number; cpu_s: number; mark_s: number; assist_s: number; marking_s: string[] } {
     const inside = this.cycles.filter((c) => c.endMs > fromMs && c.endMs - c.markMs < toMs);
     const s = (ms: number): string => ((ms - fromMs) / 1000).toFixed(1);
     return {
       cycles: inside.length,
+      cpu_s: round(inside.reduce((a, c) => a + c.cpuMs, 0) / 1000, 2),
       mark_s: round(inside.reduce((a, c) => a + c.markMs, 0) / 1000, 2),
       assist_s: round(inside.reduce((a, c) => a + c.assistMs, 0) / 1000, 2),
       marking_s: inside.map((c) => `${s(c.endMs - c.markMs)}-${s(c.endMs)}`),

@@ -369,6 +369,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     const idleCpuS = await idleCpu.stop();
     const aloneCpu = new CpuMeter(() => pids);
     await aloneCpu.start();
+    const aloneStarted = performance.now();
     bar = progress('clearance alone', Math.ceil((CLEARANCE_RATE * aloneMs) / 1000));
     const alone = await aloneGenerator.run((n) => {
       bar.update(n);
@@ -377,6 +378,9 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     account(alone.account);
     await waitCaughtUp(jsm, clearanceProbes, opts.quick ? 60_000 : 300_000);
     const aloneCpuS = await aloneCpu.stop();
+    // nats-server's collections over the same window: the part of its CPU per declaration that marks the heap of
+    // the keys the earlier scenarios left, not the declarations' own messages.
+    const aloneNatsGc = gc.during(aloneStarted, performance.now());
     await aloneGenerator.close();
     await sut.stop();
     const rows = await countRows(dir, runId, load.ackedMap);
@@ -418,6 +422,11 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
         clearance_alone_us_per_declaration: Object.fromEntries(
           [...aloneCpuS].map(([k, v]) => [k, round((v * 1e6) / Math.max(1, alone.decided), 0)]),
         ),
+        clearance_alone_nats_gc: {
+          cycles: aloneNatsGc.cycles,
+          cpu_s: aloneNatsGc.cpu_s,
+          us_per_declaration: round((aloneNatsGc.cpu_s * 1e6) / Math.max(1, alone.decided), 0),
+        },
         // Cores each process kept busy with nothing submitted, just before the measure above.
         clearance_alone_idle_cores: Object.fromEntries(
           [...idleCpuS].map(([k, v]) => [k, round(v / (idleMs / 1000), 3)]),

@@ -32,6 +32,7 @@ describe('nats-server collector trace', () => {
     expect(inside.cycles).toBe(2);
     expect(inside.marking_s).toEqual(['0.5-0.5', '0.8-4.0']);
     expect(inside.assist_s).toBe(0.39);
+    expect(inside.cpu_s).toBe(3.44);
     expect(trace.during(6000, 31_000).cycles).toBe(0);
     expect(trace.during(3950, 5000).marking_s).toEqual(['-2.2-1.0']);
     expect(trace.summary()).toMatchObject({ cycles: 2, live_heap_mb_max: 1052, assist_s: 0.4 });
