@@ -4,12 +4,14 @@
 // minute, against the full run's quarter of an hour; the full run stays the figure of record.
 //   npm run build && npx tsx bench/clearance-under-load.ts [declarationsPerSec=500] [eventsPerSec=10000] [seconds=30]
 //     [warmupSeconds=6]
+// UP_NATS_PROCS sets the nats-server's GOMAXPROCS as it does for `up` (default: `up`'s default).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
+import { natsProcs, SETTINGS } from '../core/config.js';
 import { natsRequestLatency } from './harness/baselines.js';
 import { CLEARANCE_WARMUP_S, startClearanceLoadProcess } from './harness/clearance.js';
 import { CpuMeter } from './harness/cpu.js';
@@ -24,7 +26,10 @@ const seconds = Number(process.argv[4] ?? 30);
 const warmupSeconds = Number(process.argv[5] ?? CLEARANCE_WARMUP_S);
 
 const dir = await mkdtemp(path.join(tmpdir(), 'portstream-bench-clearance-'));
-const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
+const nats = await LocalNatsServer.start({
+  storeDir: path.join(dir, 'nats'),
+  procs: natsProcs(SETTINGS.UP_NATS_PROCS.schema.parse(process.env.UP_NATS_PROCS)),
+});
 const nc = await connectNats({ url: nats.url, name: 'bench' });
 // The services from dist/, as the full run starts them (npm run build first).
 const sut = await startSystem(dir, nats.url, await jetstreamManager(nc), 'dist/cli/portstream.js');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats, natsAnswers } from '../core/nats/connect.js';
 import { LocalNatsServer } from '../core/nats/local-server.js';
+import { natsProcs } from '../core/config.js';
 import type { Runtime } from './runtime.js';
 
 export function connectFromConfig(
@@ -47,7 +48,8 @@ export async function natsForUp(rt: Runtime): Promise<NatsForUp> {
     port: rt.config.UP_NATS_PORT,
     bin: rt.config.NATS_SERVER_BIN,
     serverName: 'portstream-local',
+    procs: natsProcs(rt.config.UP_NATS_PROCS),
   });
-  rt.log.info({ url: local.url, storeDir }, 'started local nats-server with JetStream');
+  rt.log.info({ url: local.url, storeDir, procs: local.procs }, 'started local nats-server with JetStream');
   return { url: local.url, local };
 }

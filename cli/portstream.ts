@@ -180,6 +180,12 @@ program
   .option('--soak-declarations <n>', 'declarations per second during --soak', '50')
   .option('--soak-status <n>', 'container-status requests per second during --soak', '200')
   .option(
+    '--nats-procs <n>',
+    "GOMAXPROCS of the bench's nats-server: auto (as `up` gives its own: a quarter of the cores, at least 1), " +
+      'all (every core) or a number',
+    'auto',
+  )
+  .option(
     '--keep',
     'keep the run folder (service logs, NATS and ClickHouse data) and print where it is',
     false,

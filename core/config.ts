@@ -1,6 +1,7 @@
 // Configuration: read once from the environment (and CLI flags, which the CLI passes as overrides of the
 // same variable names) into a typed, validated object. Every variable, its default and its meaning is in
 // SETTINGS below; `portstream config` prints them. A bad value stops start-up naming the variable.
+import os from 'node:os';
 import { z } from 'zod';
 import { misspeltSettings } from './config-spelling.js';
 
@@ -13,6 +14,20 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+
+/**
+ * Processors for a nats-server that shares its machine with the services (`up`, the bench): a quarter of the
+ * cores, at least one. Go's collector otherwise marks on every processor left idle, and on a small machine
+ * that takes the cores the services' event loops were about to run on (bench/README, eleventh round).
+ */
+export function oneMachineNatsProcs(cores: number = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 4));
+}
+
+/** UP_NATS_PROCS as the server's GOMAXPROCS: auto resolved on this machine. */
+export function natsProcs(setting: number | 'all' | 'auto'): number | 'all' {
+  return setting === 'auto' ? oneMachineNatsProcs() : setting;
+}
 
 /** Every setting: environment variable -> schema (with its default) and one line of documentation. */
 export const SETTINGS = {
@@ -245,6 +260,10 @@ export const SETTINGS = {
   UP_NATS_PORT: {
     schema: port.default(0),
     doc: 'Port for the nats-server that `up` starts when no NATS answers (0: any free port).',
+  },
+  UP_NATS_PROCS: {
+    schema: z.union([z.literal('auto'), z.literal('all'), positiveInt]).default('auto'),
+    doc: "Processors (Go's GOMAXPROCS) for the nats-server that `up` starts: it shares the machine with every service. auto: a quarter of the machine's cores, at least 1; all: every core (Go's default); or a number.",
   },
   UP_SIMULATE: { schema: bool.default(true), doc: '`up` runs the simulator too.' },
   API_GRPC_HOST: {

@@ -84,9 +84,38 @@ function cpuSecondsNow(pid: number): number {
  * reading is synchronous and timed at once, so a late timer or a busy event loop stretches an interval without
  * skewing its figure.
  */
+/** The machine-wide stall totals a timeline follows: Linux's pressure stall information (PSI). */
+const STALLS = [
+  ['cpu_some', 'cpu', 'some'],
+  ['io_some', 'io', 'some'],
+  ['io_full', 'io', 'full'],
+] as const;
+export type StallName = (typeof STALLS)[number][0];
+
+/**
+ * Microseconds so far that some (or all) runnable tasks of the machine stalled waiting for the resource
+ * (/proc/pressure/<resource>, total=); undefined where the kernel keeps no such figure.
+ */
+function stallMicrosNow(resource: 'cpu' | 'io', kind: 'some' | 'full'): number | undefined {
+  try {
+    const text = readFileSync(`/proc/pressure/${resource}`, 'utf8');
+    const total = new RegExp(`^${kind} .*total=(\\d+)`, 'm').exec(text)?.[1];
+    return total === undefined ? undefined : Number(total);
+  } catch {
+    return undefined;
+  }
+}
+
 export class CpuTimeline {
   readonly cores = new Map<string, number[]>();
+  /**
+   * Share of each interval (0-1) in which some runnable task of the machine waited for a core (cpu_some), some
+   * task waited for the disk (io_some), or every non-idle task did (io_full): a second whose tail had the
+   * disk stalling everyone shows here rather than as busy cores. Empty without PSI.
+   */
+  readonly stalls = new Map<StallName, number[]>();
   private last = new Map<string, { cpu: number; at: number }>();
+  private lastStalls = new Map<StallName, { micros: number; at: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -100,8 +129,18 @@ export class CpuTimeline {
     return now;
   }
 
+  private readStalls(): Map<StallName, { micros: number; at: number }> {
+    const now = new Map<StallName, { micros: number; at: number }>();
+    for (const [name, resource, kind] of STALLS) {
+      const micros = stallMicrosNow(resource, kind);
+      if (micros !== undefined) now.set(name, { micros, at: performance.now() });
+    }
+    return now;
+  }
+
   start(): void {
     this.last = this.read();
+    this.lastStalls = this.readStalls();
     this.timer = setInterval(() => {
       this.sample();
     }, this.intervalMs);
@@ -117,6 +156,16 @@ export class CpuTimeline {
       row.push((r.cpu - before.cpu) / Math.max(0.001, (r.at - before.at) / 1000));
     }
     this.last = now;
+    const stalls = this.readStalls();
+    for (const [name, r] of stalls) {
+      const before = this.lastStalls.get(name);
+      if (before === undefined) continue;
+      let row = this.stalls.get(name);
+      if (row === undefined) this.stalls.set(name, (row = []));
+      const share = (r.micros - before.micros) / 1000 / Math.max(1, r.at - before.at);
+      row.push(Math.min(1, Math.max(0, share)));
+    }
+    this.lastStalls = stalls;
   }
 
   stop(): Map<string, number[]> {

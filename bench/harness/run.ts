@@ -6,6 +6,7 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../core/nats/connect.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { oneMachineNatsProcs } from '../../core/config.js';
 import { GC_TRACE_ENV, NatsGcTrace } from './nats-gc.js';
 import { STREAM_CUSTOMS, STREAM_DECISIONS, STREAM_EVENTS } from '../../core/nats/topology.js';
 import { CUSTOMS_CONSUMER, INDEX_CONSUMER } from '../../core/consumer/index.js';
@@ -40,6 +41,8 @@ export interface BenchOptions {
   statusPrincipal?: StatusPrincipal;
   /** Keep the run folder (logs, stores) instead of removing it. */
   keep?: boolean;
+  /** GOMAXPROCS of the run's nats-server, as `up` gives its own (UP_NATS_PROCS); default: `up`'s default. */
+  natsProcs?: number | 'all';
 }
 
 const BATCH = 500;
@@ -65,6 +68,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
     storeDir: path.join(dir, 'nats'),
     env: GC_TRACE_ENV,
     onStderrLine: gc.onLine,
+    procs: opts.natsProcs ?? oneMachineNatsProcs(),
   });
   const pids = new Map<string, number>([['bench (load generators)', process.pid]]);
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
@@ -74,7 +78,7 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   // failed run still says what it saw before (the run fails all the same).
   const partial: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: machine(),
+    machine: { ...machine(), nats_procs: nats.procs },
     quick: opts.quick,
   };
   // Stopped in `finally` too: a scenario that fails must not leave the services running.
@@ -331,6 +335,10 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       nats_gc: gc.during(clearanceStarted, clearanceEnded),
       // Cores each process kept busy in each second of the load: who had the CPU when the slowest were decided.
       cores_by_second: Object.fromEntries([...coresBySecond].map(([k, v]) => [k, v.map((c) => round(c, 2))])),
+      // And the share of each second the machine's tasks stalled for a core or for the disk.
+      stall_by_second: Object.fromEntries(
+        [...clearanceTimeline.stalls].map(([k, v]) => [k, v.map((c) => round(c, 2))]),
+      ),
     };
     partial.clearance = clearanceFigures;
     account(clearance.account);

@@ -13,6 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../../core/nats/connect.js';
 import { freePort } from '../../core/nats/local-cluster.js';
 import { LocalNatsServer } from '../../core/nats/local-server.js';
+import { oneMachineNatsProcs } from '../../core/config.js';
 import { runHarnessScript, type HarnessChild } from './child.js';
 import { round } from './measure.js';
 import { BenchLoadError } from './load-account.js';
@@ -26,6 +27,8 @@ export interface SoakOptions {
   eventsPerSec: number;
   declarationsPerSec: number;
   statusPerSec: number;
+  /** GOMAXPROCS of the soak's nats-server (see BenchOptions.natsProcs). */
+  natsProcs?: number | 'all';
 }
 
 const OPERATOR_TOKEN = 'soak-operator-token-0123456789';
@@ -124,7 +127,10 @@ async function consumerLag(url: string): Promise<Record<string, number>> {
 export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> {
   const durationMs = Math.round(o.minutes * 60_000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'portstream-soak-'));
-  const nats = await LocalNatsServer.start({ storeDir: path.join(dir, 'nats') });
+  const nats = await LocalNatsServer.start({
+    storeDir: path.join(dir, 'nats'),
+    procs: o.natsProcs ?? oneMachineNatsProcs(),
+  });
   const pids = new Map<string, number>([['bench (soak driver)', process.pid]]);
   if (nats.pid !== undefined) pids.set('nats-server', nats.pid);
   const services = new Map<string, HarnessChild>();
@@ -246,6 +252,7 @@ export async function runSoak(o: SoakOptions): Promise<Record<string, unknown>> 
         cpu_model: os.cpus()[0]?.model ?? 'unknown',
         memory_gb: round(os.totalmem() / 1024 ** 3, 1),
         node: process.version,
+        nats_procs: nats.procs,
       },
       soak: {
         stage: 'ingest, processor, sink (embedded ClickHouse), api as separate processes; load from a child',

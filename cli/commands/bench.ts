@@ -1,5 +1,6 @@
 // `portstream bench`: baselines and scenarios on this machine, table to stdout, JSON to --json; with --soak, the
 // memory soak instead (services as separate processes under steady load, RSS trend per process).
+import { natsProcs, SETTINGS } from '../../core/config.js';
 import { BenchLoadError } from '../../bench/harness/load-account.js';
 import { runBench } from '../../bench/harness/run.js';
 import { runSoak } from '../../bench/harness/soak.js';
@@ -18,12 +19,19 @@ export interface BenchCommandOptions {
   soakDeclarations: string;
   soakStatus: string;
   keep: boolean;
+  natsProcs: string;
 }
 
 function positive(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got ${v}`);
   return n;
+}
+
+function natsProcsFlag(v: string): number | 'all' {
+  const parsed = SETTINGS.UP_NATS_PROCS.schema.safeParse(v);
+  if (!parsed.success) throw new Error(`--nats-procs must be auto, all or a whole number >= 1, got ${v}`);
+  return natsProcs(parsed.data);
 }
 
 export async function runBenchCommand(opts: BenchCommandOptions): Promise<void> {
@@ -41,6 +49,7 @@ async function run(opts: BenchCommandOptions): Promise<void> {
   if (opts.statusPrincipal !== 'firm' && opts.statusPrincipal !== 'operator') {
     throw new Error(`--status-principal must be firm or operator, got ${opts.statusPrincipal}`);
   }
+  const natsProcs = natsProcsFlag(opts.natsProcs);
   const result =
     opts.soak === undefined
       ? await runBench({
@@ -52,6 +61,7 @@ async function run(opts: BenchCommandOptions): Promise<void> {
           statusRate: positive('--status-rate', opts.statusRate),
           statusPrincipal: opts.statusPrincipal,
           keep: opts.keep,
+          natsProcs,
         })
       : await runSoak({
           minutes: positive('--soak', opts.soak),
@@ -59,6 +69,7 @@ async function run(opts: BenchCommandOptions): Promise<void> {
           eventsPerSec: positive('--soak-events', opts.soakEvents),
           declarationsPerSec: positive('--soak-declarations', opts.soakDeclarations),
           statusPerSec: positive('--soak-status', opts.soakStatus),
+          natsProcs,
         });
   console.log(resultTable(result));
   console.log(`\nJSON written to ${opts.json}`);

@@ -17,8 +17,14 @@ export interface LocalNatsOptions {
   startTimeoutMs?: number;
   /** Environment added to this process's for the server (e.g. GODEBUG for the bench's collector trace). */
   env?: Record<string, string>;
+  /** Go's GOMAXPROCS for the server; unset or 'all': Go's default, every core. */
+  procs?: number | 'all';
   /** Called with each line the server writes to stderr after it is ready (its log, a GODEBUG trace). */
   onStderrLine?: (line: string) => void;
+}
+
+function procsEnv(procs: number | 'all' | undefined): Record<string, string> {
+  return procs === undefined || procs === 'all' ? {} : { GOMAXPROCS: String(procs) };
 }
 
 export class LocalNatsServer {
@@ -47,6 +53,11 @@ export class LocalNatsServer {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
+  /** The GOMAXPROCS the server was started with ('all': Go's default). */
+  get procs(): number | 'all' {
+    return this.opts.procs ?? 'all';
+  }
+
   get pid(): number | undefined {
     return this.proc?.pid;
   }
@@ -73,7 +84,7 @@ export class LocalNatsServer {
     const proc = spawn(this.opts.bin ?? 'nats-server', ['-c', confPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
-      ...(this.opts.env === undefined ? {} : { env: { ...process.env, ...this.opts.env } }),
+      env: { ...process.env, ...this.opts.env, ...procsEnv(this.opts.procs) },
     });
     this.proc = proc;
     const killOnExit = (): void => {

@@ -11,12 +11,13 @@ export interface TestNats {
   cleanup: () => Promise<void>;
 }
 
-export async function startTestNats(extraConfig?: string): Promise<TestNats> {
+export async function startTestNats(extraConfig?: string, procs?: number | 'all'): Promise<TestNats> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portstream-nats-'));
   const server = await LocalNatsServer.start({
     storeDir: path.join(dir, 'js'),
     port: 0,
     ...(extraConfig === undefined ? {} : { extraConfig }),
+    ...(procs === undefined ? {} : { procs }),
   });
   return {
     server,

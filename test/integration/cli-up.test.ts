@@ -11,6 +11,7 @@ import { clientAs } from '../../test-kit/auth.js';
 import { discBatch } from '../../test-kit/events.js';
 import { publish } from '../helpers/gateway.js';
 import { waitFor } from '../../test-kit/poll.js';
+import { oneMachineNatsProcs } from '../../core/config.js';
 
 interface Up {
   proc: ChildProcessWithoutNullStreams;
@@ -88,9 +89,14 @@ describe('portstream up', () => {
       const lines = (await readFile(logFile, 'utf8'))
         .split('\n')
         .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as { msg: string; pid: number });
+        .map((l) => JSON.parse(l) as { msg: string; pid: number; procs?: unknown });
       const mine = lines.filter((l) => l.pid === up.proc.pid).map((l) => l.msg);
       expect(mine).toContain('gRPC server listening');
+      // Its own nats-server shares the machine: it got `up`'s default share of the cores.
+      const started = lines.find(
+        (l) => l.pid === up.proc.pid && l.msg === 'started local nats-server with JetStream',
+      );
+      expect(started?.procs).toBe(oneMachineNatsProcs());
       expect(mine.at(-1)).toBe('stopped');
     }
     expect(runs[1]).toBe(runs[0]);

@@ -1,5 +1,6 @@
 // The bench's cores per interval of each process (bench/harness/cpu.ts, CpuTimeline), read from /proc for this
 // test's own process while it works, and for a process that is gone.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +44,16 @@ describe('CpuTimeline', () => {
       expect(c).toBeLessThanOrEqual(availableParallelism() + 0.5);
     }
     expect(cores.get('gone')?.every((c) => c === 0)).toBe(true);
+    // The machine's stall shares, one per interval where the kernel keeps pressure figures, none where not.
+    const withPsi = existsSync('/proc/pressure/io') && existsSync('/proc/pressure/cpu');
+    for (const name of ['cpu_some', 'io_some', 'io_full'] as const) {
+      const shares = timeline.stalls.get(name) ?? [];
+      expect(shares.length).toBe(withPsi ? self.length : 0);
+      for (const s of shares) {
+        expect(s).toBeGreaterThanOrEqual(0);
+        expect(s).toBeLessThanOrEqual(1);
+      }
+    }
     // Stopped: no more samples.
     const taken = self.length;
     await busyUntil(() => true, 1000);
