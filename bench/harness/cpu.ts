@@ -89,6 +89,7 @@ const STALLS = [
   ['cpu_some', 'cpu', 'some'],
   ['io_some', 'io', 'some'],
   ['io_full', 'io', 'full'],
+  ['memory_some', 'memory', 'some'],
 ] as const;
 export type StallName = (typeof STALLS)[number][0];
 
@@ -96,7 +97,7 @@ export type StallName = (typeof STALLS)[number][0];
  * Microseconds so far that some (or all) runnable tasks of the machine stalled waiting for the resource
  * (/proc/pressure/<resource>, total=); undefined where the kernel keeps no such figure.
  */
-function stallMicrosNow(resource: 'cpu' | 'io', kind: 'some' | 'full'): number | undefined {
+function stallMicrosNow(resource: 'cpu' | 'io' | 'memory', kind: 'some' | 'full'): number | undefined {
   try {
     const text = readFileSync(`/proc/pressure/${resource}`, 'utf8');
     const total = new RegExp(`^${kind} .*total=(\\d+)`, 'm').exec(text)?.[1];
@@ -110,8 +111,9 @@ export class CpuTimeline {
   readonly cores = new Map<string, number[]>();
   /**
    * Share of each interval (0-1) in which some runnable task of the machine waited for a core (cpu_some), some
-   * task waited for the disk (io_some), or every non-idle task did (io_full): a second whose tail had the
-   * disk stalling everyone shows here rather than as busy cores. Empty without PSI.
+   * task waited for the disk (io_some), or every non-idle task did (io_full), or some task waited for memory to
+   * be reclaimed or compacted (memory_some): a second whose tail had the disk or the memory manager stalling
+   * everyone shows here rather than as busy cores. Empty without PSI.
    */
   readonly stalls = new Map<StallName, number[]>();
   private last = new Map<string, { cpu: number; at: number }>();

@@ -45,8 +45,8 @@ describe('CpuTimeline', () => {
     }
     expect(cores.get('gone')?.every((c) => c === 0)).toBe(true);
     // The machine's stall shares, one per interval where the kernel keeps pressure figures, none where not.
-    const withPsi = existsSync('/proc/pressure/io') && existsSync('/proc/pressure/cpu');
-    for (const name of ['cpu_some', 'io_some', 'io_full'] as const) {
+    const withPsi = ['io', 'cpu', 'memory'].every((r) => existsSync(`/proc/pressure/${r}`));
+    for (const name of ['cpu_some', 'io_some', 'io_full', 'memory_some'] as const) {
       const shares = timeline.stalls.get(name) ?? [];
       expect(shares.length).toBe(withPsi ? self.length : 0);
       for (const s of shares) {
