@@ -1,7 +1,7 @@
 // Starts and stops a local nats-server process with JetStream: used by `portstream up` when no NATS answers,
 // and by the integration tests (a server per suite, on a free port, with its own store).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface LocalNatsOptions {
@@ -21,6 +21,29 @@ export interface LocalNatsOptions {
   procs?: number | 'all';
   /** Called with each line the server writes to stderr after it is ready (its log, a GODEBUG trace). */
   onStderrLine?: (line: string) => void;
+}
+
+/**
+ * Whether every thread of the process is in the stopped state ('T' in /proc/<pid>/task/<tid>/stat). Where there
+ * is no /proc (not Linux), true: nothing better can be known there.
+ */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  let tids: string[];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state follows the command name, which is in parentheses and may itself hold ')'.
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'T') return false;
+    } catch {
+      // A thread that ended between the listing and the read is not running.
+    }
+  }
+  return true;
 }
 
 function procsEnv(procs: number | 'all' | undefined): Record<string, string> {
@@ -155,9 +178,22 @@ export class LocalNatsServer {
     await this.signal('SIGKILL');
   }
 
-  /** Freezes the process (SIGSTOP): the server holds connections but answers nothing, like a stalled disk. */
-  freeze(): void {
+  /**
+   * Freezes the process (SIGSTOP): the server holds connections but answers nothing, like a stalled disk.
+   * Resolves once every thread of the server has stopped: the kernel delivers the signal to each thread when it
+   * next runs, so for a moment after kill() returns a thread already woken (by a client's message) may still
+   * serve it. On a busy machine that moment is long enough for a publish to be stored and acked.
+   */
+  async freeze(timeoutMs = 5_000): Promise<void> {
+    const pid = this.proc?.pid;
+    if (pid === undefined || !this.running) return;
     this.proc?.kill('SIGSTOP');
+    const deadline = Date.now() + timeoutMs;
+    while (!(await allThreadsStopped(pid))) {
+      if (Date.now() > deadline)
+        throw new Error(`nats-server ${pid} not stopped ${timeoutMs} ms after SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   /** Lets a frozen server run again (SIGCONT). */

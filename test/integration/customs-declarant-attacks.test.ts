@@ -401,12 +401,11 @@ describe('customs: a declarant cannot game the decision', () => {
     // The projection stopped too: nothing the ledger does depends on it.
     await projector?.stop();
     projector = undefined;
-    const pid = nats.server.pid as number;
     const rounds = new Map<string, Outcome[]>();
     try {
       for (let round = 0; round < 8; round++) {
         const n = nextNumber();
-        process.kill(pid, 'SIGSTOP');
+        await nats.server.freeze();
         try {
           rounds.set(
             n,
@@ -416,7 +415,7 @@ describe('customs: a declarant cannot game the decision', () => {
             ]),
           );
         } finally {
-          process.kill(pid, 'SIGCONT');
+          nats.server.thaw();
         }
       }
     } finally {

@@ -455,12 +455,12 @@ describe('customs service', () => {
     const d = sample('red', { declarantTaxCode: FIRM_TAX });
     const pid = nats.server.pid as number;
     // NATS stalls (as a stopped or overloaded server would): nothing can be read or recorded before the deadline.
-    process.kill(pid, 'SIGSTOP');
+    await nats.server.freeze();
     let r: SubmitDeclarationResponse;
     try {
       r = await submit(firm, d, 1500);
     } finally {
-      process.kill(pid, 'SIGCONT');
+      nats.server.thaw();
     }
     expect(r).toEqual({
       declarationNumber: d.declarationNumber,

@@ -154,7 +154,7 @@ describe('ingest gateway', () => {
       batchId: `bp${i}`,
       events: discBatch(`bp${i}`, 50, 50_000 + i * 50),
     });
-    nats.server.freeze();
+    await nats.server.freeze();
     let written = 0;
     let stalled = false;
     try {
