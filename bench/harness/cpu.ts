@@ -34,12 +34,13 @@ export async function syscalls(pid: number): Promise<{ reads: number; writes: nu
 }
 
 /**
- * User + system CPU seconds of this process's main thread (the JavaScript event loop) so far: without the
- * native threads beside it (embedded ClickHouse, libuv's pool), which process-wide figures include.
+ * User + system CPU seconds of a Node process's main thread (the JavaScript event loop) so far, this process's
+ * by default: without the native threads beside it (embedded ClickHouse, libuv's pool, V8's GC helpers), which
+ * process-wide figures include. 0 when it is gone.
  */
-export function mainThreadCpuSeconds(): number {
+export function mainThreadCpuSeconds(pid = process.pid): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_S;
   } catch {

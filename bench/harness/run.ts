@@ -396,15 +396,15 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
 
     const status = await statusScenario({
       natsUrl: nats.url,
-      // The sink's embedded ClickHouse folder: this process already opened it to count rows, and chDB binds
-      // one folder per process.
-      dataDir: path.join(dir, 'sink'),
+      // A folder of the API's own: its embedded ClickHouse is not the sink's.
+      dataDir: path.join(dir, 'status-api'),
       ratePerSec: opts.statusRate ?? 2000,
       warmupMs: opts.quick ? 300 : 2000,
       durationMs: opts.quick ? 700 : 15_000,
       containers: opts.quick ? 2000 : 5000,
       principal: opts.statusPrincipal ?? 'firm',
       pids,
+      gc,
     });
     for (const a of status.accounts) account(a);
     rss.stop();
@@ -448,7 +448,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
       nats_gc: gc.summary(),
       memory: {
         max_rss_mb: round(Math.max(...rss.peakMb.values()), 1),
-        // The services alone (the target's "no process above 400 MB"), without the bench's load generators.
+        // The services alone (the target's "no process above 400 MB"), without the bench's load generators and
+        // baseline server.
         max_service_rss_mb: round(
           Math.max(...[...rss.peakMb].filter(([k]) => !isLoadGenerator(k)).map(([, v]) => v)),
           1,
@@ -477,7 +478,8 @@ export async function runBench(opts: BenchOptions): Promise<Record<string, unkno
   }
 }
 
-const isLoadGenerator = (name: string): boolean => /load generator/.test(name);
+/** The bench's own processes: its load generators and the status scenario's bare baseline server. */
+const isLoadGenerator = (name: string): boolean => /load generator|baseline server/.test(name);
 /** The clearance scenario's generator process, among the processes measured while it runs. */
 const CLEARANCE_GENERATOR = 'clearance load generator';
 

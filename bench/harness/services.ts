@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 
 export { freePort } from '../../core/nats/local-cluster.js';
 
-export type ServiceCommand = 'ingest' | 'processor' | 'sink';
+export type ServiceCommand = 'ingest' | 'processor' | 'sink' | 'api';
 
 export interface ServiceOptions {
   command: ServiceCommand;
@@ -124,7 +124,7 @@ export class ServiceProcess {
 /** Writes the tokens file the services authenticate the bench's clients with. */
 export async function writeTokens(
   file: string,
-  tokens: { name: string; role: string; token: string; terminals?: string[] }[],
+  tokens: { name: string; role: string; token: string; terminals?: string[]; tax_codes?: string[] }[],
 ): Promise<void> {
   await writeFile(file, JSON.stringify({ tokens }, null, 2));
 }

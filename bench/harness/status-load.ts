@@ -34,6 +34,8 @@ export interface StatusPhaseResult {
   p90_ms: number;
   p99_ms: number;
   max_ms: number;
+  /** The slowest answer of each second of the measurement, by the second its request was scheduled in. */
+  max_ms_by_second: number[];
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as StatusLoadPlan;
@@ -55,14 +57,19 @@ for (const phase of plan.phases) {
   let firstError: string | undefined;
   let inflight = 0;
   let lastAnswer = 0;
+  const bySecond = new Array<number>(Math.ceil(plan.durationMs / 1000)).fill(0);
   const start = performance.now();
   const sent = await openLoop(plan.rate, plan.durationMs, (i, at) => {
     inflight++;
     call(pick(i), (ok, why) => {
       inflight--;
       lastAnswer = performance.now();
-      if (ok) lat.record(lastAnswer - at);
-      else {
+      if (ok) {
+        const ms = lastAnswer - at;
+        lat.record(ms);
+        const second = Math.min(bySecond.length - 1, Math.max(0, Math.floor((at - start) / 1000)));
+        bySecond[second] = Math.max(bySecond[second] ?? 0, ms);
+      } else {
         errors++;
         firstError ??= why;
       }
@@ -87,6 +94,7 @@ for (const phase of plan.phases) {
     p90_ms: lat.ms(90),
     p99_ms: lat.ms(99),
     max_ms: lat.maxMs,
+    max_ms_by_second: bySecond.map((ms) => Math.round(ms * 10) / 10),
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 }

@@ -1,17 +1,13 @@
-// The status scenario: container-status latency of the real tracking API (api/main.ts) at a fixed request rate,
-// over gRPC and HTTP, beside a bare grpc-js unary call measured the same way in the same run. Container records
-// are written to KV with the processor's own encoders (core/state); the load generator is a child process
-// (status-load.ts) so it shares neither CPU time slices nor the event loop with the API.
+// The status scenario: container-status latency of the real tracking API (`portstream api`) at a fixed request
+// rate, over gRPC and HTTP, beside a bare grpc-js unary call measured the same way in the same run. Container
+// records are written to KV with the processor's own encoders (core/state). The API, the bare server
+// (unary-server.ts) and the load generator (status-load.ts) each run in a process of their own, so none shares
+// an event loop, a heap or CPU time slices with another or with the bench.
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
-import { Registry } from 'prom-client';
-import { startApi } from '../../api/main.js';
 import { mainThreadCpuSeconds, settle } from './cpu.js';
-import { TokenAuthenticator } from '../../core/auth/tokens.js';
-import { createClickHouse } from '../../core/clickhouse/index.js';
-import { loadConfig } from '../../core/config.js';
-import { silentLogger } from '../../core/logger.js';
 import { ensureBuckets } from '../../core/nats/buckets.js';
 import { connectNats } from '../../core/nats/connect.js';
 import { encodeContainerRecord } from '../../core/state/container.js';
@@ -24,14 +20,15 @@ import { benchContainer } from './events.js';
 import { LoadAccount } from './load-account.js';
 import { round } from './measure.js';
 import { progress } from './progress.js';
+import type { NatsGcTrace } from './nats-gc.js';
 import type { StatusLoadPlan, StatusPhaseResult } from './status-load.js';
-import { startUnaryServer } from './unary-baseline.js';
+import { freePort, ServiceProcess, writeTokens } from './services.js';
 
 export type StatusPrincipal = 'firm' | 'operator';
 
 export interface StatusOptions {
   natsUrl: string;
-  /** Scratch folder (embedded ClickHouse, which the API opens but container status never reads). */
+  /** Scratch folder: the API's data folder (its embedded ClickHouse, which container status never reads) and log. */
   dataDir: string;
   ratePerSec: number;
   warmupMs: number;
@@ -40,6 +37,10 @@ export interface StatusOptions {
   principal: StatusPrincipal;
   /** Process table of the run's RSS sampler: the load generator is added while it runs. */
   pids: Map<string, number>;
+  /** nats-server's collections, placed against each measured phase (`status.nats_gc.<phase>`). */
+  gc?: NatsGcTrace;
+  /** The built CLI to start `portstream api` from, when this process is not the CLI (ServiceOptions.cli). */
+  cli?: string;
 }
 
 export interface StatusOutcome {
@@ -113,6 +114,51 @@ async function seed(natsUrl: string, count: number): Promise<Uint8Array> {
   }
 }
 
+/**
+ * nats-server's collections whose marking overlapped each measured phase: every read waits on nats-server, so a
+ * phase with a collection in it has the longer tail, whichever protocol it measured.
+ */
+function natsGcByPhase(
+  gc: NatsGcTrace,
+  windows: Map<string, { from: number; to: number }>,
+): Record<string, { cycles: number; mark_s: number; marking_s: string[] }> {
+  return Object.fromEntries(
+    [...windows].map(([name, w]) => {
+      const { cycles, mark_s, marking_s } = gc.during(w.from, w.to);
+      return [name, { cycles, mark_s, marking_s }];
+    }),
+  );
+}
+
+/** The bare baseline server (unary-server.ts) in a process of its own; stop() closes its stdin and waits. */
+async function startUnaryProcess(
+  answer: Uint8Array,
+): Promise<{ address: string; pid: number; stop(): Promise<void> }> {
+  let listening: (address: string) => void = () => undefined;
+  const address = new Promise<string>((resolve) => {
+    listening = resolve;
+  });
+  const child = runHarnessScript('unary-server', [Buffer.from(answer).toString('base64')], {
+    stdinPipe: true,
+    onLine: (line) => {
+      listening((JSON.parse(line) as { address: string }).address);
+    },
+  });
+  const pid = child.process.pid;
+  if (pid === undefined) throw new Error('the status baseline server did not start');
+  return {
+    address: await Promise.race([
+      address,
+      child.done.then(() => Promise.reject(new Error('baseline server exited'))),
+    ]),
+    pid,
+    stop: async () => {
+      child.process.stdin?.end();
+      await child.done;
+    },
+  };
+}
+
 export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
   // What the earlier scenarios left running (ClickHouse merging the parts the sink wrote, nats-server
   // compacting) is not this scenario's load: wait for the machine to go quiet, within a bound, and say how long.
@@ -120,21 +166,37 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
   // On a shared machine the other tenants' load explains much of a bad run; say what it was.
   const loadAverage = os.loadavg()[0] ?? 0;
   const answer = await seed(o.natsUrl, o.containers);
-  const nc = await connectNats({ url: o.natsUrl, name: 'bench-status-api' });
-  const config = loadConfig({
-    PORTSTREAM_DATA_DIR: path.join(o.dataDir, 'status'),
-    API_GRPC_PORT: '0',
-    API_HTTP_PORT: '0',
+  // The API as it is deployed, `portstream api` in a process of its own, and the bare server in another: in the
+  // bench process they would share its heap, whose collector's limits the earlier scenarios' bookkeeping set.
+  const apiDir = path.join(o.dataDir, 'status');
+  await mkdir(apiDir, { recursive: true });
+  const tokensFile = path.join(apiDir, 'tokens.json');
+  await writeTokens(tokensFile, [
+    { name: 'bench-firm', role: 'firm', token: FIRM_TOKEN, tax_codes: [FIRM_TAX] },
+    { name: 'bench-operator', role: 'operator', token: OPERATOR_TOKEN, terminals: ['VNHPH:*'] },
+  ]);
+  const [grpcPort, httpPort, opsPort] = [await freePort(), await freePort(), await freePort()];
+  const api = await ServiceProcess.start({
+    ...(o.cli === undefined ? {} : { cli: o.cli }),
+    command: 'api',
+    name: 'api',
+    dir: apiDir,
+    env: {
+      NATS_URL: o.natsUrl,
+      AUTH_TOKENS_FILE: tokensFile,
+      PORTSTREAM_DATA_DIR: apiDir,
+      API_GRPC_PORT: String(grpcPort),
+      API_HTTP_PORT: String(httpPort),
+      OPS_HTTP_PORT: String(opsPort),
+      // The bench measures capacity: no per-caller limit.
+      RATE_LIMIT_API_PER_SECOND: '0',
+    },
+    readyMessage: 'api ready',
   });
-  const ch = createClickHouse(config);
-  const auth = new TokenAuthenticator({
-    tokens: [
-      { name: 'bench-firm', role: 'firm', token: FIRM_TOKEN, tax_codes: [FIRM_TAX] },
-      { name: 'bench-operator', role: 'operator', token: OPERATOR_TOKEN, terminals: ['VNHPH:*'] },
-    ],
-  });
-  const api = await startApi({ config, log: silentLogger(), nc, ch, registry: new Registry(), auth });
-  const unary = await startUnaryServer(answer);
+  const unary = await startUnaryProcess(answer);
+  const serving = { api: api.pid ?? 0, baseline: unary.pid };
+  if (api.pid !== undefined) o.pids.set('api', api.pid);
+  o.pids.set('status baseline server', unary.pid);
   const token = o.principal === 'firm' ? FIRM_TOKEN : OPERATOR_TOKEN;
   const plan: StatusLoadPlan = {
     rate: o.ratePerSec,
@@ -143,26 +205,35 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     containers: o.containers,
     phases: [
       { name: 'baseline', mode: 'grpc-unary-baseline', target: unary.address, token: '' },
-      { name: 'grpc', mode: 'grpc', target: api.grpcAddress, token },
-      { name: 'http', mode: 'http', target: api.httpUrl, token },
+      { name: 'grpc', mode: 'grpc', target: `127.0.0.1:${grpcPort}`, token },
+      { name: 'http', mode: 'http', target: `http://127.0.0.1:${httpPort}`, token },
     ],
   };
   const phases = new Map<string, StatusPhaseResult>();
-  // CPU of this process's main thread, where the API and the baseline server run, over each measured phase:
-  // steadier than latency on a shared machine, and what the gRPC path costs beyond the bare server.
+  // CPU of the serving process's main thread (the bare server's in the baseline phase, the API's in the others)
+  // over each measured phase: steadier than latency on a shared machine, and what the gRPC path costs beyond
+  // the bare server.
   const cpuUsPerRead = new Map<string, number>();
   let cpuAtStart = 0;
+  let measuring = '';
+  const servingPid = (phase: string): number => (phase === 'baseline' ? serving.baseline : serving.api);
+  // Each measured phase's window (performance.now()), to place nats-server's collections in.
+  const windows = new Map<string, { from: number; to: number }>();
+  let measuringSince = 0;
   const bar = progress('status', plan.phases.length);
   try {
     const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
       onLine: (line) => {
         const m = JSON.parse(line) as StatusPhaseResult | { name: string; measuring: true };
         if ('measuring' in m) {
-          cpuAtStart = mainThreadCpuSeconds();
+          measuring = m.name;
+          cpuAtStart = mainThreadCpuSeconds(servingPid(measuring));
+          measuringSince = performance.now();
           return;
         }
         const r = m;
-        const cpuS = mainThreadCpuSeconds() - cpuAtStart;
+        windows.set(r.name, { from: measuringSince, to: performance.now() });
+        const cpuS = mainThreadCpuSeconds(servingPid(r.name)) - cpuAtStart;
         cpuUsPerRead.set(r.name, round((cpuS * 1e6) / Math.max(1, r.ok + r.errors), 1));
         phases.set(r.name, r);
         bar.update(phases.size, `${r.name} p99 ${round(r.p99_ms)} ms`);
@@ -172,10 +243,8 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     await child.done;
   } finally {
     bar.stop();
-    unary.stop();
+    await unary.stop();
     await api.stop();
-    await ch.close();
-    await nc.close();
   }
   const base = phases.get('baseline');
   const grpc = phases.get('grpc');
@@ -226,6 +295,12 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
       grpc_p99_ratio_to_grpc_unary_p99: ratio(grpc.p99_ms),
       http_p99_ratio_to_grpc_unary_p99: ratio(http.p99_ms),
       ...(Object.keys(firstErrors).length > 0 ? { first_error: firstErrors } : {}),
+      max_ms_by_second: {
+        baseline: base.max_ms_by_second,
+        grpc: grpc.max_ms_by_second,
+        http: http.max_ms_by_second,
+      },
+      ...(o.gc === undefined ? {} : { nats_gc: natsGcByPhase(o.gc, windows) }),
     },
   };
 }
