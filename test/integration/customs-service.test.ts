@@ -453,7 +453,6 @@ describe('customs service', () => {
 
   it('answers PENDING when NATS does not answer before the deadline; the same declaration re-sent gets its decision', async () => {
     const d = sample('red', { declarantTaxCode: FIRM_TAX });
-    const pid = nats.server.pid as number;
     // NATS stalls (as a stopped or overloaded server would): nothing can be read or recorded before the deadline.
     await nats.server.freeze();
     let r: SubmitDeclarationResponse;
