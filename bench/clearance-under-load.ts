@@ -16,7 +16,13 @@ import { natsRequestLatency } from './harness/baselines.js';
 import { CLEARANCE_WARMUP_S, startClearanceLoadProcess } from './harness/clearance.js';
 import { CpuMeter } from './harness/cpu.js';
 import { ingestBackground } from './harness/ingest-load.js';
-import { histogramDelta, histogramFrom, round, type HistogramSnapshot } from './harness/measure.js';
+import {
+  gcBetween,
+  histogramDelta,
+  histogramFrom,
+  round,
+  type HistogramSnapshot,
+} from './harness/measure.js';
 import { CUSTOMS_TOKEN, OPERATOR_TOKEN, startSystem } from './harness/system.js';
 
 const COMMAND_SECONDS = 'portstream_customs_command_seconds';
@@ -82,17 +88,8 @@ try {
   const wallS = (performance.now() - started) / 1000;
   const pageAfter = await page();
   const handler = histogramDelta(handlerBefore, handlerOf(pageAfter), [0.5, 0.99]);
-  // The gateway's garbage collection over the load, by kind (prom-client's nodejs_gc_duration_seconds).
-  const gc = Object.fromEntries(
-    ['minor', 'major', 'incremental'].map((kind) => {
-      const d = histogramDelta(
-        histogramFrom(pageBefore, 'nodejs_gc_duration_seconds', { kind }),
-        histogramFrom(pageAfter, 'nodejs_gc_duration_seconds', { kind }),
-        [0.99],
-      );
-      return [kind, { count: d.count, total_ms: round(d.mean * d.count * 1000) }];
-    }),
-  );
+  // The gateway's garbage collection over the load, by kind.
+  const gc = gcBetween(pageBefore, pageAfter);
   const lagMs = (name: string): number | null => {
     const v = new RegExp(`^${name} (\\S+)$`, 'm').exec(pageAfter)?.[1];
     return v === undefined ? null : round(Number(v) * 1000);

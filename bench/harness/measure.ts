@@ -85,3 +85,23 @@ export function histogramDelta(
   });
   return { count, mean: count > 0 ? (after.sum - before.sum) / count : 0, upperBounds };
 }
+
+/**
+ * A Node service's garbage collection between two of its /metrics pages, by kind (prom-client's
+ * nodejs_gc_duration_seconds): how many collections and their milliseconds in all. A major collection stops the
+ * service's event loop for its whole duration, so a phase's slow second with one in it has its cause.
+ */
+export function gcBetween(
+  pageBefore: string,
+  pageAfter: string,
+): Record<'minor' | 'major' | 'incremental', { count: number; total_ms: number }> {
+  const kind = (k: string): { count: number; total_ms: number } => {
+    const d = histogramDelta(
+      histogramFrom(pageBefore, 'nodejs_gc_duration_seconds', { kind: k }),
+      histogramFrom(pageAfter, 'nodejs_gc_duration_seconds', { kind: k }),
+      [],
+    );
+    return { count: d.count, total_ms: round(d.mean * d.count * 1000) };
+  };
+  return { minor: kind('minor'), major: kind('major'), incremental: kind('incremental') };
+}

@@ -18,7 +18,7 @@ import { ContainerLocation, ContainerStatus, CustomsStatus } from '../../proto/g
 import { runHarnessScript } from './child.js';
 import { benchContainer } from './events.js';
 import { LoadAccount } from './load-account.js';
-import { round } from './measure.js';
+import { gcBetween, round } from './measure.js';
 import { progress } from './progress.js';
 import type { NatsGcTrace } from './nats-gc.js';
 import type { StatusLoadPlan, StatusPhaseResult } from './status-load.js';
@@ -217,9 +217,14 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
   let cpuAtStart = 0;
   let measuring = '';
   const servingPid = (phase: string): number => (phase === 'baseline' ? serving.baseline : serving.api);
+  // The API's /metrics page at the start and end of each of its phases, for its garbage collection there.
+  const metricsAt = new Map<string, Promise<string>>();
+  const apiMetrics = (): Promise<string> =>
+    fetch(`http://127.0.0.1:${opsPort}/metrics`).then((r) => r.text());
   // Each measured phase's window (performance.now()), to place nats-server's collections in.
   const windows = new Map<string, { from: number; to: number }>();
   let measuringSince = 0;
+  const apiGc: Record<string, ReturnType<typeof gcBetween>> = {};
   const bar = progress('status', plan.phases.length);
   try {
     const child = runHarnessScript('status-load', [JSON.stringify(plan)], {
@@ -227,12 +232,14 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
         const m = JSON.parse(line) as StatusPhaseResult | { name: string; measuring: true };
         if ('measuring' in m) {
           measuring = m.name;
+          if (measuring !== 'baseline') metricsAt.set(`${measuring}:start`, apiMetrics());
           cpuAtStart = mainThreadCpuSeconds(servingPid(measuring));
           measuringSince = performance.now();
           return;
         }
         const r = m;
         windows.set(r.name, { from: measuringSince, to: performance.now() });
+        if (r.name !== 'baseline') metricsAt.set(`${r.name}:end`, apiMetrics());
         const cpuS = mainThreadCpuSeconds(servingPid(r.name)) - cpuAtStart;
         cpuUsPerRead.set(r.name, round((cpuS * 1e6) / Math.max(1, r.ok + r.errors), 1));
         phases.set(r.name, r);
@@ -241,6 +248,10 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
     });
     if (child.process.pid !== undefined) o.pids.set('status load generator', child.process.pid);
     await child.done;
+    for (const phase of ['grpc', 'http']) {
+      const [before, after] = [metricsAt.get(`${phase}:start`), metricsAt.get(`${phase}:end`)];
+      if (before && after) apiGc[phase] = gcBetween(await before, await after);
+    }
   } finally {
     bar.stop();
     await unary.stop();
@@ -300,6 +311,7 @@ export async function statusScenario(o: StatusOptions): Promise<StatusOutcome> {
         grpc: grpc.max_ms_by_second,
         http: http.max_ms_by_second,
       },
+      api_gc: apiGc,
       ...(o.gc === undefined ? {} : { nats_gc: natsGcByPhase(o.gc, windows) }),
     },
   };
