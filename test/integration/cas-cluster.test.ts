@@ -36,7 +36,8 @@ describe('compare-and-set on a 3-node cluster', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'portstream-cas-cluster-'));
-    cluster = await LocalNatsCluster.start({ dir, size: 3 });
+    // Up to 90 s to form: in the full suite the cluster shares two cores with other suites' processes.
+    cluster = await LocalNatsCluster.start({ dir, size: 3, readyTimeoutMs: 90_000 });
     // One connection per node, so writes reach the leader from its own node and from the others.
     for (const [i, url] of cluster.urls.entries()) conns.push(await connectNats({ url, name: `cas-${i}` }));
     const first = conns[0];
@@ -44,7 +45,7 @@ describe('compare-and-set on a 3-node cluster', () => {
     await new Kvm(jetstream(first)).create(BUCKET, { history: 1, replicas: 3 });
     kvs = await Promise.all(conns.map((nc) => new Kvm(jetstream(nc)).open(BUCKET)));
     for (const nc of conns) requests.push(new PipelinedRequests(nc, 5000));
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const r of requests) r.close();
